@@ -1,0 +1,50 @@
+//! How a subcommand fails: bad input (exit code 2) or anything else (exit code 1).
+
+use std::fmt;
+
+use grsu::InputError;
+
+/// A failed subcommand, with the exit code it maps to.
+#[derive(Debug)]
+pub enum CliFailure {
+    /// A file or argument that cannot be used; exit code 2.
+    Input(InputError),
+    /// Anything else (an I/O failure on stdout, a bug); exit code 1.
+    Other(anyhow::Error),
+}
+
+impl CliFailure {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliFailure::Input(_) => 2,
+            CliFailure::Other(_) => 1,
+        }
+    }
+}
+
+impl fmt::Display for CliFailure {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliFailure::Input(error) => write!(formatter, "{error}"),
+            CliFailure::Other(error) => write!(formatter, "{error:#}"),
+        }
+    }
+}
+
+impl From<InputError> for CliFailure {
+    fn from(error: InputError) -> Self {
+        CliFailure::Input(error)
+    }
+}
+
+impl From<std::io::Error> for CliFailure {
+    fn from(error: std::io::Error) -> Self {
+        CliFailure::Other(error.into())
+    }
+}
+
+impl From<serde_json::Error> for CliFailure {
+    fn from(error: serde_json::Error) -> Self {
+        CliFailure::Other(error.into())
+    }
+}

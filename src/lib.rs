@@ -1,0 +1,33 @@
+//! # grsu
+//!
+//! The domain library of grsu: a simulated user built like a generative reward model (GRSU) that
+//! critiques and scores the item lists of an LLM-based conversational recommender, so that beam
+//! search over those lists finds better recommendations.
+//!
+//! This crate holds everything that is not a runtime concern, so that it can be tested without
+//! async code, actors or servers: datasets and catalogs, title matching, ranking metrics. The actor
+//! runtime and the `grsu` binary live in the `grsu-actors` crate, which depends on this one and
+//! never the other way round.
+//!
+//! ## Layout
+//!
+//! - [`data`]: dataset readers (GRSU conversation JSONL, iEvaLM per-sample JSONL, INSPIRED TSV) that
+//!   all yield [`data::Sample`]s, and their load statistics.
+//! - [`catalog`]: item catalogs (GRSU `movie2info.json`, iEvaLM `id2info.json`) as one
+//!   [`catalog::Catalog`] type.
+//! - [`matching`]: mapping free-text titles onto catalog items, compatible with Python rapidfuzz.
+//! - [`metrics`]: Recall, NDCG and MRR at k, with the reference implementation's NDCG/MRR bug fixed.
+//! - [`evaluation`]: scoring rankings against labels, after title matching.
+//! - [`predictions`]: the JSON-lines format of external and exported rankings.
+//! - [`input_error`]: the error type for bad input files, naming file, line and field.
+
+pub mod catalog;
+pub mod data;
+pub mod evaluation;
+pub mod input_error;
+mod json_record;
+pub mod matching;
+pub mod metrics;
+pub mod predictions;
+
+pub use input_error::InputError;

@@ -1,0 +1,51 @@
+//! Rankings produced outside a run (CRSLab baselines, other systems) or exported from one:
+//! JSON lines `{"sample": "<sample id>", "ranking": ["Title (year)", ...]}`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::input_error::{InputError, Location};
+use crate::json_record::Record;
+
+/// One sample's ranking, best first, as free-text titles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prediction {
+    pub sample: String,
+    pub ranking: Vec<String>,
+}
+
+/// Reads a predictions file. A sample predicted twice is an error naming both lines.
+pub fn read_predictions(path: &Path) -> Result<Vec<Prediction>, InputError> {
+    let text = std::fs::read_to_string(path).map_err(|source| InputError::io(path, source))?;
+    let mut predictions = Vec::new();
+    let mut line_of: HashMap<String, usize> = HashMap::new();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let location = Location {
+            path,
+            line: index + 1,
+        };
+        let value: Value = serde_json::from_str(line).map_err(|error| location.malformed(error))?;
+        let record = Record::top(location, &value)?;
+        let sample = record.id("sample")?;
+        let ranking = record.string_list("ranking")?;
+        if let Some(first) = line_of.insert(sample.clone(), location.line) {
+            return Err(record.error(
+                "sample",
+                format!("sample `{sample}` predicted twice (first on line {first})"),
+            ));
+        }
+        predictions.push(Prediction { sample, ranking });
+    }
+    if predictions.is_empty() {
+        return Err(InputError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(predictions)
+}
