@@ -18,6 +18,7 @@
 //! - [`matching`]: mapping free-text titles onto catalog items, compatible with Python rapidfuzz.
 //! - [`metrics`]: Recall, NDCG and MRR at k, with the reference implementation's NDCG/MRR bug fixed.
 //! - [`evaluation`]: scoring rankings against labels, after title matching.
+//! - [`model`]: the chat-completion protocol and its backends (HTTP, embedded CPU model).
 //! - [`predictions`]: the JSON-lines format of external and exported rankings.
 //! - [`input_error`]: the error type for bad input files, naming file, line and field.
 
@@ -28,6 +29,7 @@ pub mod input_error;
 mod json_record;
 pub mod matching;
 pub mod metrics;
+pub mod model;
 pub mod predictions;
 
 pub use input_error::InputError;

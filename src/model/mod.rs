@@ -1,0 +1,24 @@
+//! The model layer: one chat-completion protocol ([`ChatRequest`], [`ChatResponse`]) and the
+//! backends that serve it.
+//!
+//! Every model the system talks to (a CRS such as Phi-4 on vLLM, the fine-tuned simulated user, a
+//! teacher LLM, or the small embedded model used when no server is configured) is reached through
+//! the [`Backend`] trait, so the search never knows which it is talking to. Requests are plain
+//! values with a seed: the same request gives the same answer, which is what makes the response
+//! cache and resume after a crash possible.
+//!
+//! ## Layout
+//!
+//! - [`types`]: requests, responses, token logprobs.
+//! - [`error`]: [`ModelError`], with a stable label and whether a retry can help.
+//! - [`backend`]: the [`Backend`] trait.
+
+pub mod backend;
+pub mod error;
+pub mod types;
+
+pub use backend::Backend;
+pub use error::ModelError;
+pub use types::{
+    ChatMessage, ChatRequest, ChatResponse, Choice, FinishReason, TokenLogprob, TopLogprob, Usage,
+};
