@@ -52,7 +52,9 @@ mod tests {
     fn qratio_is_zero_for_empty_and_hundred_for_equal() {
         assert_eq!(qratio("", "abc"), 0.0);
         assert_eq!(qratio("!!", "!!"), 0.0);
-        assert_eq!(qratio("Heat (1995)", "heat 1995"), 100.0);
+        assert_eq!(qratio("Heat (1995)", "HEAT (1995)"), 100.0);
+        // Inner runs of spaces are kept: "heat  1995" against "heat 1995".
+        assert!(qratio("Heat (1995)", "heat 1995") < 100.0);
         // ratio("abcd", "abce") = 1 - 2/8.
         assert!((qratio("abcd", "abce") - 75.0).abs() < 1e-9);
     }
