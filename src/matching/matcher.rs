@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rapidfuzz::fuzz::{Args, RatioBatchComparator};
+use rapidfuzz::fuzz::{self, Args};
 
 use super::process::default_process;
 use crate::catalog::{Catalog, ItemIndex};
@@ -83,7 +83,8 @@ impl TitleMatcher {
                 .find(|index| !used.contains(index))
                 .map(|index| (index, 0.0));
         } else {
-            let comparator = RatioBatchComparator::new(processed.iter().copied());
+            // `fuzz::ratio_with_args` and not rapidfuzz 0.5's `RatioBatchComparator`: the latter
+            // normalises by twice the longer length (ratio("screamers", "scream") = 0.667, not 0.8).
             for (index, title) in self.processed.iter().enumerate() {
                 if used.contains(&index) {
                     continue;
@@ -92,12 +93,12 @@ impl TitleMatcher {
                 let score = if title.is_empty() {
                     Some(0.0)
                 } else {
-                    comparator
-                        .similarity_with_args(
-                            title.iter().copied(),
-                            &Args::default().score_cutoff(floor / 100.0),
-                        )
-                        .map(|similarity| similarity * 100.0)
+                    fuzz::ratio_with_args(
+                        processed.iter().copied(),
+                        title.iter().copied(),
+                        &Args::default().score_cutoff(floor / 100.0),
+                    )
+                    .map(|similarity| similarity * 100.0)
                 };
                 // Strictly greater: the first item in catalog order wins ties.
                 if let Some(score) = score {
