@@ -20,6 +20,7 @@
 //! - [`evaluation`]: scoring rankings against labels, after title matching.
 //! - [`model`]: the chat-completion protocol and its backends (HTTP, embedded CPU model).
 //! - [`predictions`]: the JSON-lines format of external and exported rankings.
+//! - [`store`]: the sled store of a run: response cache (and, with the engine, records).
 //! - [`input_error`]: the error type for bad input files, naming file, line and field.
 
 pub mod catalog;
@@ -31,5 +32,6 @@ pub mod matching;
 pub mod metrics;
 pub mod model;
 pub mod predictions;
+pub mod store;
 
 pub use input_error::InputError;

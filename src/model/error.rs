@@ -29,6 +29,9 @@ pub enum ModelError {
     /// The embedded model or its files failed.
     #[error("embedded model: {message}")]
     Embedded { message: String },
+    /// The response cache could not be read or written (not retryable: the store is broken).
+    #[error("response cache: {message}")]
+    Cache { message: String },
     /// The answer lacks what the caller needs (for scoring: neither Yes nor No among the tokens).
     #[error("unusable answer: {message}")]
     Unusable { message: String },
@@ -44,6 +47,7 @@ impl ModelError {
             ModelError::Rejected { .. } => "rejected",
             ModelError::Malformed { .. } => "malformed",
             ModelError::Embedded { .. } => "embedded",
+            ModelError::Cache { .. } => "cache",
             ModelError::Unusable { .. } => "unusable",
         }
     }

@@ -12,9 +12,15 @@
 //! - [`types`]: requests, responses, token logprobs.
 //! - [`error`]: [`ModelError`], with a stable label and whether a retry can help.
 //! - [`backend`]: the [`Backend`] trait.
+//! - [`scoring`]: the Yes/No score of an item from token logprobs (`generate` and `forced`).
+//! - [`cached`]: the response cache in front of any backend.
+//! - [`http`]: the OpenAI-compatible HTTP backend (vLLM, llama.cpp, OpenAI).
 
 pub mod backend;
+pub mod cached;
 pub mod error;
+pub mod http;
+pub mod scoring;
 pub mod types;
 
 pub use backend::Backend;

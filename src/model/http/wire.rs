@@ -1,0 +1,320 @@
+//! The JSON bodies of `/v1/chat/completions`, as vLLM, llama.cpp and OpenAI write them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::{
+    ChatMessage, ChatRequest, ChatResponse, Choice, FinishReason, TokenLogprob, TopLogprob, Usage,
+};
+
+/// A request body. Optional fields are left out when they hold the server's default, so that
+/// servers without vLLM's extensions accept it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireRequest {
+    #[serde(default)]
+    pub model: String,
+    pub messages: Vec<ChatMessage>,
+    #[serde(default = "default_temperature")]
+    pub temperature: f32,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "max_completion_tokens"
+    )]
+    pub max_tokens: Option<u32>,
+    #[serde(default = "default_n")]
+    pub n: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub logprobs: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_logprobs: Option<u32>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "string_or_list"
+    )]
+    pub stop: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub continue_final_message: bool,
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    pub add_generation_prompt: bool,
+    #[serde(default)]
+    pub stream: bool,
+}
+
+fn default_temperature() -> f32 {
+    1.0
+}
+fn default_n() -> u32 {
+    1
+}
+fn default_true() -> bool {
+    true
+}
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+fn string_or_list<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+        Nothing(()),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(stop) => vec![stop],
+        OneOrMany::Many(stops) => stops,
+        OneOrMany::Nothing(()) => Vec::new(),
+    })
+}
+
+impl WireRequest {
+    pub fn from_request(model: &str, request: &ChatRequest) -> Self {
+        WireRequest {
+            model: model.to_string(),
+            messages: request.messages.clone(),
+            temperature: request.temperature,
+            max_tokens: Some(request.max_tokens),
+            n: request.n,
+            seed: request.seed,
+            logprobs: request.logprobs,
+            top_logprobs: if request.logprobs {
+                request.top_logprobs
+            } else {
+                None
+            },
+            stop: request.stop.clone(),
+            continue_final_message: request.continue_final_message,
+            add_generation_prompt: request.add_generation_prompt,
+            stream: false,
+        }
+    }
+
+    /// The protocol request this body asks for (used by the server side, `grsu serve`).
+    pub fn to_request(&self, default_max_tokens: u32) -> ChatRequest {
+        ChatRequest {
+            messages: self.messages.clone(),
+            temperature: self.temperature,
+            max_tokens: self.max_tokens.unwrap_or(default_max_tokens),
+            n: self.n,
+            seed: self.seed,
+            logprobs: self.logprobs,
+            top_logprobs: self.top_logprobs,
+            stop: self.stop.clone(),
+            continue_final_message: self.continue_final_message,
+            add_generation_prompt: self.add_generation_prompt,
+        }
+    }
+}
+
+/// A response body. Only what we use is read; unknown fields (vLLM's `stop_reason`,
+/// `kv_transfer_params`, token `bytes`) are ignored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireResponse {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default = "chat_completion")]
+    pub object: String,
+    #[serde(default)]
+    pub created: u64,
+    #[serde(default)]
+    pub model: String,
+    pub choices: Vec<WireChoice>,
+    #[serde(default)]
+    pub usage: Option<WireUsage>,
+}
+
+fn chat_completion() -> String {
+    "chat.completion".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireChoice {
+    #[serde(default)]
+    pub index: u32,
+    pub message: WireMessage,
+    #[serde(default)]
+    pub logprobs: Option<WireLogprobs>,
+    #[serde(default)]
+    pub finish_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireMessage {
+    #[serde(default = "assistant")]
+    pub role: String,
+    #[serde(default)]
+    pub content: Option<String>,
+}
+
+fn assistant() -> String {
+    "assistant".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireLogprobs {
+    #[serde(default)]
+    pub content: Option<Vec<WireToken>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireToken {
+    pub token: String,
+    pub logprob: f64,
+    #[serde(default)]
+    pub top_logprobs: Option<Vec<WireTopToken>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireTopToken {
+    pub token: String,
+    pub logprob: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct WireUsage {
+    #[serde(default)]
+    pub prompt_tokens: u64,
+    #[serde(default)]
+    pub completion_tokens: u64,
+    #[serde(default)]
+    pub total_tokens: u64,
+}
+
+impl WireResponse {
+    /// The protocol response, choices in `index` order.
+    pub fn into_response(mut self) -> ChatResponse {
+        self.choices.sort_by_key(|choice| choice.index);
+        let choices = self
+            .choices
+            .into_iter()
+            .map(|choice| Choice {
+                text: choice.message.content.unwrap_or_default(),
+                finish_reason: match choice.finish_reason.as_deref() {
+                    Some("stop") | Some("eos") | None => FinishReason::Stop,
+                    Some("length") => FinishReason::Length,
+                    Some(other) => FinishReason::Other(other.to_string()),
+                },
+                logprobs: choice
+                    .logprobs
+                    .and_then(|logprobs| logprobs.content)
+                    .map(|tokens| {
+                        tokens
+                            .into_iter()
+                            .map(|token| TokenLogprob {
+                                token: token.token,
+                                logprob: token.logprob,
+                                top_logprobs: token
+                                    .top_logprobs
+                                    .unwrap_or_default()
+                                    .into_iter()
+                                    .map(|top| TopLogprob {
+                                        token: top.token,
+                                        logprob: top.logprob,
+                                    })
+                                    .collect(),
+                            })
+                            .collect()
+                    }),
+            })
+            .collect();
+        let usage = self.usage.unwrap_or_default();
+        ChatResponse {
+            model: self.model,
+            choices,
+            usage: Usage {
+                prompt_tokens: usage.prompt_tokens,
+                completion_tokens: usage.completion_tokens,
+            },
+        }
+    }
+
+    /// The body a server writes for a protocol response (used by `grsu serve`).
+    pub fn from_response(id: String, created: u64, response: &ChatResponse) -> Self {
+        WireResponse {
+            id,
+            object: chat_completion(),
+            created,
+            model: response.model.clone(),
+            choices: response
+                .choices
+                .iter()
+                .enumerate()
+                .map(|(index, choice)| WireChoice {
+                    index: index as u32,
+                    message: WireMessage {
+                        role: assistant(),
+                        content: Some(choice.text.clone()),
+                    },
+                    logprobs: choice.logprobs.as_ref().map(|tokens| WireLogprobs {
+                        content: Some(
+                            tokens
+                                .iter()
+                                .map(|token| WireToken {
+                                    token: token.token.clone(),
+                                    logprob: token.logprob,
+                                    top_logprobs: Some(
+                                        token
+                                            .top_logprobs
+                                            .iter()
+                                            .map(|top| WireTopToken {
+                                                token: top.token.clone(),
+                                                logprob: top.logprob,
+                                            })
+                                            .collect(),
+                                    ),
+                                })
+                                .collect(),
+                        ),
+                    }),
+                    finish_reason: Some(
+                        match &choice.finish_reason {
+                            FinishReason::Stop => "stop",
+                            FinishReason::Length => "length",
+                            FinishReason::Other(other) => other.as_str(),
+                        }
+                        .to_string(),
+                    ),
+                })
+                .collect(),
+            usage: Some(WireUsage {
+                prompt_tokens: response.usage.prompt_tokens,
+                completion_tokens: response.usage.completion_tokens,
+                total_tokens: response.usage.prompt_tokens + response.usage.completion_tokens,
+            }),
+        }
+    }
+}
+
+/// The human message of an error body, whatever its shape: `{"error": {"message": ...}}` (OpenAI,
+/// current vLLM, llama.cpp), `{"object": "error", "message": ...}` (older vLLM), or plain text.
+pub fn error_message_of(body: &str) -> String {
+    let parsed: Option<Value> = serde_json::from_str(body).ok();
+    let message = parsed.as_ref().and_then(|value| {
+        value
+            .pointer("/error/message")
+            .or_else(|| value.get("message"))
+            .or_else(|| value.get("detail"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    });
+    let mut message = message.unwrap_or_else(|| body.trim().to_string());
+    if message.len() > 500 {
+        let cut = (0..=500)
+            .rev()
+            .find(|&index| message.is_char_boundary(index))
+            .unwrap_or(0);
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
+}

@@ -1,0 +1,312 @@
+//! Reading the simulated user's score of an item from token log-probabilities (Eq. 2 of the paper).
+//!
+//! The user is asked whether it accepts the item and answers `Accept the recommendation (Yes/No)?
+//! Yes` (or `No`). Two ways to get at the answer token ([`ScoringMode`]):
+//! - `generate` (the reference): the model writes the answer line; the answer is the first `Yes` or
+//!   `No` token after the last `)?` in the generated text.
+//! - `forced`: the assistant turn is pre-filled up to `(Yes/No)?` (vLLM's `continue_final_message`)
+//!   and one token is generated: 1 decode token per score instead of about 20.
+//!
+//! At the answer position, P(Yes) and P(No) sum the probabilities of the top alternatives that read
+//! `Yes` / `No` once trimmed (servers differ on the leading space: vLLM `" Yes"`, llama.cpp `"Yes"`).
+//! Two formulas ([`ScoreFormula`]): `reference` takes P(Yes) when the answer is Yes and 1 − P(No)
+//! when it is No; `normalized` takes P(Yes) / (P(Yes) + P(No)).
+
+use serde::{Deserialize, Serialize};
+
+use super::{ChatMessage, ChatRequest, Choice, ModelError};
+
+/// The text the simulated user's answer starts with, and the forced mode's pre-fill.
+pub const ANSWER_PREFIX: &str = "Accept the recommendation (Yes/No)?";
+
+/// How the answer token is obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScoringMode {
+    /// The model generates the answer line (the reference).
+    #[default]
+    Generate,
+    /// The answer line is pre-filled and one token is generated.
+    Forced,
+}
+
+/// How the score is computed from P(Yes) and P(No).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScoreFormula {
+    /// P(Yes) when the answer is Yes, 1 − P(No) when it is No.
+    #[default]
+    Reference,
+    /// P(Yes) / (P(Yes) + P(No)).
+    Normalized,
+}
+
+/// The user's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Answer {
+    Yes,
+    No,
+}
+
+/// A score and what it was computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct YesNoScore {
+    pub score: f64,
+    pub answer: Answer,
+    pub p_yes: f64,
+    pub p_no: f64,
+    /// The index of the answer token among the generated tokens.
+    pub position: usize,
+}
+
+/// Settings of a scoring request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoringSettings {
+    pub mode: ScoringMode,
+    pub formula: ScoreFormula,
+    /// Alternatives asked for at each position (vLLM's default limit is 20).
+    pub top_logprobs: u32,
+    /// Decode budget of the `generate` mode.
+    pub generate_max_tokens: u32,
+}
+
+impl Default for ScoringSettings {
+    fn default() -> Self {
+        ScoringSettings {
+            mode: ScoringMode::Generate,
+            formula: ScoreFormula::Reference,
+            top_logprobs: 20,
+            generate_max_tokens: 32,
+        }
+    }
+}
+
+/// The request that scores one item, given the conversation with the simulated user up to the
+/// scoring question. Greedy, with logprobs.
+pub fn scoring_request(messages: Vec<ChatMessage>, settings: &ScoringSettings) -> ChatRequest {
+    let mut request = ChatRequest::new(messages);
+    request.temperature = 0.0;
+    request.logprobs = true;
+    request.top_logprobs = Some(settings.top_logprobs);
+    match settings.mode {
+        ScoringMode::Generate => {
+            request.max_tokens = settings.generate_max_tokens;
+        }
+        ScoringMode::Forced => {
+            request.messages.push(ChatMessage::assistant(ANSWER_PREFIX));
+            request.continue_final_message = true;
+            request.add_generation_prompt = false;
+            request.max_tokens = 1;
+        }
+    }
+    request
+}
+
+fn yes_or_no(token: &str) -> Option<Answer> {
+    match token.trim() {
+        "Yes" => Some(Answer::Yes),
+        "No" => Some(Answer::No),
+        _ => None,
+    }
+}
+
+/// The index of the answer token: in `forced` mode the first generated token; in `generate` mode
+/// the first Yes/No token that starts at or after the end of the last `)?` in the text.
+fn answer_position(tokens: &[super::TokenLogprob], mode: ScoringMode) -> Option<usize> {
+    match mode {
+        ScoringMode::Forced => (!tokens.is_empty()).then_some(0),
+        ScoringMode::Generate => {
+            let mut starts = Vec::with_capacity(tokens.len());
+            let mut text = String::new();
+            for token in tokens {
+                starts.push(text.len());
+                text.push_str(&token.token);
+            }
+            let after = text.rfind(")?").map(|at| at + 2)?;
+            (0..tokens.len()).find(|&index| {
+                starts[index] + tokens[index].token.len() > after
+                    && yes_or_no(&tokens[index].token).is_some()
+            })
+        }
+    }
+}
+
+/// Reads the score from one choice of a scoring request. An error (for the caller to retry as the
+/// method says) when the choice has no logprobs, no answer position, or neither Yes nor No there.
+pub fn read_score(
+    choice: &Choice,
+    mode: ScoringMode,
+    formula: ScoreFormula,
+) -> Result<YesNoScore, ModelError> {
+    let tokens = choice
+        .logprobs
+        .as_deref()
+        .ok_or_else(|| ModelError::Unusable {
+            message: "the scoring answer has no logprobs".into(),
+        })?;
+    let position = answer_position(tokens, mode).ok_or_else(|| ModelError::Unusable {
+        message: format!(
+            "no Yes/No answer after `)?` in {:?}",
+            choice.text.chars().take(200).collect::<String>()
+        ),
+    })?;
+    let at = &tokens[position];
+    let (mut p_yes, mut p_no) = (0.0, 0.0);
+    for top in &at.top_logprobs {
+        match yes_or_no(&top.token) {
+            Some(Answer::Yes) => p_yes += top.logprob.exp(),
+            Some(Answer::No) => p_no += top.logprob.exp(),
+            None => {}
+        }
+    }
+    // A server that returns no alternatives still gives the generated token's own probability.
+    if at.top_logprobs.is_empty() {
+        match yes_or_no(&at.token) {
+            Some(Answer::Yes) => p_yes = at.logprob.exp(),
+            Some(Answer::No) => p_no = at.logprob.exp(),
+            None => {}
+        }
+    }
+    if p_yes == 0.0 && p_no == 0.0 {
+        return Err(ModelError::Unusable {
+            message: format!(
+                "neither Yes nor No among the tokens at the answer position (generated {:?})",
+                at.token
+            ),
+        });
+    }
+    let answer = yes_or_no(&at.token).unwrap_or(if p_yes >= p_no {
+        Answer::Yes
+    } else {
+        Answer::No
+    });
+    let score = match formula {
+        ScoreFormula::Reference => match answer {
+            Answer::Yes => p_yes,
+            Answer::No => 1.0 - p_no,
+        },
+        ScoreFormula::Normalized => p_yes / (p_yes + p_no),
+    };
+    Ok(YesNoScore {
+        score: score.clamp(0.0, 1.0),
+        answer,
+        p_yes: p_yes.min(1.0),
+        p_no: p_no.min(1.0),
+        position,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FinishReason, TokenLogprob, TopLogprob};
+
+    fn token(text: &str, logprob: f64, top: &[(&str, f64)]) -> TokenLogprob {
+        TokenLogprob {
+            token: text.into(),
+            logprob,
+            top_logprobs: top
+                .iter()
+                .map(|(token, logprob)| TopLogprob {
+                    token: token.to_string(),
+                    logprob: *logprob,
+                })
+                .collect(),
+        }
+    }
+
+    fn choice(tokens: Vec<TokenLogprob>) -> Choice {
+        Choice {
+            text: tokens.iter().map(|token| token.token.as_str()).collect(),
+            finish_reason: FinishReason::Stop,
+            logprobs: Some(tokens),
+        }
+    }
+
+    #[test]
+    fn forced_reads_the_first_token_with_and_without_leading_space() {
+        let (yes, no) = (0.7f64, 0.2f64);
+        let spaced = choice(vec![token(
+            " Yes",
+            yes.ln(),
+            &[(" Yes", yes.ln()), (" No", no.ln())],
+        )]);
+        let bare = choice(vec![token(
+            "Yes",
+            yes.ln(),
+            &[("Yes", yes.ln()), ("No", no.ln())],
+        )]);
+        for answer in [spaced, bare] {
+            let reference =
+                read_score(&answer, ScoringMode::Forced, ScoreFormula::Reference).unwrap();
+            assert!((reference.score - 0.7).abs() < 1e-12);
+            let normalized =
+                read_score(&answer, ScoringMode::Forced, ScoreFormula::Normalized).unwrap();
+            assert!((normalized.score - 0.7 / 0.9).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn a_no_answer_scores_one_minus_p_no() {
+        let answer = choice(vec![token(
+            " No",
+            0.6f64.ln(),
+            &[(" No", 0.6f64.ln()), (" Yes", 0.3f64.ln()), ("No", -9999.0)],
+        )]);
+        let score = read_score(&answer, ScoringMode::Forced, ScoreFormula::Reference).unwrap();
+        assert_eq!(score.answer, Answer::No);
+        assert!((score.score - 0.4).abs() < 1e-9);
+    }
+
+    #[test]
+    fn generate_finds_the_answer_after_the_question_mark() {
+        let tokens = vec![
+            token("No", -0.1, &[("No", -0.1)]), // a "No" before the question does not count
+            token(" way", -0.1, &[]),
+            token(". Accept", -0.1, &[]),
+            token(" the recommendation (Yes/No", -0.1, &[]),
+            token(")?", -0.1, &[]),
+            token(
+                " Yes",
+                0.8f64.ln(),
+                &[(" Yes", 0.8f64.ln()), (" No", 0.15f64.ln())],
+            ),
+        ];
+        let score = read_score(
+            &choice(tokens),
+            ScoringMode::Generate,
+            ScoreFormula::Reference,
+        )
+        .unwrap();
+        assert_eq!(score.position, 5);
+        assert!((score.score - 0.8).abs() < 1e-12);
+    }
+
+    #[test]
+    fn neither_yes_nor_no_is_an_error() {
+        let answer = choice(vec![token(
+            " Maybe",
+            -0.1,
+            &[(" Maybe", -0.1), (" I", -3.0)],
+        )]);
+        let error = read_score(&answer, ScoringMode::Forced, ScoreFormula::Reference).unwrap_err();
+        assert_eq!(error.label(), "unusable");
+        let no_question = choice(vec![token(" Yes", -0.1, &[(" Yes", -0.1)])]);
+        assert!(read_score(&no_question, ScoringMode::Generate, ScoreFormula::Reference).is_err());
+    }
+
+    #[test]
+    fn forced_request_prefills_and_decodes_one_token() {
+        let settings = ScoringSettings {
+            mode: ScoringMode::Forced,
+            ..ScoringSettings::default()
+        };
+        let request = scoring_request(
+            vec![ChatMessage::user("Do you like Heat (1995)?")],
+            &settings,
+        );
+        assert_eq!(request.max_tokens, 1);
+        assert!(request.continue_final_message && !request.add_generation_prompt);
+        assert_eq!(request.messages.last().unwrap().content, ANSWER_PREFIX);
+    }
+}

@@ -1,0 +1,116 @@
+//! The content-addressed response cache.
+//!
+//! Key: SHA-256 of the model identity and the canonical JSON of the request (which carries its
+//! seed). Not the endpoint URL, so a replica that moves or a second replica of the same model shares
+//! the cache; never the API key. Value: the response as JSON. Because requests are deterministic
+//! values, a cached response is exactly what the server would answer again: a resumed run replays
+//! its finished calls from here, and grid cells that ask the same question share the answer.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::StoreError;
+use crate::model::{ChatRequest, ChatResponse};
+
+/// Hits and misses since the cache was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+}
+
+/// A response cache over one sled tree. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ResponseCache {
+    tree: sled::Tree,
+    hits: Arc<AtomicU64>,
+    misses: Arc<AtomicU64>,
+}
+
+impl ResponseCache {
+    pub(super) fn new(tree: sled::Tree) -> Self {
+        ResponseCache {
+            tree,
+            hits: Arc::default(),
+            misses: Arc::default(),
+        }
+    }
+
+    /// The cache key of a request to a model.
+    pub fn key(identity: &str, request: &ChatRequest) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        hasher.update(identity.as_bytes());
+        hasher.update([0u8]);
+        hasher.update(serde_json::to_vec(request).expect("a request always serialises"));
+        hasher.finalize().into()
+    }
+
+    /// The cached response, if any (counted as a hit or a miss).
+    pub fn get(
+        &self,
+        identity: &str,
+        request: &ChatRequest,
+    ) -> Result<Option<ChatResponse>, StoreError> {
+        let key = Self::key(identity, request);
+        let found = self.tree.get(key).map_err(|error| StoreError::Io {
+            operation: "cache read",
+            message: error.to_string(),
+        })?;
+        match found {
+            Some(bytes) => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|error| StoreError::Corrupt {
+                        tree: "responses",
+                        message: error.to_string(),
+                    })
+            }
+            None => {
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Stores a response and flushes it to disk before returning.
+    pub fn put(
+        &self,
+        identity: &str,
+        request: &ChatRequest,
+        response: &ChatResponse,
+    ) -> Result<(), StoreError> {
+        let key = Self::key(identity, request);
+        let value = serde_json::to_vec(response).expect("a response always serialises");
+        self.tree
+            .insert(key, value)
+            .map_err(|error| StoreError::Io {
+                operation: "cache write",
+                message: error.to_string(),
+            })?;
+        self.tree
+            .flush()
+            .map(|_| ())
+            .map_err(|error| StoreError::Io {
+                operation: "cache flush",
+                message: error.to_string(),
+            })
+    }
+
+    pub fn len(&self) -> usize {
+        self.tree.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tree.is_empty()
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
+    }
+}
