@@ -11,6 +11,7 @@
 //!
 //! ## Layout
 //!
+//! - [`config`]: the TOML run configuration.
 //! - [`data`]: dataset readers (GRSU conversation JSONL, iEvaLM per-sample JSONL, INSPIRED TSV) that
 //!   all yield [`data::Sample`]s, and their load statistics.
 //! - [`catalog`]: item catalogs (GRSU `movie2info.json`, iEvaLM `id2info.json`) as one
@@ -24,6 +25,7 @@
 //! - [`input_error`]: the error type for bad input files, naming file, line and field.
 
 pub mod catalog;
+pub mod config;
 pub mod data;
 pub mod evaluation;
 pub mod input_error;

@@ -14,10 +14,12 @@
 //! - [`backend`]: the [`Backend`] trait.
 //! - [`scoring`]: the Yes/No score of an item from token logprobs (`generate` and `forced`).
 //! - [`cached`]: the response cache in front of any backend.
+//! - [`doctor`]: the checks `grsu doctor` runs against an endpoint.
 //! - [`http`]: the OpenAI-compatible HTTP backend (vLLM, llama.cpp, OpenAI).
 
 pub mod backend;
 pub mod cached;
+pub mod doctor;
 pub mod error;
 pub mod http;
 pub mod scoring;
