@@ -13,4 +13,17 @@ pub trait Backend: Send + Sync {
 
     /// Answers one request. Implementations return exactly `request.n` choices or an error.
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError>;
+
+    /// Whether the backend can take requests now. An endpoint pool calls it before re-admitting
+    /// an endpoint it ejected after repeated failures; an HTTP backend asks the server (`GET
+    /// /health` or `/v1/models`). Backends with nothing to check are always healthy.
+    async fn health(&self) -> Result<(), ModelError> {
+        Ok(())
+    }
+
+    /// Where the backend is, for logs and statistics (a URL for an HTTP backend). Unlike
+    /// [`Backend::identity`] it may differ between replicas that serve the same model.
+    fn endpoint(&self) -> String {
+        self.identity()
+    }
 }

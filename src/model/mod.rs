@@ -12,9 +12,12 @@
 //! - [`types`]: requests, responses, token logprobs.
 //! - [`error`]: [`ModelError`], with a stable label and whether a retry can help.
 //! - [`backend`]: the [`Backend`] trait.
+//! - [`pool`]: [`pool::EndpointPool`], the replicas of one model role behind one [`Backend`], with
+//!   bounded concurrency per replica, retries with backoff, affinity and ejection of failing ones.
 
 pub mod backend;
 pub mod error;
+pub mod pool;
 pub mod types;
 
 pub use backend::Backend;
