@@ -11,16 +11,19 @@ pub trait Backend: Send + Sync {
     /// weights), never the endpoint URL or an API key.
     fn identity(&self) -> String;
 
-    /// Where requests go, for logs and statistics (a URL, or `embedded`).
-    fn endpoint(&self) -> String {
-        self.identity()
-    }
+    /// Answers one request. Implementations return exactly `request.n` choices or an error.
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError>;
 
-    /// Whether the backend can serve now (an HTTP backend asks `/v1/models`).
+    /// Whether the backend can take requests now. An endpoint pool calls it before re-admitting
+    /// an endpoint it ejected after repeated failures; an HTTP backend asks the server (`GET
+    /// /health` or `/v1/models`). Backends with nothing to check are always healthy.
     async fn health(&self) -> Result<(), ModelError> {
         Ok(())
     }
 
-    /// Answers one request. Implementations return exactly `request.n` choices or an error.
-    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError>;
+    /// Where the backend is, for logs and statistics (a URL for an HTTP backend). Unlike
+    /// [`Backend::identity`] it may differ between replicas that serve the same model.
+    fn endpoint(&self) -> String {
+        self.identity()
+    }
 }

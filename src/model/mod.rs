@@ -16,12 +16,15 @@
 //! - [`cached`]: the response cache in front of any backend.
 //! - [`doctor`]: the checks `grsu doctor` runs against an endpoint.
 //! - [`http`]: the OpenAI-compatible HTTP backend (vLLM, llama.cpp, OpenAI).
+//! - [`pool`]: [`pool::EndpointPool`], the replicas of one model role behind one [`Backend`], with
+//!   bounded concurrency per replica, retries with backoff, affinity and ejection of failing ones.
 
 pub mod backend;
 pub mod cached;
 pub mod doctor;
 pub mod error;
 pub mod http;
+pub mod pool;
 pub mod scoring;
 pub mod types;
 

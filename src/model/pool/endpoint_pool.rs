@@ -1,0 +1,402 @@
+//! [`EndpointPool`]: the replicas of one model role behind a single [`Backend`].
+//!
+//! The routing rules are in [`super::routing`] and the retry arithmetic in
+//! [`super::retry_policy`]; this file adds what needs a runtime: waiting for a free slot, calling
+//! the backends, sleeping between attempts and health-checking ejected endpoints.
+//!
+//! - **Waiting.** A request that finds every admitted endpoint full waits on a [`Notify`] that is
+//!   signalled whenever a slot frees up or an endpoint is re-admitted; all waiters wake and the
+//!   first to take the lock gets the slot. No polling, and nobody starves for long at the
+//!   concurrency of a search.
+//! - **Cancellation.** A slot is held by a guard, so a request dropped mid-call (a timeout around
+//!   it, a cancelled search) still gives its slot back.
+//! - **Health checks.** They are lazy: the first request that finds an ejection ended claims the
+//!   endpoint and spawns one task that calls [`Backend::health`]; a pass re-admits it, a failure
+//!   ejects it again for longer. When every endpoint is ejected, waiting requests sleep until the
+//!   soonest ejection ends and so drive the checks themselves; each health check that fails while
+//!   a request waits so counts as one of its attempts, so that a dead role fails its requests
+//!   after `max_attempts` checks instead of hanging them.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use tokio::sync::Notify;
+use tracing::{info, warn};
+
+use super::affinity::affinity_hash;
+use super::error::PoolError;
+use super::retry_policy::RetryPolicy;
+use super::routing::{EjectionPolicy, RoutingTable};
+use super::stats::{EndpointCounters, EndpointStats, PoolStats};
+use crate::model::{Backend, ChatRequest, ChatResponse, ModelError};
+
+/// The replicas serving one model role (e.g. every vLLM server of the CRS model), used as one
+/// [`Backend`]: bounded concurrency per replica, least-outstanding routing with optional affinity,
+/// retries with exponential backoff and jitter, and ejection of failing replicas.
+///
+/// Cloning is cheap and shares the pool.
+#[derive(Clone)]
+pub struct EndpointPool {
+    shared: Arc<Shared>,
+}
+
+struct PoolEndpoint {
+    backend: Arc<dyn Backend>,
+    /// [`Backend::endpoint`], kept for logs.
+    address: String,
+}
+
+/// What the pool's requests and health-check tasks share.
+struct Shared {
+    role: String,
+    endpoints: Vec<PoolEndpoint>,
+    policy: RetryPolicy,
+    state: Mutex<PoolState>,
+    /// Signalled whenever a slot frees up or an endpoint's admission changes.
+    changed: Notify,
+}
+
+/// Everything under the pool's lock. The lock is never held across an `.await`.
+struct PoolState {
+    routing: RoutingTable,
+    counters: Vec<EndpointCounters>,
+    /// Health checks failed so far, so that waiting requests can count those they sat through.
+    failed_health_checks: u64,
+    last_health_check_error: Option<ModelError>,
+}
+
+impl EndpointPool {
+    /// A pool for `role` over `endpoints`, each with the most requests it takes at once.
+    ///
+    /// Fails when there are no endpoints, an endpoint has capacity 0, or the policy allows no
+    /// attempt.
+    pub fn new(
+        role: String,
+        endpoints: Vec<(Arc<dyn Backend>, usize)>,
+        policy: RetryPolicy,
+        ejection: EjectionPolicy,
+    ) -> Result<Self, PoolError> {
+        if endpoints.is_empty() {
+            return Err(PoolError::NoEndpoints { role });
+        }
+        if policy.max_attempts == 0 {
+            return Err(PoolError::NoAttempts { role });
+        }
+        if let Some((backend, _)) = endpoints.iter().find(|(_, capacity)| *capacity == 0) {
+            return Err(PoolError::ZeroCapacity {
+                role,
+                endpoint: backend.endpoint(),
+            });
+        }
+        let routing = RoutingTable::new(endpoints.iter().map(|(_, capacity)| *capacity), ejection);
+        let state = PoolState {
+            routing,
+            counters: vec![EndpointCounters::default(); endpoints.len()],
+            failed_health_checks: 0,
+            last_health_check_error: None,
+        };
+        let endpoints = endpoints
+            .into_iter()
+            .map(|(backend, _)| PoolEndpoint {
+                address: backend.endpoint(),
+                backend,
+            })
+            .collect();
+        Ok(EndpointPool {
+            shared: Arc::new(Shared {
+                role,
+                endpoints,
+                policy,
+                state: Mutex::new(state),
+                changed: Notify::new(),
+            }),
+        })
+    }
+
+    /// The model role the pool serves.
+    pub fn role(&self) -> &str {
+        &self.shared.role
+    }
+
+    /// The retry policy of every request.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.shared.policy
+    }
+
+    /// A snapshot of every endpoint's counters and state.
+    pub fn stats(&self) -> PoolStats {
+        let state = self.shared.state();
+        let endpoints = self
+            .shared
+            .endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, endpoint)| EndpointStats {
+                endpoint: endpoint.address.clone(),
+                capacity: state.routing.capacity(i),
+                outstanding: state.routing.outstanding(i),
+                ejected: !state.routing.is_admitted(i),
+                counters: state.counters[i].clone(),
+            })
+            .collect();
+        PoolStats {
+            role: self.shared.role.clone(),
+            endpoints,
+        }
+    }
+
+    /// Answers `request` on some endpoint, preferring the one that `affinity` maps to (requests
+    /// sharing a prompt prefix should share a key, so that they share a prefix cache).
+    ///
+    /// Retryable errors are retried after a backoff, possibly on another endpoint, up to the
+    /// policy's `max_attempts`; then the last error is returned. Other errors return at once.
+    pub async fn chat_with_affinity(
+        &self,
+        request: &ChatRequest,
+        affinity: Option<&str>,
+    ) -> Result<ChatResponse, ModelError> {
+        let affinity_hash = affinity.map(affinity_hash);
+        let policy = &self.shared.policy;
+        let mut attempts_made = 0u32;
+        loop {
+            let slot = self.acquire(affinity_hash, &mut attempts_made).await?;
+            attempts_made += 1;
+            let endpoint = &self.shared.endpoints[slot.index];
+            let error = match endpoint.backend.chat(request).await {
+                Ok(response) => {
+                    slot.succeeded();
+                    return Ok(response);
+                }
+                Err(error) => error,
+            };
+            slot.failed(&error);
+            if !policy.should_retry(&error, attempts_made) {
+                return Err(error);
+            }
+            let delay = policy.delay(attempts_made, rand::random::<f64>());
+            warn!(
+                role = %self.shared.role,
+                endpoint = %endpoint.address,
+                attempt = attempts_made,
+                max_attempts = policy.max_attempts,
+                delay_ms = delay.as_millis() as u64,
+                error_kind = error.label(),
+                error = %error,
+                "retrying model request"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Waits until an endpoint has a free slot and takes it. Health checks that fail while no
+    /// endpoint is admitted count as attempts; when they use up the policy's attempts, the last
+    /// one's error is returned.
+    async fn acquire(
+        &self,
+        affinity_hash: Option<u64>,
+        attempts_made: &mut u32,
+    ) -> Result<Slot<'_>, ModelError> {
+        let shared = &*self.shared;
+        let mut failed_checks_seen: Option<u64> = None;
+        loop {
+            // Registered before looking at the state, so that no signal is missed in between.
+            let changed = shared.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+
+            let wake_at = {
+                let mut state = shared.state();
+                for i in state.routing.claim_due_probes(now()) {
+                    self.spawn_health_check(i);
+                }
+                if let Some(index) = state.routing.choose(affinity_hash) {
+                    state.routing.start(index);
+                    let outstanding = state.routing.outstanding(index);
+                    let counters = &mut state.counters[index];
+                    counters.requests += 1;
+                    if *attempts_made > 0 {
+                        counters.retries += 1;
+                    }
+                    counters.max_outstanding = counters.max_outstanding.max(outstanding);
+                    return Ok(Slot {
+                        shared,
+                        index,
+                        settled: false,
+                    });
+                }
+                if state.routing.any_admitted() {
+                    failed_checks_seen = None;
+                    None
+                } else {
+                    let failed_checks = state.failed_health_checks;
+                    let sat_through = failed_checks - failed_checks_seen.unwrap_or(failed_checks);
+                    if sat_through > 0 {
+                        let sat_through = u32::try_from(sat_through).unwrap_or(u32::MAX);
+                        *attempts_made = attempts_made.saturating_add(sat_through);
+                        if *attempts_made >= shared.policy.max_attempts {
+                            if let Some(error) = state.last_health_check_error.clone() {
+                                return Err(error);
+                            }
+                        }
+                    }
+                    failed_checks_seen = Some(failed_checks);
+                    state.routing.soonest_ejection_end()
+                }
+            };
+            match wake_at {
+                Some(wake_at) => {
+                    let wake_at = tokio::time::Instant::from_std(wake_at);
+                    tokio::select! {
+                        () = &mut changed => {}
+                        () = tokio::time::sleep_until(wake_at) => {}
+                    }
+                }
+                None => changed.await,
+            }
+        }
+    }
+
+    fn spawn_health_check(&self, index: usize) {
+        let shared = Arc::clone(&self.shared);
+        tokio::spawn(async move { shared.check_health(index).await });
+    }
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, PoolState> {
+        // The state stays consistent between statements, so a panic elsewhere poisons nothing.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Health-checks ejected endpoint `index`: re-admits it, or ejects it again for longer.
+    async fn check_health(&self, index: usize) {
+        let endpoint = &self.endpoints[index];
+        let result = endpoint.backend.health().await;
+        {
+            let mut state = self.state();
+            match result {
+                Ok(()) => {
+                    state.routing.readmit(index);
+                    state.counters[index].readmissions += 1;
+                    info!(
+                        role = %self.role,
+                        endpoint = %endpoint.address,
+                        "readmitting endpoint after a passing health check"
+                    );
+                }
+                Err(error) => {
+                    let ejected_for = state.routing.on_probe_failure(index, now());
+                    let counters = &mut state.counters[index];
+                    counters.failed_health_checks += 1;
+                    counters.ejections += 1;
+                    warn!(
+                        role = %self.role,
+                        endpoint = %endpoint.address,
+                        ejected_for_ms = ejected_for.as_millis() as u64,
+                        error_kind = error.label(),
+                        error = %error,
+                        "health check failed, ejecting endpoint again"
+                    );
+                    state.failed_health_checks += 1;
+                    state.last_health_check_error = Some(error);
+                }
+            }
+        }
+        self.changed.notify_waiters();
+    }
+}
+
+/// The pool's clock: Tokio's, so that tests with paused time control ejections too.
+fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// A request's hold on one slot of an endpoint. Settling it reports the outcome to routing;
+/// dropping it unsettled (a cancelled request) just frees the slot.
+struct Slot<'a> {
+    shared: &'a Shared,
+    index: usize,
+    settled: bool,
+}
+
+impl Slot<'_> {
+    fn succeeded(mut self) {
+        self.settled = true;
+        {
+            let mut state = self.shared.state();
+            state.routing.on_success(self.index);
+            state.counters[self.index].successes += 1;
+        }
+        self.shared.changed.notify_waiters();
+    }
+
+    /// Records a failed call. Only retryable errors count against the endpoint's health: a
+    /// rejected request is the request's fault, not the server's.
+    fn failed(mut self, error: &ModelError) {
+        self.settled = true;
+        {
+            let mut state = self.shared.state();
+            *state.counters[self.index]
+                .failures
+                .entry(error.label())
+                .or_insert(0) += 1;
+            if !error.is_retryable() {
+                state.routing.release(self.index);
+            } else if let Some(ejected_for) = state.routing.on_failure(self.index, now()) {
+                state.counters[self.index].ejections += 1;
+                warn!(
+                    role = %self.shared.role,
+                    endpoint = %self.shared.endpoints[self.index].address,
+                    ejected_for_ms = ejected_for.as_millis() as u64,
+                    error_kind = error.label(),
+                    error = %error,
+                    "ejecting endpoint after consecutive failures"
+                );
+            }
+        }
+        self.shared.changed.notify_waiters();
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.shared.state().routing.release(self.index);
+            self.shared.changed.notify_waiters();
+        }
+    }
+}
+
+#[async_trait]
+impl Backend for EndpointPool {
+    /// The first endpoint's identity: every endpoint of a role serves the same model.
+    fn identity(&self) -> String {
+        self.shared.endpoints[0].backend.identity()
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
+        self.chat_with_affinity(request, None).await
+    }
+
+    /// Healthy when any endpoint is; otherwise the last endpoint's error.
+    async fn health(&self) -> Result<(), ModelError> {
+        let mut last_error = None;
+        for endpoint in &self.shared.endpoints {
+            match endpoint.backend.health().await {
+                Ok(()) => return Ok(()),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        last_error.map_or(Ok(()), Err)
+    }
+
+    fn endpoint(&self) -> String {
+        let addresses: Vec<&str> = self
+            .shared
+            .endpoints
+            .iter()
+            .map(|endpoint| endpoint.address.as_str())
+            .collect();
+        format!("{} pool [{}]", self.shared.role, addresses.join(", "))
+    }
+}
