@@ -12,8 +12,10 @@
 //! - [`types`]: requests, responses, token logprobs.
 //! - [`error`]: [`ModelError`], with a stable label and whether a retry can help.
 //! - [`backend`]: the [`Backend`] trait.
+//! - [`embedded`]: the small CPU model used when no server is configured.
 
 pub mod backend;
+pub mod embedded;
 pub mod error;
 pub mod types;
 
