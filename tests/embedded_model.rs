@@ -6,7 +6,7 @@
 //! missing model is a failure: CI must exercise the real model.
 //!
 //! All tests share one loaded model behind a mutex and generate only a few tokens each, since the
-//! model decodes roughly 25 tokens/s on two cores.
+//! model decodes roughly 20 tokens/s on two cores.
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
@@ -283,6 +283,9 @@ fn the_backend_answers_through_the_async_trait() {
 #[ignore]
 fn report_prompt_and_decode_speed() {
     let Some(mut model) = model() else { return };
+    let started = Instant::now();
+    EmbeddedModel::load(&default_model_path()).unwrap();
+    eprintln!("load: {:.2} s", started.elapsed().as_secs_f64());
     let long =
         "I enjoy films with clever plots, strong characters and a good soundtrack. ".repeat(20);
     let mut request = question(&long);

@@ -19,6 +19,7 @@ use candle_transformers::models::quantized_llama::{ModelWeights, MAX_SEQ_LEN};
 
 use super::chat_template::ChatTemplate;
 use super::choice_generation::{forward_logits, generate_choice, PromptState, Vocabulary};
+use super::cpu_weight_format::{has_quantized_weights, unpack_to_f32};
 use super::gguf_metadata::{metadata_str, metadata_u32};
 use super::gguf_tokenizer::GgufTokenizer;
 use super::token_choice::TokenChooser;
@@ -79,8 +80,13 @@ impl EmbeddedModel {
             ));
         }
 
-        let weights =
-            ModelWeights::from_gguf(content, &mut reader, &Device::Cpu).map_err(candle_error)?;
+        let weights = if has_quantized_weights(&content) {
+            let (converted, mut image) = unpack_to_f32(&content, &mut reader)?;
+            ModelWeights::from_gguf(converted, &mut image, &Device::Cpu)
+        } else {
+            ModelWeights::from_gguf(content, &mut reader, &Device::Cpu)
+        }
+        .map_err(candle_error)?;
 
         let file_name = path
             .file_name()

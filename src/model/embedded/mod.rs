@@ -16,12 +16,14 @@
 //! - [`choice_generation`]: the decoding loop of one choice.
 //! - [`token_choice`]: greedy choice, seeded sampling, log-probabilities.
 //! - [`stop_sequences`]: finding where a stop string cuts the text.
+//! - `cpu_weight_format`: unpacking the quantized weights to f32 at load (exact and fast).
 //! - `gguf_metadata`: typed access to GGUF metadata.
 //!
 //! [`Backend`]: crate::model::Backend
 
 pub mod chat_template;
 pub mod choice_generation;
+mod cpu_weight_format;
 pub mod embedded_backend;
 pub mod embedded_model;
 pub mod fetch;
