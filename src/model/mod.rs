@@ -15,6 +15,7 @@
 //! - [`scoring`]: the Yes/No score of an item from token logprobs (`generate` and `forced`).
 //! - [`cached`]: the response cache in front of any backend.
 //! - [`doctor`]: the checks `grsu doctor` runs against an endpoint.
+//! - [`embedded`]: the small CPU model used when no server is configured.
 //! - [`http`]: the OpenAI-compatible HTTP backend (vLLM, llama.cpp, OpenAI).
 //! - [`pool`]: [`pool::EndpointPool`], the replicas of one model role behind one [`Backend`], with
 //!   bounded concurrency per replica, retries with backoff, affinity and ejection of failing ones.
@@ -22,6 +23,7 @@
 pub mod backend;
 pub mod cached;
 pub mod doctor;
+pub mod embedded;
 pub mod error;
 pub mod http;
 pub mod pool;
