@@ -310,3 +310,61 @@ fn report_prompt_and_decode_speed() {
         response.usage.prompt_tokens
     );
 }
+
+/// A few-shot conversation that makes the small model answer in the scoring format, so that both
+/// scoring modes can be compared on a real model.
+fn few_shot_scoring_messages(item: &str) -> Vec<ChatMessage> {
+    vec![
+        ChatMessage::system(
+            "You are the user to look for recommendations. For each recommendation, answer \
+             \"Accept the recommendation (Yes/No)? X\", where X is either \"Yes\" or \"No\".",
+        ),
+        ChatMessage::user("I love heist thrillers. Recommendation: Heat (1995)"),
+        ChatMessage::assistant("Accept the recommendation (Yes/No)? Yes"),
+        ChatMessage::user("Recommendation: Frozen (2013)"),
+        ChatMessage::assistant("Accept the recommendation (Yes/No)? No"),
+        ChatMessage::user(format!("Recommendation: {item}")),
+    ]
+}
+
+#[test]
+fn forced_and_generate_scoring_agree_on_the_answer_token() {
+    use grsu::model::scoring::{
+        read_score, scoring_request, ScoreFormula, ScoringMode, ScoringSettings,
+    };
+    let Some(mut model) = model() else { return };
+    for item in ["Ronin (1998)", "Toy Story (1995)"] {
+        let mut scores = Vec::new();
+        for mode in [ScoringMode::Generate, ScoringMode::Forced] {
+            let settings = ScoringSettings {
+                mode,
+                top_logprobs: 10,
+                generate_max_tokens: 16,
+                ..ScoringSettings::default()
+            };
+            let response = model
+                .complete(&scoring_request(few_shot_scoring_messages(item), &settings))
+                .unwrap();
+            let choice = &response.choices[0];
+            let score = read_score(choice, mode, ScoreFormula::Normalized).unwrap();
+            scores.push((score, response.usage.completion_tokens));
+        }
+        let ((generated, generate_tokens), (forced, forced_tokens)) = (scores[0], scores[1]);
+        // Same context before the answer token, so the same distribution at that position.
+        assert_eq!(generated.answer, forced.answer, "{item}");
+        assert!(
+            (generated.p_yes - forced.p_yes).abs() < 1e-4,
+            "{item}: {generated:?} vs {forced:?}"
+        );
+        assert!(
+            (generated.p_no - forced.p_no).abs() < 1e-4,
+            "{item}: {generated:?} vs {forced:?}"
+        );
+        assert!((generated.score - forced.score).abs() < 1e-4);
+        assert_eq!(forced_tokens, 1);
+        assert!(
+            generate_tokens > 8,
+            "the generated answer line costs {generate_tokens} tokens"
+        );
+    }
+}

@@ -2,9 +2,13 @@
 
 mod data_stats;
 mod dataset_arguments;
+mod doctor_command;
 mod evaluate;
 mod failure;
 mod match_titles;
+mod model;
+mod runtime;
+mod serve_command;
 
 use clap::{Parser, Subcommand};
 
@@ -28,6 +32,15 @@ enum Command {
     },
     /// Map titles (one per line on stdin) onto a catalog; prints `query<TAB>match<TAB>score`.
     Match(match_titles::MatchArguments),
+    /// The embedded model: fetch it into the cache, or show where it is looked for.
+    Model {
+        #[command(subcommand)]
+        command: model::ModelCommand,
+    },
+    /// Serve the embedded model as an OpenAI-compatible endpoint (for tests and demos).
+    Serve(serve_command::ServeArguments),
+    /// Check endpoints (reachability, logprobs, n, continue_final_message, latency) before a sweep.
+    Doctor(doctor_command::DoctorArguments),
     /// Score a predictions file (`{"sample": ..., "ranking": [...]}` per line) against a dataset.
     Evaluate(evaluate::EvaluateArguments),
 }
@@ -45,5 +58,8 @@ pub fn run(cli: Cli) -> Result<(), CliFailure> {
         } => data_stats::run(arguments),
         Command::Match(arguments) => match_titles::run(arguments),
         Command::Evaluate(arguments) => evaluate::run(arguments),
+        Command::Model { command } => model::run(command),
+        Command::Serve(arguments) => serve_command::run(arguments),
+        Command::Doctor(arguments) => doctor_command::run(arguments),
     }
 }
