@@ -18,6 +18,8 @@
 //!   [`catalog::Catalog`] type.
 //! - [`matching`]: mapping free-text titles onto catalog items, compatible with Python rapidfuzz.
 //! - [`metrics`]: Recall, NDCG and MRR at k, with the reference implementation's NDCG/MRR bug fixed.
+//! - [`search`]: search strategies (beam, greedy, Monte Carlo, none) as pure state machines over
+//!   a stored search tree, and the output strategies that rank its items.
 //! - [`evaluation`]: scoring rankings against labels, after title matching.
 //! - [`model`]: the chat-completion protocol and its backends (HTTP, embedded CPU model).
 //! - [`predictions`]: the JSON-lines format of external and exported rankings.
@@ -34,6 +36,7 @@ pub mod matching;
 pub mod metrics;
 pub mod model;
 pub mod predictions;
+pub mod search;
 pub mod store;
 
 pub use input_error::InputError;
