@@ -21,6 +21,8 @@
 //! - [`evaluation`]: scoring rankings against labels, after title matching.
 //! - [`model`]: the chat-completion protocol and its backends (HTTP, embedded CPU model).
 //! - [`predictions`]: the JSON-lines format of external and exported rankings.
+//! - [`prompts`]: the CRS and simulated-user prompts (Eq. 1–3, training examples) and the CRS answer
+//!   parser; pure functions.
 //! - [`store`]: the sled store of a run: response cache (and, with the engine, records).
 //! - [`input_error`]: the error type for bad input files, naming file, line and field.
 
@@ -34,6 +36,7 @@ pub mod matching;
 pub mod metrics;
 pub mod model;
 pub mod predictions;
+pub mod prompts;
 pub mod store;
 
 pub use input_error::InputError;
