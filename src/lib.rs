@@ -23,6 +23,8 @@
 //! - [`evaluation`]: scoring rankings against labels, after title matching.
 //! - [`model`]: the chat-completion protocol and its backends (HTTP, embedded CPU model).
 //! - [`predictions`]: the JSON-lines format of external and exported rankings.
+//! - [`prompts`]: the CRS and simulated-user prompts (Eq. 1–3, training examples) and the CRS answer
+//!   parser; pure functions.
 //! - [`store`]: the sled store of a run: response cache (and, with the engine, records).
 //! - [`input_error`]: the error type for bad input files, naming file, line and field.
 
@@ -36,6 +38,7 @@ pub mod matching;
 pub mod metrics;
 pub mod model;
 pub mod predictions;
+pub mod prompts;
 pub mod search;
 pub mod store;
 
