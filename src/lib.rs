@@ -18,6 +18,7 @@
 //!   [`catalog::Catalog`] type.
 //! - [`matching`]: mapping free-text titles onto catalog items, compatible with Python rapidfuzz.
 //! - [`metrics`]: Recall, NDCG and MRR at k, with the reference implementation's NDCG/MRR bug fixed.
+//! - [`run_metrics`]: a run's metrics table and cost, from its stored records alone.
 //! - [`search`]: search strategies (beam, greedy, Monte Carlo, none) as pure state machines over
 //!   a stored search tree, and the output strategies that rank its items.
 //! - [`evaluation`]: scoring rankings against labels, after title matching.
@@ -25,6 +26,7 @@
 //! - [`predictions`]: the JSON-lines format of external and exported rankings.
 //! - [`prompts`]: the CRS and simulated-user prompts (Eq. 1–3, training examples) and the CRS answer
 //!   parser; pure functions.
+//! - [`seeds`]: per-request seeds derived from (run seed, sample, request path, attempt).
 //! - [`store`]: the sled store of a run: response cache (and, with the engine, records).
 //! - [`input_error`]: the error type for bad input files, naming file, line and field.
 
@@ -39,7 +41,9 @@ pub mod metrics;
 pub mod model;
 pub mod predictions;
 pub mod prompts;
+pub mod run_metrics;
 pub mod search;
+pub mod seeds;
 pub mod store;
 
 pub use input_error::InputError;

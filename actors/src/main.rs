@@ -5,6 +5,7 @@
 //! that cannot be used: the message names the file, line and field), 1 anything else.
 
 mod cli;
+mod engine;
 mod serve;
 
 use std::process::ExitCode;

@@ -3,8 +3,11 @@
 //!
 //! ## Layout
 //!
+//! - [`run_config`]: [`RunConfig`], the whole run (`grsu run <config.toml>`).
 //! - [`models`]: `[models.<role>]`, the endpoints of one model role (CRS, simulated user, teacher).
 
 pub mod models;
+pub mod run_config;
 
 pub use models::{ModelRoleConfig, ModelsSection};
+pub use run_config::{ConfigError, RunConfig, ScoreContext, StrategyName};

@@ -9,6 +9,8 @@ use grsu::InputError;
 pub enum CliFailure {
     /// A file or argument that cannot be used; exit code 2.
     Input(InputError),
+    /// A config (or output folder) that cannot be used; exit code 2.
+    Config(String),
     /// Anything else (an I/O failure on stdout, a bug); exit code 1.
     Other(anyhow::Error),
 }
@@ -16,7 +18,7 @@ pub enum CliFailure {
 impl CliFailure {
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliFailure::Input(_) => 2,
+            CliFailure::Input(_) | CliFailure::Config(_) => 2,
             CliFailure::Other(_) => 1,
         }
     }
@@ -26,6 +28,7 @@ impl fmt::Display for CliFailure {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CliFailure::Input(error) => write!(formatter, "{error}"),
+            CliFailure::Config(message) => write!(formatter, "{message}"),
             CliFailure::Other(error) => write!(formatter, "{error:#}"),
         }
     }

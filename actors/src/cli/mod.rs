@@ -4,9 +4,11 @@ mod data_stats;
 mod dataset_arguments;
 mod doctor_command;
 mod evaluate;
+mod export;
 mod failure;
 mod match_titles;
 mod model;
+mod run_command;
 mod runtime;
 mod serve_command;
 
@@ -25,6 +27,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run (or resume) the search over a dataset described by a config file.
+    Run(run_command::RunArguments),
+    /// Export a run's per-sample records as JSON lines.
+    Export(export::ExportArguments),
     /// Dataset commands.
     Data {
         #[command(subcommand)]
@@ -57,6 +63,8 @@ pub fn run(cli: Cli) -> Result<(), CliFailure> {
             command: DataCommand::Stats(arguments),
         } => data_stats::run(arguments),
         Command::Match(arguments) => match_titles::run(arguments),
+        Command::Run(arguments) => run_command::run(arguments),
+        Command::Export(arguments) => export::run(arguments),
         Command::Evaluate(arguments) => evaluate::run(arguments),
         Command::Model { command } => model::run(command),
         Command::Serve(arguments) => serve_command::run(arguments),

@@ -1,0 +1,132 @@
+//! [`ConversationActor`]: owns one (seed, sample) from admission to its stored record. It starts
+//! a [`BeamActor`] for the search, turns the finished tree into predictions and metrics for every
+//! output strategy, has the results actor write the record (flushed), and tells the sweep.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use grsu::data::Sample;
+use grsu::metrics::SampleMetrics;
+use grsu::search::{rank, OutputStrategy, SearchStrategy};
+use grsu::store::SampleRecord;
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+
+use super::beam_actor::{BeamActor, BeamArguments, BeamMessage, SearchOutcome};
+use super::crs_actor::CrsMessage;
+use super::results_actor::ResultsMessage;
+use super::sweep_actor::SweepMessage;
+use super::user_actor::UserMessage;
+
+/// Messages of the [`ConversationActor`].
+pub enum ConversationMessage {
+    /// The search of this sample finished (or failed).
+    SearchDone(Box<SearchOutcome>),
+}
+
+/// What a [`ConversationActor`] is started with.
+pub struct ConversationArguments {
+    pub sample: Arc<Sample>,
+    pub seed: u64,
+    pub strategy: Box<dyn SearchStrategy>,
+    pub outputs: Vec<OutputStrategy>,
+    pub crs: ActorRef<CrsMessage>,
+    pub user: ActorRef<UserMessage>,
+    pub results: ActorRef<ResultsMessage>,
+    pub sweep: ActorRef<SweepMessage>,
+}
+
+/// One sample in flight.
+pub struct ConversationState {
+    sample: Arc<Sample>,
+    seed: u64,
+    outputs: Vec<OutputStrategy>,
+    results: ActorRef<ResultsMessage>,
+    sweep: ActorRef<SweepMessage>,
+    started: Instant,
+}
+
+/// The lifecycle of one sample.
+pub struct ConversationActor;
+
+impl Actor for ConversationActor {
+    type Msg = ConversationMessage;
+    type State = ConversationState;
+    type Arguments = ConversationArguments;
+
+    async fn pre_start(&self, myself: ActorRef<Self::Msg>, arguments: ConversationArguments) -> Result<ConversationState, ActorProcessingErr> {
+        let beam_arguments = BeamArguments {
+            strategy: arguments.strategy,
+            sample: arguments.sample.clone(),
+            run_seed: arguments.seed,
+            crs: arguments.crs,
+            user: arguments.user,
+            owner: myself.clone(),
+        };
+        let (beam, _) = Actor::spawn_linked(None, BeamActor, beam_arguments, myself.get_cell()).await?;
+        beam.cast(BeamMessage::Start)?;
+        Ok(ConversationState {
+            sample: arguments.sample,
+            seed: arguments.seed,
+            outputs: arguments.outputs,
+            results: arguments.results,
+            sweep: arguments.sweep,
+            started: Instant::now(),
+        })
+    }
+
+    async fn handle(&self, myself: ActorRef<Self::Msg>, message: ConversationMessage, state: &mut ConversationState) -> Result<(), ActorProcessingErr> {
+        let ConversationMessage::SearchDone(outcome) = message;
+        let outcome = *outcome;
+        if let Some(error) = outcome.failure {
+            state.sweep.cast(SweepMessage::SampleFailed {
+                seed: state.seed,
+                sample: state.sample.id.clone(),
+                error: error.to_string(),
+            })?;
+            myself.stop(None);
+            return Ok(());
+        }
+        let mut predictions = BTreeMap::new();
+        let mut metrics = BTreeMap::new();
+        for strategy in &state.outputs {
+            let ranking = rank(&outcome.tree, *strategy, None);
+            metrics.insert(strategy.as_str().to_string(), SampleMetrics::of_ranking(&ranking, &state.sample.labels));
+            predictions.insert(strategy.as_str().to_string(), ranking);
+        }
+        let record = SampleRecord {
+            seed: state.seed,
+            sample: state.sample.id.clone(),
+            labels: state.sample.labels.clone(),
+            tree: outcome.tree,
+            predictions,
+            metrics,
+            calls: outcome.calls,
+            unscored_items: outcome.unscored_items,
+            wall_ms: state.started.elapsed().as_millis() as u64,
+        };
+        let written = state
+            .results
+            .call(|reply| ResultsMessage::Write { record: Box::new(record), reply }, None)
+            .await;
+        let message = match written {
+            Ok(ractor::rpc::CallResult::Success(Ok(()))) => SweepMessage::SampleFinished {
+                seed: state.seed,
+                sample: state.sample.id.clone(),
+            },
+            Ok(ractor::rpc::CallResult::Success(Err(error))) => SweepMessage::SampleFailed {
+                seed: state.seed,
+                sample: state.sample.id.clone(),
+                error: format!("store: {error}"),
+            },
+            _ => SweepMessage::SampleFailed {
+                seed: state.seed,
+                sample: state.sample.id.clone(),
+                error: "the results actor did not answer".into(),
+            },
+        };
+        state.sweep.cast(message)?;
+        myself.stop(None);
+        Ok(())
+    }
+}

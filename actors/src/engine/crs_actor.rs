@@ -1,0 +1,132 @@
+//! [`CrsActor`]: the conversational recommender (Eq. 1): builds the recommendation and revision
+//! prompts, parses the answers into titles, maps them onto the catalog, and asks again for answers
+//! that do not hold exactly k items (up to 5 attempts, temperature 0 then 1 for greedy requests).
+
+use std::sync::Arc;
+
+use grsu::catalog::Catalog;
+use grsu::data::Sample;
+use grsu::matching::TitleMatcher;
+use grsu::model::{ChatRequest, ModelError};
+use grsu::prompts::{list_stop_sequence, match_list, parse_list, recommend_request, retry_temperature, revise_request, validate_list, ListParseMode, CRS_MAX_ATTEMPTS};
+use grsu::search::RequestKey;
+use grsu::seeds::request_seed;
+use grsu::store::CallCounts;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+
+use super::model_actor::{ask, ModelMessage};
+
+/// One recommendation request of a search.
+pub struct RecommendJob {
+    pub sample: Arc<Sample>,
+    pub run_seed: u64,
+    pub key: RequestKey,
+    /// The list being revised, if any.
+    pub previous: Option<Vec<String>>,
+    /// The simulated user's critique of it, if any.
+    pub feedback: Option<String>,
+    /// Lists wanted.
+    pub lists: u32,
+    pub temperature: f32,
+}
+
+/// The lists obtained (possibly fewer than asked when answers stayed invalid) and their cost.
+pub struct RecommendOutcome {
+    pub lists: Result<Vec<Vec<String>>, ModelError>,
+    pub counts: CallCounts,
+}
+
+/// Messages of the [`CrsActor`].
+pub enum CrsMessage {
+    /// Recommend `job.lists` lists.
+    Recommend { job: RecommendJob, reply: RpcReplyPort<RecommendOutcome> },
+}
+
+/// What a [`CrsActor`] is started with.
+pub struct CrsArguments {
+    pub model: ActorRef<ModelMessage>,
+    pub catalog: Arc<Catalog>,
+    pub matcher: Arc<TitleMatcher>,
+    pub list_length: usize,
+    pub parse_mode: ListParseMode,
+    pub max_tokens: u32,
+}
+
+/// The shared settings of every recommendation task.
+pub struct CrsState {
+    settings: Arc<CrsArguments>,
+}
+
+/// The conversational recommender.
+pub struct CrsActor;
+
+impl Actor for CrsActor {
+    type Msg = CrsMessage;
+    type State = CrsState;
+    type Arguments = CrsArguments;
+
+    async fn pre_start(&self, _myself: ActorRef<Self::Msg>, arguments: CrsArguments) -> Result<CrsState, ActorProcessingErr> {
+        Ok(CrsState {
+            settings: Arc::new(arguments),
+        })
+    }
+
+    async fn handle(&self, _myself: ActorRef<Self::Msg>, message: CrsMessage, state: &mut CrsState) -> Result<(), ActorProcessingErr> {
+        let CrsMessage::Recommend { job, reply } = message;
+        let settings = state.settings.clone();
+        tokio::spawn(async move {
+            let _ = reply.send(recommend(&settings, job).await);
+        });
+        Ok(())
+    }
+}
+
+async fn recommend(settings: &CrsArguments, job: RecommendJob) -> RecommendOutcome {
+    let k = settings.list_length;
+    let messages = match &job.previous {
+        None => recommend_request(&job.sample.history, k),
+        Some(previous) => revise_request(&job.sample.history, previous, job.feedback.as_deref(), k),
+    };
+    let mut counts = CallCounts::default();
+    let mut lists: Vec<Vec<String>> = Vec::new();
+    let path = job.key.path();
+    for attempt in 0..CRS_MAX_ATTEMPTS {
+        let missing = job.lists as usize - lists.len();
+        if missing == 0 {
+            break;
+        }
+        let mut request = ChatRequest::new(messages.clone());
+        request.n = missing as u32;
+        request.temperature = retry_temperature(job.temperature, attempt);
+        request.seed = Some(request_seed(job.run_seed, &job.sample.id, &path, attempt));
+        request.max_tokens = settings.max_tokens;
+        request.stop = list_stop_sequence(k);
+        let answer = match ask(&settings.model, request, &job.sample.id).await {
+            Ok(answer) => answer,
+            Err(error) => return RecommendOutcome { lists: Err(error), counts },
+        };
+        count(&mut counts, &answer.response, answer.cached);
+        for choice in &answer.response.choices {
+            let titles = match_list(&parse_list(&choice.text, settings.parse_mode), &settings.matcher, &settings.catalog);
+            match validate_list(&titles, k) {
+                Ok(list) if lists.len() < job.lists as usize => lists.push(list),
+                Ok(_) => {}
+                Err(_) => counts.invalid_answers += 1,
+            }
+        }
+    }
+    RecommendOutcome { lists: Ok(lists), counts }
+}
+
+/// Adds one answer's cost to `counts`.
+pub fn count(counts: &mut CallCounts, response: &grsu::model::ChatResponse, cached: bool) {
+    if cached {
+        counts.cache_hits += 1;
+        counts.cached_prompt_tokens += response.usage.prompt_tokens;
+        counts.cached_completion_tokens += response.usage.completion_tokens;
+    } else {
+        counts.calls += 1;
+        counts.prompt_tokens += response.usage.prompt_tokens;
+        counts.completion_tokens += response.usage.completion_tokens;
+    }
+}

@@ -1,0 +1,148 @@
+//! [`ModelActor`]: one model role (the CRS, or the simulated user) behind the response cache.
+//!
+//! It never awaits a model call inside `handle`: each request runs in its own task that answers on
+//! the reply port, so hundreds of requests are in flight at once; concurrency per endpoint is
+//! bounded by the endpoint pool, not by the mailbox.
+
+use std::sync::Arc;
+
+use grsu::model::pool::EndpointPool;
+use grsu::model::{Backend, ChatRequest, ChatResponse, ModelError};
+use grsu::store::ResponseCache;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+
+use super::progress::Progress;
+
+/// Where a role's requests go.
+#[derive(Clone)]
+pub enum ModelTarget {
+    /// Replicas behind an endpoint pool (requests of one sample stick to one replica).
+    Pool(EndpointPool),
+    /// One backend (the embedded model).
+    Single(Arc<dyn Backend>),
+}
+
+impl ModelTarget {
+    pub fn identity(&self) -> String {
+        match self {
+            ModelTarget::Pool(pool) => pool.identity(),
+            ModelTarget::Single(backend) => backend.identity(),
+        }
+    }
+
+    async fn chat(&self, request: &ChatRequest, affinity: &str) -> Result<ChatResponse, ModelError> {
+        match self {
+            ModelTarget::Pool(pool) => pool.chat_with_affinity(request, Some(affinity)).await,
+            ModelTarget::Single(backend) => backend.chat(request).await,
+        }
+    }
+}
+
+/// An answer and whether it came from the cache.
+#[derive(Debug, Clone)]
+pub struct ModelAnswer {
+    pub response: ChatResponse,
+    pub cached: bool,
+}
+
+/// Messages of the [`ModelActor`].
+pub enum ModelMessage {
+    /// Answer one request, from the cache when it holds it.
+    Chat {
+        request: ChatRequest,
+        /// The sample the request belongs to: its requests share a prompt prefix, so they go to
+        /// the same replica.
+        affinity: String,
+        reply: RpcReplyPort<Result<ModelAnswer, ModelError>>,
+    },
+}
+
+/// What a [`ModelActor`] is started with.
+pub struct ModelArguments {
+    pub role: String,
+    pub target: ModelTarget,
+    pub cache: ResponseCache,
+    pub progress: Arc<Progress>,
+}
+
+/// The state of a [`ModelActor`].
+pub struct ModelState {
+    role: String,
+    identity: String,
+    target: ModelTarget,
+    cache: ResponseCache,
+    progress: Arc<Progress>,
+}
+
+/// One model role.
+pub struct ModelActor;
+
+impl Actor for ModelActor {
+    type Msg = ModelMessage;
+    type State = ModelState;
+    type Arguments = ModelArguments;
+
+    async fn pre_start(&self, _myself: ActorRef<Self::Msg>, arguments: ModelArguments) -> Result<ModelState, ActorProcessingErr> {
+        Ok(ModelState {
+            identity: arguments.target.identity(),
+            role: arguments.role,
+            target: arguments.target,
+            cache: arguments.cache,
+            progress: arguments.progress,
+        })
+    }
+
+    async fn handle(&self, _myself: ActorRef<Self::Msg>, message: ModelMessage, state: &mut ModelState) -> Result<(), ActorProcessingErr> {
+        let ModelMessage::Chat { request, affinity, reply } = message;
+        let (role, identity, target, cache, progress) =
+            (state.role.clone(), state.identity.clone(), state.target.clone(), state.cache.clone(), state.progress.clone());
+        tokio::spawn(async move {
+            let answer = answer(&role, &identity, &target, &cache, &progress, &request, &affinity).await;
+            // The asker may have gone (a sample abandoned at shutdown): nothing to do then.
+            let _ = reply.send(answer);
+        });
+        Ok(())
+    }
+}
+
+async fn answer(
+    role: &str,
+    identity: &str,
+    target: &ModelTarget,
+    cache: &ResponseCache,
+    progress: &Progress,
+    request: &ChatRequest,
+    affinity: &str,
+) -> Result<ModelAnswer, ModelError> {
+    let cache_error = |error: grsu::store::StoreError| ModelError::Cache { message: error.to_string() };
+    if let Some(response) = cache.get(identity, request).map_err(cache_error)? {
+        progress.record_call(role, true, &response);
+        return Ok(ModelAnswer { response, cached: true });
+    }
+    let response = match target.chat(request, affinity).await {
+        Ok(response) => response,
+        Err(error) => {
+            progress.record_error(role);
+            return Err(error);
+        }
+    };
+    cache.put(identity, request, &response).map_err(cache_error)?;
+    progress.record_call(role, false, &response);
+    Ok(ModelAnswer { response, cached: false })
+}
+
+/// Asks a model actor and waits for the answer.
+pub async fn ask(model: &ActorRef<ModelMessage>, request: ChatRequest, affinity: &str) -> Result<ModelAnswer, ModelError> {
+    let affinity = affinity.to_string();
+    match model.call(|reply| ModelMessage::Chat { request, affinity, reply }, None).await {
+        Ok(ractor::rpc::CallResult::Success(answer)) => answer,
+        Ok(_) => Err(ModelError::Connection {
+            endpoint: "model actor".into(),
+            message: "no answer".into(),
+        }),
+        Err(error) => Err(ModelError::Connection {
+            endpoint: "model actor".into(),
+            message: error.to_string(),
+        }),
+    }
+}

@@ -1,0 +1,114 @@
+//! Progress of a run: samples done and failed, calls and tokens per model role; shown as a
+//! progress bar on a terminal and as plain log lines otherwise.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use grsu::model::ChatResponse;
+
+#[derive(Default, Clone, Copy)]
+struct RoleCounters {
+    calls: u64,
+    cache_hits: u64,
+    errors: u64,
+    tokens: u64,
+}
+
+/// Shared counters, updated by the actors.
+pub struct Progress {
+    pub total: u64,
+    pub done: AtomicU64,
+    pub failed: AtomicU64,
+    pub skipped: u64,
+    roles: Mutex<BTreeMap<String, RoleCounters>>,
+    started: Instant,
+}
+
+impl Progress {
+    pub fn new(total: u64, skipped: u64) -> Arc<Self> {
+        Arc::new(Progress {
+            total,
+            done: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            skipped,
+            roles: Mutex::new(BTreeMap::new()),
+            started: Instant::now(),
+        })
+    }
+
+    pub fn record_call(&self, role: &str, cached: bool, response: &ChatResponse) {
+        let mut roles = self.roles.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let counters = roles.entry(role.to_string()).or_default();
+        if cached {
+            counters.cache_hits += 1;
+        } else {
+            counters.calls += 1;
+            counters.tokens += response.usage.prompt_tokens + response.usage.completion_tokens;
+        }
+    }
+
+    pub fn record_error(&self, role: &str) {
+        let mut roles = self.roles.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        roles.entry(role.to_string()).or_default().errors += 1;
+    }
+
+    /// Model calls made (not from the cache), all roles together.
+    pub fn calls(&self) -> u64 {
+        let roles = self.roles.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        roles.values().map(|counters| counters.calls).sum()
+    }
+
+    /// One line: rates per role.
+    pub fn line(&self) -> String {
+        let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
+        let roles = self.roles.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let parts: Vec<String> = roles
+            .iter()
+            .map(|(role, counters)| {
+                format!(
+                    "{role}: {:.1} calls/s {:.0} tok/s ({} cached, {} errors)",
+                    counters.calls as f64 / seconds,
+                    counters.tokens as f64 / seconds,
+                    counters.cache_hits,
+                    counters.errors
+                )
+            })
+            .collect();
+        parts.join(" | ")
+    }
+
+    /// Shows progress until `stop` resolves: a bar on a terminal, a log line every 10 s otherwise.
+    pub async fn report_until(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = terminal.then(|| {
+            let bar = indicatif::ProgressBar::new(self.total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} samples, eta {eta} | {msg}")
+                    .expect("a valid template"),
+            );
+            bar
+        });
+        let period = if terminal { Duration::from_millis(500) } else { Duration::from_secs(10) };
+        loop {
+            let done = self.done.load(Ordering::Relaxed);
+            let failed = self.failed.load(Ordering::Relaxed);
+            match &bar {
+                Some(bar) => {
+                    bar.set_position(done + failed);
+                    bar.set_message(format!("{failed} failed | {}", self.line()));
+                }
+                None => tracing::info!(done, failed, total = self.total, skipped = self.skipped, rates = %self.line(), "progress"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(period) => {}
+                _ = stop.changed() => break,
+            }
+        }
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+    }
+}
