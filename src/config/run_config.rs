@@ -208,6 +208,11 @@ pub struct CrsSection {
     /// reference's match-everything behaviour.
     #[serde(default)]
     pub min_match_score: Option<f64>,
+    /// Pre-fills the CRS's answer (vLLM's `continue_final_message`), e.g. `"1. **"`, so that small
+    /// models keep the list format; the answer is parsed with the pre-fill in front. Absent: no
+    /// pre-fill (OpenAI's API does not support it).
+    #[serde(default)]
+    pub answer_prefix: Option<String>,
 }
 
 fn default_crs_tokens() -> u32 {

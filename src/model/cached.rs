@@ -54,6 +54,7 @@ impl<B: Backend> Backend for CachedBackend<B> {
         let response = self.inner.chat(request).await?;
         self.cache
             .put(&identity, request, &response)
+            .await
             .map_err(store_error)?;
         Ok(response)
     }

@@ -99,15 +99,17 @@ impl Store {
         })
     }
 
-    /// Writes a finished sample's record and flushes it before returning. Writing the same
-    /// (seed, sample) again replaces it: a record can never be duplicated.
-    pub fn put_record(&self, record: &SampleRecord) -> Result<(), StoreError> {
+    /// Writes a finished sample's record and flushes it before returning (on sled's threads).
+    /// Writing the same (seed, sample) again replaces it: a record can never be duplicated.
+    pub async fn put_record(&self, record: &SampleRecord) -> Result<(), StoreError> {
         let tree = self.tree("records")?;
         let key = record_key(record.seed, &record.sample);
-        let write = tree
-            .insert(key, serde_json::to_vec(record).expect("a record serialises"))
-            .and_then(|_| tree.flush());
-        write.map(|_| ()).map_err(|error| StoreError::Io {
+        let io = |error: sled::Error| StoreError::Io {
+            operation: "record write",
+            message: error.to_string(),
+        };
+        tree.insert(key, serde_json::to_vec(record).expect("a record serialises")).map_err(io)?;
+        tree.flush_async().await.map(|_| ()).map_err(|error| StoreError::Io {
             operation: "record write",
             message: error.to_string(),
         })

@@ -75,8 +75,10 @@ impl ResponseCache {
         }
     }
 
-    /// Stores a response and flushes it to disk before returning.
-    pub fn put(
+    /// Stores a response and flushes it to disk before returning. The flush runs on sled's own
+    /// threads, so an async runtime's workers are never blocked in `fsync`, and concurrent puts
+    /// share flushes.
+    pub async fn put(
         &self,
         identity: &str,
         request: &ChatRequest,

@@ -94,7 +94,7 @@ impl ScriptedServer {
 }
 
 /// Reads one request: the path of the request line and the body (by content-length).
-async fn read_request(stream: &mut TcpStream) -> Option<(String, String)> {
+pub async fn read_request(stream: &mut TcpStream) -> Option<(String, String)> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 8192];
     let header_end = loop {

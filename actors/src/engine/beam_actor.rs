@@ -92,6 +92,7 @@ impl Actor for BeamActor {
             BeamMessage::Start => strategy.start(),
             BeamMessage::Completed { event, role, counts, unscored, error } => {
                 state.outstanding -= 1;
+                tracing::debug!(sample = %state.sample.id, request = %event.request(), outstanding = state.outstanding, "search event");
                 state.calls.entry(role.to_string()).or_default().add(&counts);
                 state.unscored += unscored;
                 if state.failure.is_none() {
@@ -103,6 +104,7 @@ impl Actor for BeamActor {
         // After a model error the sample will not be recorded: stop spending calls on it.
         if state.failure.is_none() {
             for command in commands {
+                tracing::debug!(sample = %state.sample.id, request = %command.request(), "search command");
                 state.outstanding += 1;
                 execute(command, state, myself.clone());
             }

@@ -10,7 +10,7 @@ use grsu::data::Sample;
 use grsu::metrics::SampleMetrics;
 use grsu::search::{rank, OutputStrategy, SearchStrategy};
 use grsu::store::SampleRecord;
-use ractor::{Actor, ActorProcessingErr, ActorRef};
+use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 
 use super::beam_actor::{BeamActor, BeamArguments, BeamMessage, SearchOutcome};
 use super::crs_actor::CrsMessage;
@@ -73,6 +73,21 @@ impl Actor for ConversationActor {
             sweep: arguments.sweep,
             started: Instant::now(),
         })
+    }
+
+    // The default stops this actor as soon as its beam stops, which can be before the beam's
+    // `SearchDone` is handled (supervision events come first): a normal stop is expected, and a
+    // crashed beam is a failed sample.
+    async fn handle_supervisor_evt(&self, myself: ActorRef<Self::Msg>, event: SupervisionEvent, state: &mut ConversationState) -> Result<(), ActorProcessingErr> {
+        if let SupervisionEvent::ActorFailed(_, error) = event {
+            state.sweep.cast(SweepMessage::SampleFailed {
+                seed: state.seed,
+                sample: state.sample.id.clone(),
+                error: format!("search crashed: {error}"),
+            })?;
+            myself.stop(None);
+        }
+        Ok(())
     }
 
     async fn handle(&self, myself: ActorRef<Self::Msg>, message: ConversationMessage, state: &mut ConversationState) -> Result<(), ActorProcessingErr> {

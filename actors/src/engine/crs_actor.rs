@@ -50,6 +50,8 @@ pub struct CrsArguments {
     pub list_length: usize,
     pub parse_mode: ListParseMode,
     pub max_tokens: u32,
+    /// Pre-fill of the answer (see `[crs] answer_prefix`).
+    pub answer_prefix: Option<String>,
 }
 
 /// The shared settings of every recommendation task.
@@ -83,10 +85,14 @@ impl Actor for CrsActor {
 
 async fn recommend(settings: &CrsArguments, job: RecommendJob) -> RecommendOutcome {
     let k = settings.list_length;
-    let messages = match &job.previous {
+    let mut messages = match &job.previous {
         None => recommend_request(&job.sample.history, k),
         Some(previous) => revise_request(&job.sample.history, previous, job.feedback.as_deref(), k),
     };
+    let prefix = settings.answer_prefix.clone().unwrap_or_default();
+    if !prefix.is_empty() {
+        messages.push(grsu::model::ChatMessage::assistant(prefix.clone()));
+    }
     let mut counts = CallCounts::default();
     let mut lists: Vec<Vec<String>> = Vec::new();
     let path = job.key.path();
@@ -101,13 +107,18 @@ async fn recommend(settings: &CrsArguments, job: RecommendJob) -> RecommendOutco
         request.seed = Some(request_seed(job.run_seed, &job.sample.id, &path, attempt));
         request.max_tokens = settings.max_tokens;
         request.stop = list_stop_sequence(k);
+        if !prefix.is_empty() {
+            request.continue_final_message = true;
+            request.add_generation_prompt = false;
+        }
         let answer = match ask(&settings.model, request, &job.sample.id).await {
             Ok(answer) => answer,
             Err(error) => return RecommendOutcome { lists: Err(error), counts },
         };
         count(&mut counts, &answer.response, answer.cached);
         for choice in &answer.response.choices {
-            let titles = match_list(&parse_list(&choice.text, settings.parse_mode), &settings.matcher, &settings.catalog);
+            let answer = format!("{prefix}{}", choice.text);
+            let titles = match_list(&parse_list(&answer, settings.parse_mode), &settings.matcher, &settings.catalog);
             match validate_list(&titles, k) {
                 Ok(list) if lists.len() < job.lists as usize => lists.push(list),
                 Ok(_) => {}

@@ -131,6 +131,7 @@ pub async fn run(config: RunConfig, config_path: &Path) -> anyhow::Result<RunOut
             list_length: config.crs_list_length(),
             parse_mode: config.crs.list_parse,
             max_tokens: config.crs.max_tokens,
+            answer_prefix: config.crs.answer_prefix.clone(),
         },
     )
     .await?;

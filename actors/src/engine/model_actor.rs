@@ -2,8 +2,11 @@
 //!
 //! It never awaits a model call inside `handle`: each request runs in its own task that answers on
 //! the reply port, so hundreds of requests are in flight at once; concurrency per endpoint is
-//! bounded by the endpoint pool, not by the mailbox.
+//! bounded by the endpoint pool, not by the mailbox. Identical requests in flight at the same time
+//! (the same item scored at two nodes of a sample) are sent once: later askers wait for the first
+//! answer and receive it as a cache hit.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use grsu::model::pool::EndpointPool;
@@ -55,6 +58,11 @@ pub enum ModelMessage {
         affinity: String,
         reply: RpcReplyPort<Result<ModelAnswer, ModelError>>,
     },
+    /// A request sent by this actor was answered (internal).
+    Answered {
+        key: [u8; 32],
+        answer: Result<ModelAnswer, ModelError>,
+    },
 }
 
 /// What a [`ModelActor`] is started with.
@@ -72,6 +80,8 @@ pub struct ModelState {
     target: ModelTarget,
     cache: ResponseCache,
     progress: Arc<Progress>,
+    /// Requests in flight, by cache key, with everyone waiting for their answer.
+    in_flight: HashMap<[u8; 32], Vec<RpcReplyPort<Result<ModelAnswer, ModelError>>>>,
 }
 
 /// One model role.
@@ -89,18 +99,40 @@ impl Actor for ModelActor {
             target: arguments.target,
             cache: arguments.cache,
             progress: arguments.progress,
+            in_flight: HashMap::new(),
         })
     }
 
-    async fn handle(&self, _myself: ActorRef<Self::Msg>, message: ModelMessage, state: &mut ModelState) -> Result<(), ActorProcessingErr> {
-        let ModelMessage::Chat { request, affinity, reply } = message;
-        let (role, identity, target, cache, progress) =
-            (state.role.clone(), state.identity.clone(), state.target.clone(), state.cache.clone(), state.progress.clone());
-        tokio::spawn(async move {
-            let answer = answer(&role, &identity, &target, &cache, &progress, &request, &affinity).await;
-            // The asker may have gone (a sample abandoned at shutdown): nothing to do then.
-            let _ = reply.send(answer);
-        });
+    async fn handle(&self, myself: ActorRef<Self::Msg>, message: ModelMessage, state: &mut ModelState) -> Result<(), ActorProcessingErr> {
+        match message {
+            ModelMessage::Chat { request, affinity, reply } => {
+                let key = ResponseCache::key(&state.identity, &request);
+                if let Some(waiting) = state.in_flight.get_mut(&key) {
+                    waiting.push(reply);
+                    return Ok(());
+                }
+                state.in_flight.insert(key, vec![reply]);
+                let (role, identity, target, cache, progress) =
+                    (state.role.clone(), state.identity.clone(), state.target.clone(), state.cache.clone(), state.progress.clone());
+                tokio::spawn(async move {
+                    let answer = answer(&role, &identity, &target, &cache, &progress, &request, &affinity).await;
+                    let _ = myself.cast(ModelMessage::Answered { key, answer });
+                });
+            }
+            ModelMessage::Answered { key, answer } => {
+                for (index, reply) in state.in_flight.remove(&key).unwrap_or_default().into_iter().enumerate() {
+                    let shared = match (&answer, index) {
+                        (Ok(first), 1..) => {
+                            state.progress.record_call(&state.role, true, &first.response);
+                            Ok(ModelAnswer { response: first.response.clone(), cached: true })
+                        }
+                        _ => answer.clone(),
+                    };
+                    // An asker may have gone (a sample abandoned at shutdown): nothing to do then.
+                    let _ = reply.send(shared);
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -126,7 +158,7 @@ async fn answer(
             return Err(error);
         }
     };
-    cache.put(identity, request, &response).map_err(cache_error)?;
+    cache.put(identity, request, &response).await.map_err(cache_error)?;
     progress.record_call(role, false, &response);
     Ok(ModelAnswer { response, cached: false })
 }

@@ -32,8 +32,8 @@ impl Actor for ResultsActor {
 
     async fn handle(&self, _myself: ActorRef<Self::Msg>, message: ResultsMessage, state: &mut ResultsState) -> Result<(), ActorProcessingErr> {
         let ResultsMessage::Write { record, reply } = message;
-        // A local sled write and flush: short, and serialising writers is the point of this actor.
-        let written = state.store.put_record(&record).map_err(|error| error.to_string());
+        // A local write and flush, not a model call: serialising writers is the point of this actor.
+        let written = state.store.put_record(&record).await.map_err(|error| error.to_string());
         let _ = reply.send(written);
         Ok(())
     }
