@@ -14,7 +14,7 @@ use std::time::Instant;
 use grsu::model::embedded::{
     default_model_dir, default_model_path, fetch_default_model, EmbeddedBackend, EmbeddedModel,
 };
-use grsu::model::{Backend, ChatMessage, ChatRequest, FinishReason};
+use grsu::model::{Backend, ChatMessage, ChatRequest, ChatResponse, FinishReason};
 
 /// The shared model, or `None` (after a note on stderr) when it cannot be had outside CI.
 fn model() -> Option<MutexGuard<'static, EmbeddedModel>> {
@@ -366,5 +366,91 @@ fn forced_and_generate_scoring_agree_on_the_answer_token() {
             generate_tokens > 8,
             "the generated answer line costs {generate_tokens} tokens"
         );
+    }
+}
+
+/// The same answers, logprobs included. The cache reads prompts in the same blocks as a fresh
+/// model, so they are bit-for-bit equal; checked within 1e-5 anyway to say how far apart they are.
+fn assert_same_answers(warm: &ChatResponse, cold: &ChatResponse, label: &str) {
+    let logprobs = |response: &ChatResponse| -> Vec<f64> {
+        let choices = response.choices.iter();
+        let tokens = choices.flat_map(|choice| choice.logprobs.iter().flatten());
+        tokens
+            .flat_map(|token| {
+                let top = token.top_logprobs.iter().map(|top| top.logprob);
+                std::iter::once(token.logprob).chain(top)
+            })
+            .collect()
+    };
+    let (warm_logprobs, cold_logprobs) = (logprobs(warm), logprobs(cold));
+    assert_eq!(warm_logprobs.len(), cold_logprobs.len(), "{label}");
+    let gap = warm_logprobs
+        .iter()
+        .zip(&cold_logprobs)
+        .map(|(warm, cold)| (warm - cold).abs())
+        .fold(0.0, f64::max);
+    assert!(gap < 1e-5, "{label}: logprobs differ by {gap}");
+    assert_eq!(warm, cold, "{label}");
+}
+
+#[test]
+fn the_prefix_cache_gives_the_same_answers_as_a_fresh_model() {
+    let Some(mut model) = model() else { return };
+    let scoring = |item: &str| {
+        let mut request = ChatRequest::new(few_shot_scoring_messages(item));
+        request.max_tokens = 4;
+        request.logprobs = true;
+        request.top_logprobs = Some(5);
+        request
+    };
+    let items = [
+        "Ronin (1998)",
+        "Toy Story (1995)",
+        "The Thomas Crown Affair",
+    ];
+    let cold: Vec<ChatResponse> = items
+        .iter()
+        .map(|item| {
+            model.clear_prefix_cache();
+            model.complete(&scoring(item)).unwrap()
+        })
+        .collect();
+    // The second prompt branches from the first (its shared prefix is cached on the way), the
+    // third reads on from that branching point, and the first is then served from the cache whole.
+    model.clear_prefix_cache();
+    for (item, cold) in items.iter().chain(&items[..1]).zip(cold.iter().cycle()) {
+        let warm = model.complete(&scoring(item)).unwrap();
+        assert_same_answers(&warm, cold, item);
+    }
+}
+
+#[test]
+fn seeded_sampling_is_unchanged_by_the_prefix_cache() {
+    let Some(mut model) = model() else { return };
+    let ask = |end: &str, seed: u64| {
+        let mut request = question(&format!(
+            "I am writing a short poem about a long summer holiday by the coast, with boats, \
+             gulls, salt and wind. Tell me a word about the sea, then one about {end}."
+        ));
+        request.temperature = 1.0;
+        request.max_tokens = 6;
+        request.n = 2;
+        request.logprobs = true;
+        request.seed = Some(seed);
+        request
+    };
+    for seed in [3, 11] {
+        let (request, other) = (ask("the mountains", seed), ask("rivers", seed));
+        model.clear_prefix_cache();
+        let cold = model.complete(&request).unwrap();
+        let cold_other = {
+            model.clear_prefix_cache();
+            model.complete(&other).unwrap()
+        };
+        // Served whole from the cache, then branching from it.
+        let warm = model.complete(&other).unwrap();
+        assert_eq!(warm, cold_other, "seed {seed}");
+        let warm = model.complete(&request).unwrap();
+        assert_same_answers(&warm, &cold, &format!("seed {seed}"));
     }
 }

@@ -5,9 +5,10 @@
 //! model that answers [`ChatRequest`]s exactly like the HTTP backends do, which lets the whole
 //! system run, and its tests use a real model, without any server.
 //!
-//! Calls are synchronous and take `&mut self`: the model keeps one KV cache, so requests run one
-//! at a time. Each request restarts the cache at position 0 with its full prompt (which makes the
-//! model forget the previous request), and the cache is freed afterwards.
+//! Calls are synchronous and take `&mut self`, so requests run one at a time. A request whose
+//! prompt begins like a recent one (the same conversation with another item at the end, or the
+//! same prompt with another seed) reads only the tokens after the shared beginning, from the
+//! model state kept in a [`PrefixCache`]; the answers are the same as from a fresh model.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -18,10 +19,11 @@ use candle_core::Device;
 use candle_transformers::models::quantized_llama::{ModelWeights, MAX_SEQ_LEN};
 
 use super::chat_template::ChatTemplate;
-use super::choice_generation::{forward_logits, generate_choice, PromptState, Vocabulary};
+use super::choice_generation::{generate_choice, PromptState, Vocabulary};
 use super::cpu_weight_format::{has_quantized_weights, unpack_to_f32};
 use super::gguf_metadata::{metadata_str, metadata_u32};
 use super::gguf_tokenizer::GgufTokenizer;
+use super::prefix_cache::PrefixCache;
 use super::token_choice::TokenChooser;
 use super::{candle_error, embedded_error};
 use crate::model::{ChatRequest, ChatResponse, Choice, ModelError, Usage};
@@ -33,7 +35,9 @@ const CHATML_END_OF_TURN: &str = "<|im_end|>";
 pub struct EmbeddedModel {
     name: String,
     identity: String,
+    /// The weights, with an empty KV cache.
     weights: ModelWeights,
+    prefix_cache: PrefixCache,
     tokenizer: GgufTokenizer,
     template: ChatTemplate,
     end_token_ids: Vec<u32>,
@@ -100,6 +104,7 @@ impl EmbeddedModel {
             identity: format!("embedded:{file_name}:{size}"),
             name,
             weights,
+            prefix_cache: PrefixCache::default(),
             tokenizer,
             template,
             end_token_ids,
@@ -131,6 +136,11 @@ impl EmbeddedModel {
         self.template.render_prompt(request)
     }
 
+    /// Forgets the model states kept for recent prompts (the next request reads its whole prompt).
+    pub fn clear_prefix_cache(&mut self) {
+        self.prefix_cache.clear();
+    }
+
     /// Answers `request` with `request.n` choices.
     pub fn complete(&mut self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
         let prompt = self.render_prompt(request)?;
@@ -146,9 +156,7 @@ impl EmbeddedModel {
             )));
         }
 
-        let result = self.generate_choices(request, &prompt_tokens);
-        self.weights.clear_kv_cache();
-        let (choices, completion_tokens) = result?;
+        let (choices, completion_tokens) = self.generate_choices(request, &prompt_tokens)?;
         Ok(ChatResponse {
             model: self.name.clone(),
             choices,
@@ -164,9 +172,11 @@ impl EmbeddedModel {
         request: &ChatRequest,
         prompt_tokens: &[u32],
     ) -> Result<(Vec<Choice>, u64), ModelError> {
-        let logits = forward_logits(&mut self.weights, prompt_tokens, 0)?;
+        let (weights, logits) = self
+            .prefix_cache
+            .read_prompt(&self.weights, prompt_tokens)?;
         let prompt = PromptState {
-            weights: &self.weights,
+            weights: &weights,
             logits: &logits,
             prompt_len: prompt_tokens.len(),
         };

@@ -18,6 +18,7 @@
 //! - [`stop_sequences`]: finding where a stop string cuts the text.
 //! - `cpu_weight_format`: unpacking the quantized weights to f32 at load (exact and fast).
 //! - `gguf_metadata`: typed access to GGUF metadata.
+//! - `prefix_cache`: model states after recent prompt prefixes, reused by later prompts.
 //!
 //! [`Backend`]: crate::model::Backend
 
@@ -29,6 +30,7 @@ pub mod embedded_model;
 pub mod fetch;
 mod gguf_metadata;
 pub mod gguf_tokenizer;
+mod prefix_cache;
 pub mod stop_sequences;
 pub mod token_choice;
 
