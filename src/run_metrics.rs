@@ -40,13 +40,23 @@ pub fn summarize(records: &[SampleRecord], strategies: &[OutputStrategy]) -> Run
     let mut rows = Vec::new();
     let mut depth_curve = Vec::new();
     for &seed in &seeds {
-        let of_seed: Vec<&SampleRecord> = records.iter().filter(|record| record.seed == seed).collect();
+        let of_seed: Vec<&SampleRecord> = records
+            .iter()
+            .filter(|record| record.seed == seed)
+            .collect();
         for strategy in strategies {
             let mut accumulator = MetricsAccumulator::default();
             for record in &of_seed {
-                let metrics = record.metrics.get(strategy.as_str()).copied().unwrap_or_else(|| {
-                    SampleMetrics::of_ranking(&rank(&record.tree, *strategy, None), &record.labels)
-                });
+                let metrics = record
+                    .metrics
+                    .get(strategy.as_str())
+                    .copied()
+                    .unwrap_or_else(|| {
+                        SampleMetrics::of_ranking(
+                            &rank(&record.tree, *strategy, None),
+                            &record.labels,
+                        )
+                    });
                 accumulator.add(&metrics);
             }
             rows.push(MetricsRow {
@@ -57,7 +67,11 @@ pub fn summarize(records: &[SampleRecord], strategies: &[OutputStrategy]) -> Run
                 metrics: accumulator.finish(Averaging::PerSample),
             });
         }
-        let max_depth = of_seed.iter().map(|record| record.tree.max_depth()).max().unwrap_or(0);
+        let max_depth = of_seed
+            .iter()
+            .map(|record| record.tree.max_depth())
+            .max()
+            .unwrap_or(0);
         for depth in 1..=max_depth {
             let mut accumulator = MetricsAccumulator::default();
             for record in &of_seed {
@@ -104,7 +118,8 @@ pub fn markdown_table(rows: &[MetricsRow]) -> String {
             "| {} | {} | {} | {} |",
             row.strategy,
             row.seed,
-            row.depth.map_or("all".to_string(), |depth| depth.to_string()),
+            row.depth
+                .map_or("all".to_string(), |depth| depth.to_string()),
             row.samples
         ));
         for values in [row.metrics.recall, row.metrics.ndcg, row.metrics.mrr] {

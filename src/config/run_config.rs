@@ -282,13 +282,21 @@ impl RunConfig {
             message: error.to_string(),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for relative in [&mut config.run.output, &mut config.data.path, &mut config.data.catalog] {
+        for relative in [
+            &mut config.run.output,
+            &mut config.data.path,
+            &mut config.data.catalog,
+        ] {
             if relative.is_relative() {
                 *relative = base.join(&*relative);
             }
         }
         for role in config.models.values_mut() {
-            if let Some(model) = role.embedded_model.as_mut().filter(|model| model.is_relative()) {
+            if let Some(model) = role
+                .embedded_model
+                .as_mut()
+                .filter(|model| model.is_relative())
+            {
                 *model = base.join(&*model);
             }
         }
@@ -297,12 +305,13 @@ impl RunConfig {
     }
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
-        let invalid = |table: &'static str, key: &'static str, problem: String| ConfigError::Invalid {
-            path: path.display().to_string(),
-            table,
-            key,
-            problem,
-        };
+        let invalid =
+            |table: &'static str, key: &'static str, problem: String| ConfigError::Invalid {
+                path: path.display().to_string(),
+                table,
+                key,
+                problem,
+            };
         if self.run.name.trim().is_empty() {
             return Err(invalid("run", "name", "must not be empty".into()));
         }
@@ -314,46 +323,75 @@ impl RunConfig {
         }
         for (key, file) in [("path", &self.data.path), ("catalog", &self.data.catalog)] {
             if !file.is_file() {
-                return Err(invalid("data", key, format!("no such file: {}", file.display())));
+                return Err(invalid(
+                    "data",
+                    key,
+                    format!("no such file: {}", file.display()),
+                ));
             }
         }
         let search = &self.search;
         if search.list_length == 0 {
-            return Err(invalid("search", "list_length", "must be at least 1".into()));
+            return Err(invalid(
+                "search",
+                "list_length",
+                "must be at least 1".into(),
+            ));
         }
         if matches!(search.strategy, StrategyName::Beam | StrategyName::Greedy) {
             let settings = self.search_settings(0);
-            settings.validate().map_err(|error| invalid("search", "beam_width", error.to_string()))?;
+            settings
+                .validate()
+                .map_err(|error| invalid("search", "beam_width", error.to_string()))?;
         }
         if search.strategy == StrategyName::MonteCarlo && search.samples == 0 {
             return Err(invalid("search", "samples", "must be at least 1".into()));
         }
         if self.user.top_logprobs < 2 {
-            return Err(invalid("user", "top_logprobs", "at least 2 are needed to see both Yes and No".into()));
+            return Err(invalid(
+                "user",
+                "top_logprobs",
+                "at least 2 are needed to see both Yes and No".into(),
+            ));
         }
         for (role, settings) in &self.models {
             if !ROLES.contains(&role.as_str()) {
-                return Err(invalid("models", "role", format!("unknown role `{role}`; expected crs or user")));
+                return Err(invalid(
+                    "models",
+                    "role",
+                    format!("unknown role `{role}`; expected crs or user"),
+                ));
             }
             settings
                 .validate(role)
                 .map_err(|error| invalid("models", "endpoints", error.to_string()))?;
         }
         if self.output.strategies.is_empty() {
-            return Err(invalid("output", "strategies", "give at least one output strategy".into()));
+            return Err(invalid(
+                "output",
+                "strategies",
+                "give at least one output strategy".into(),
+            ));
         }
         Ok(())
     }
 
     /// The settings of a role (the embedded model when the role is absent).
     pub fn role(&self, role: &str) -> ModelRoleConfig {
-        self.models.get(role).cloned().unwrap_or_else(|| toml::from_str("").expect("defaults"))
+        self.models
+            .get(role)
+            .cloned()
+            .unwrap_or_else(|| toml::from_str("").expect("defaults"))
     }
 
     /// The search settings for one seed.
     pub fn search_settings(&self, seed: u64) -> crate::search::SearchSettings {
         let search = &self.search;
-        let beam_width = if search.strategy == StrategyName::Greedy { 1 } else { search.beam_width };
+        let beam_width = if search.strategy == StrategyName::Greedy {
+            1
+        } else {
+            search.beam_width
+        };
         crate::search::SearchSettings {
             beam_width,
             expand_width: search.expand_width,
@@ -382,7 +420,10 @@ impl RunConfig {
             run.remove("output");
             run.remove("max_in_flight");
         }
-        if let Some(models) = value.get_mut("models").and_then(|models| models.as_object_mut()) {
+        if let Some(models) = value
+            .get_mut("models")
+            .and_then(|models| models.as_object_mut())
+        {
             for role in models.values_mut() {
                 if let Some(role) = role.as_object_mut() {
                     // Endpoints and capacity change where answers come from, not what they are.
@@ -394,6 +435,10 @@ impl RunConfig {
             }
         }
         let digest = Sha256::digest(serde_json::to_vec(&value).expect("JSON"));
-        digest.iter().take(8).map(|byte| format!("{byte:02x}")).collect()
+        digest
+            .iter()
+            .take(8)
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
     }
 }

@@ -73,10 +73,13 @@ impl Store {
 
     /// The manifest of the run in this store, if one was started here.
     pub fn manifest(&self) -> Result<Option<RunManifest>, StoreError> {
-        let found = self.tree("manifest")?.get("manifest").map_err(|error| StoreError::Io {
-            operation: "manifest read",
-            message: error.to_string(),
-        })?;
+        let found = self
+            .tree("manifest")?
+            .get("manifest")
+            .map_err(|error| StoreError::Io {
+                operation: "manifest read",
+                message: error.to_string(),
+            })?;
         found
             .map(|bytes| {
                 serde_json::from_slice(&bytes).map_err(|error| StoreError::Corrupt {
@@ -91,7 +94,10 @@ impl Store {
     pub fn put_manifest(&self, manifest: &RunManifest) -> Result<(), StoreError> {
         let tree = self.tree("manifest")?;
         let write = tree
-            .insert("manifest", serde_json::to_vec(manifest).expect("a manifest serialises"))
+            .insert(
+                "manifest",
+                serde_json::to_vec(manifest).expect("a manifest serialises"),
+            )
             .and_then(|_| tree.flush());
         write.map(|_| ()).map_err(|error| StoreError::Io {
             operation: "manifest write",
@@ -108,11 +114,18 @@ impl Store {
             operation: "record write",
             message: error.to_string(),
         };
-        tree.insert(key, serde_json::to_vec(record).expect("a record serialises")).map_err(io)?;
-        tree.flush_async().await.map(|_| ()).map_err(|error| StoreError::Io {
-            operation: "record write",
-            message: error.to_string(),
-        })
+        tree.insert(
+            key,
+            serde_json::to_vec(record).expect("a record serialises"),
+        )
+        .map_err(io)?;
+        tree.flush_async()
+            .await
+            .map(|_| ())
+            .map_err(|error| StoreError::Io {
+                operation: "record write",
+                message: error.to_string(),
+            })
     }
 
     /// Whether a (seed, sample) is finished.

@@ -20,12 +20,20 @@ use deterministic_server::{p_yes, DeterministicServer};
 use serde_json::Value;
 
 pub fn demo_titles(root: &Path) -> Vec<String> {
-    let catalog: serde_json::Map<String, Value> =
-        serde_json::from_str(&std::fs::read_to_string(root.join("data/demo/movie2info.json")).unwrap()).unwrap();
+    let catalog: serde_json::Map<String, Value> = serde_json::from_str(
+        &std::fs::read_to_string(root.join("data/demo/movie2info.json")).unwrap(),
+    )
+    .unwrap();
     catalog.keys().cloned().collect()
 }
 
-pub fn write_config(folder: &Path, server: &str, output: &Path, limit: usize, extra: &str) -> PathBuf {
+pub fn write_config(
+    folder: &Path,
+    server: &str,
+    output: &Path,
+    limit: usize,
+    extra: &str,
+) -> PathBuf {
     let root = support::repository_root();
     let config = format!(
         r#"
@@ -73,17 +81,37 @@ score_formula = "reference"
 }
 
 pub fn grsu(arguments: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_grsu")).args(arguments).env("GRSU_LOG", "warn").output().expect("run grsu")
+    Command::new(env!("CARGO_BIN_EXE_grsu"))
+        .args(arguments)
+        .env("GRSU_LOG", "warn")
+        .output()
+        .expect("run grsu")
 }
 
 pub fn export(output: &Path) -> Vec<Value> {
     let exported = grsu(&["export", output.to_str().unwrap()]);
-    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
-    String::from_utf8(exported.stdout).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    String::from_utf8(exported.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
 }
 
 pub fn predictions(records: &[Value]) -> BTreeMap<String, Value> {
-    records.iter().map(|record| (record["sample"].as_str().unwrap().to_string(), record["predictions"].clone())).collect()
+    records
+        .iter()
+        .map(|record| {
+            (
+                record["sample"].as_str().unwrap().to_string(),
+                record["predictions"].clone(),
+            )
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,7 +129,12 @@ async fn beam_search_through_the_binary_counts_selects_ranks_and_resumes() {
     })
     .await
     .unwrap();
-    assert!(first.status.success(), "{}\n{}", String::from_utf8_lossy(&first.stdout), String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&first.stdout),
+        String::from_utf8_lossy(&first.stderr)
+    );
     let stdout = String::from_utf8_lossy(&first.stdout);
     assert!(stdout.contains("| reward-mean | 0 | all | 3 |"), "{stdout}");
     assert!(output.join("metrics.json").is_file() && output.join("metrics.md").is_file());
@@ -109,8 +142,16 @@ async fn beam_search_through_the_binary_counts_selects_ranks_and_resumes() {
     // B = N = 2, D = 3, per sample: depth 1 is one CRS call asking for N² = 4 lists; depths 2 and 3
     // are B critique calls (n = N) and B·N revision calls (n = 1) each.
     let traffic = server.traffic();
-    assert_eq!(traffic.by_kind["crs"], samples as u64 * (1 + 4 + 4), "{traffic:?}");
-    assert_eq!(traffic.by_kind["critique"], samples as u64 * (2 + 2), "{traffic:?}");
+    assert_eq!(
+        traffic.by_kind["crs"],
+        samples as u64 * (1 + 4 + 4),
+        "{traffic:?}"
+    );
+    assert_eq!(
+        traffic.by_kind["critique"],
+        samples as u64 * (2 + 2),
+        "{traffic:?}"
+    );
     let mut crs_n = traffic.crs_n.clone();
     crs_n.sort_unstable();
     assert_eq!(crs_n.iter().filter(|&&n| n == 4).count(), samples);
@@ -127,10 +168,23 @@ async fn beam_search_through_the_binary_counts_selects_ranks_and_resumes() {
             assert_eq!(at.len(), 4, "4 lists at depth {depth}");
             // The kept nodes are the top B = 2 by reward (ties: lower id), except at the last depth.
             let mut by_reward: Vec<&Value> = at.clone();
-            by_reward.sort_by(|a, b| b["reward"].as_f64().unwrap().total_cmp(&a["reward"].as_f64().unwrap()).then(a["id"].as_u64().cmp(&b["id"].as_u64())));
-            let kept: Vec<u64> = at.iter().filter(|node| node["kept"] == true).map(|node| node["id"].as_u64().unwrap()).collect();
+            by_reward.sort_by(|a, b| {
+                b["reward"]
+                    .as_f64()
+                    .unwrap()
+                    .total_cmp(&a["reward"].as_f64().unwrap())
+                    .then(a["id"].as_u64().cmp(&b["id"].as_u64()))
+            });
+            let kept: Vec<u64> = at
+                .iter()
+                .filter(|node| node["kept"] == true)
+                .map(|node| node["id"].as_u64().unwrap())
+                .collect();
             if depth < 3 {
-                let top: Vec<u64> = by_reward[..2].iter().map(|node| node["id"].as_u64().unwrap()).collect();
+                let top: Vec<u64> = by_reward[..2]
+                    .iter()
+                    .map(|node| node["id"].as_u64().unwrap())
+                    .collect();
                 let mut kept_sorted = kept.clone();
                 kept_sorted.sort_unstable();
                 let mut top_sorted = top.clone();
@@ -139,11 +193,28 @@ async fn beam_search_through_the_binary_counts_selects_ranks_and_resumes() {
             }
             for node in &at {
                 // Scores are the server's P(Yes) of each title; the reward is their mean.
-                let items: Vec<&str> = node["items"].as_array().unwrap().iter().map(|item| item.as_str().unwrap()).collect();
-                let scores: Vec<f64> = node["scores"].as_array().unwrap().iter().map(|score| score.as_f64().unwrap()).collect();
+                let items: Vec<&str> = node["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|item| item.as_str().unwrap())
+                    .collect();
+                let scores: Vec<f64> = node["scores"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|score| score.as_f64().unwrap())
+                    .collect();
                 for (item, score) in items.iter().zip(&scores) {
-                    let expected = if p_yes(item) >= 0.5 { p_yes(item) } else { 1.0 - (1.0 - p_yes(item)) };
-                    assert!((score - expected).abs() < 1e-9, "{item}: {score} vs {expected}");
+                    let expected = if p_yes(item) >= 0.5 {
+                        p_yes(item)
+                    } else {
+                        1.0 - (1.0 - p_yes(item))
+                    };
+                    assert!(
+                        (score - expected).abs() < 1e-9,
+                        "{item}: {score} vs {expected}"
+                    );
                 }
                 let mean = scores.iter().sum::<f64>() / scores.len() as f64;
                 assert!((node["reward"].as_f64().unwrap() - mean).abs() < 1e-12);
@@ -152,7 +223,12 @@ async fn beam_search_through_the_binary_counts_selects_ranks_and_resumes() {
         // Reward-mean: every distinct item of the tree by its mean score, first seen first on ties.
         let mut seen: Vec<(String, f64, usize)> = Vec::new();
         for node in nodes {
-            for (item, score) in node["items"].as_array().unwrap().iter().zip(node["scores"].as_array().unwrap()) {
+            for (item, score) in node["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(node["scores"].as_array().unwrap())
+            {
                 let item = item.as_str().unwrap().to_string();
                 match seen.iter_mut().find(|(title, _, _)| *title == item) {
                     Some(entry) => {
@@ -163,18 +239,36 @@ async fn beam_search_through_the_binary_counts_selects_ranks_and_resumes() {
                 }
             }
         }
-        let mut expected: Vec<(String, f64)> = seen.into_iter().map(|(item, sum, count)| (item, sum / count as f64)).collect();
+        let mut expected: Vec<(String, f64)> = seen
+            .into_iter()
+            .map(|(item, sum, count)| (item, sum / count as f64))
+            .collect();
         expected.sort_by(|a, b| b.1.total_cmp(&a.1));
         let expected: Vec<String> = expected.into_iter().map(|(item, _)| item).collect();
-        let ranked: Vec<String> = record["predictions"]["reward-mean"].as_array().unwrap().iter().map(|item| item.as_str().unwrap().to_string()).collect();
+        let ranked: Vec<String> = record["predictions"]["reward-mean"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item.as_str().unwrap().to_string())
+            .collect();
         assert_eq!(ranked, expected);
     }
 
     // A second run on the same output: nothing to do, no model call, identical predictions.
     let before = server.traffic().total();
-    let second = tokio::task::spawn_blocking(move || grsu(&["run", config.to_str().unwrap()])).await.unwrap();
-    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
-    assert_eq!(server.traffic().total(), before, "the second run made model calls");
+    let second = tokio::task::spawn_blocking(move || grsu(&["run", config.to_str().unwrap()]))
+        .await
+        .unwrap();
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(
+        server.traffic().total(),
+        before,
+        "the second run made model calls"
+    );
     assert_eq!(predictions(&export(&output)), predictions(&records));
     assert_eq!(server.traffic().repeated_finished_calls(), 0);
 }
@@ -183,7 +277,13 @@ async fn beam_search_through_the_binary_counts_selects_ranks_and_resumes() {
 fn a_config_with_a_typo_or_another_store_is_refused_with_exit_code_two() {
     let folder = tempfile::tempdir().unwrap();
     let output = folder.path().join("out");
-    let config = write_config(folder.path(), "http://127.0.0.1:9", &output, 1, "critque = true");
+    let config = write_config(
+        folder.path(),
+        "http://127.0.0.1:9",
+        &output,
+        1,
+        "critque = true",
+    );
     let refused = grsu(&["run", config.to_str().unwrap()]);
     assert_eq!(refused.status.code(), Some(2));
     let message = String::from_utf8_lossy(&refused.stderr);

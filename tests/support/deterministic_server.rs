@@ -35,7 +35,10 @@ impl Traffic {
 
     /// Bodies answered completely more than once (each extra time counts).
     pub fn repeated_finished_calls(&self) -> u64 {
-        self.answered.values().map(|count| count.saturating_sub(1)).sum()
+        self.answered
+            .values()
+            .map(|count| count.saturating_sub(1))
+            .sum()
     }
 }
 
@@ -52,7 +55,9 @@ pub fn p_yes(title: &str) -> f64 {
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |hash, byte| (hash ^ *byte as u64).wrapping_mul(0x100000001b3))
+    bytes.iter().fold(0xcbf29ce484222325u64, |hash, byte| {
+        (hash ^ *byte as u64).wrapping_mul(0x100000001b3)
+    })
 }
 
 impl DeterministicServer {
@@ -69,7 +74,9 @@ impl DeterministicServer {
             while let Ok((mut stream, _)) = listener.accept().await {
                 let (titles, traffic) = (titles.clone(), traffic.clone());
                 tokio::spawn(async move {
-                    let Some((path, body)) = read_request(&mut stream).await else { return };
+                    let Some((path, body)) = read_request(&mut stream).await else {
+                        return;
+                    };
                     let answer = if path.ends_with("/models") {
                         json!({"object": "list", "data": [{"id": "det"}]})
                     } else {
@@ -114,7 +121,11 @@ fn token(text: &str, logprob: f64, top: &[(&str, f64)]) -> Value {
 
 fn answer(request: &Value, titles: &[String], traffic: &Mutex<Traffic>) -> Value {
     let messages = request["messages"].as_array().cloned().unwrap_or_default();
-    let prompt: String = messages.iter().filter_map(|message| message["content"].as_str()).collect::<Vec<_>>().join("\n");
+    let prompt: String = messages
+        .iter()
+        .filter_map(|message| message["content"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     let n = request["n"].as_u64().unwrap_or(1);
     let seed = request["seed"].as_u64().unwrap_or(0);
     let kind = if prompt.contains("Accept the recommendation (Yes/No)? X") {
@@ -139,22 +150,51 @@ fn answer(request: &Value, titles: &[String], traffic: &Mutex<Traffic>) -> Value
                 let asked = prompt.rsplit("## Recommendation").next().unwrap_or("");
                 let title = asked
                     .lines()
-                    .find_map(|line| line.split_once(". ").filter(|(number, _)| number.trim().parse::<u32>().is_ok()).map(|(_, rest)| rest.trim().to_string()))
+                    .find_map(|line| {
+                        line.split_once(". ")
+                            .filter(|(number, _)| number.trim().parse::<u32>().is_ok())
+                            .map(|(_, rest)| rest.trim().to_string())
+                    })
                     .unwrap_or_default();
                 let p = p_yes(&title);
                 let (yes, no) = (p.ln(), (1.0 - p).ln());
                 let answer = if p >= 0.5 { " Yes" } else { " No" };
-                let answer_token = token(answer, if p >= 0.5 { yes } else { no }, &[(" Yes", yes), (" No", no)]);
+                let answer_token = token(
+                    answer,
+                    if p >= 0.5 { yes } else { no },
+                    &[(" Yes", yes), (" No", no)],
+                );
                 let forced = request["continue_final_message"].as_bool().unwrap_or(false);
                 if forced {
                     (answer.to_string(), vec![answer_token])
                 } else {
-                    let mut tokens: Vec<Value> = ["Accept", " the", " recommendation", " (", "Yes", "/", "No", ")?"].iter().map(|piece| token(piece, -0.01, &[])).collect();
+                    let mut tokens: Vec<Value> = [
+                        "Accept",
+                        " the",
+                        " recommendation",
+                        " (",
+                        "Yes",
+                        "/",
+                        "No",
+                        ")?",
+                    ]
+                    .iter()
+                    .map(|piece| token(piece, -0.01, &[]))
+                    .collect();
                     tokens.push(answer_token);
-                    (format!("Accept the recommendation (Yes/No)?{answer}"), tokens)
+                    (
+                        format!("Accept the recommendation (Yes/No)?{answer}"),
+                        tokens,
+                    )
                 }
             }
-            "critique" => (format!("I would like something with more suspense, variant {}.", child_seed % 7), vec![]),
+            "critique" => (
+                format!(
+                    "I would like something with more suspense, variant {}.",
+                    child_seed % 7
+                ),
+                vec![],
+            ),
             _ => {
                 let k = prompt
                     .split("recommend ")
@@ -164,17 +204,28 @@ fn answer(request: &Value, titles: &[String], traffic: &Mutex<Traffic>) -> Value
                 let mut chosen = Vec::new();
                 let mut state = fnv(format!("{child_seed}/{}", prompt.len()).as_bytes());
                 while chosen.len() < k.min(titles.len()) {
-                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     let title = &titles[(state >> 33) as usize % titles.len()];
                     if !chosen.contains(title) {
                         chosen.push(title.clone());
                     }
                 }
-                let text = chosen.iter().enumerate().map(|(index, title)| format!("{}. **{title}**", index + 1)).collect::<Vec<_>>().join("\n");
+                let text = chosen
+                    .iter()
+                    .enumerate()
+                    .map(|(index, title)| format!("{}. **{title}**", index + 1))
+                    .collect::<Vec<_>>()
+                    .join("\n");
                 (text, vec![])
             }
         };
-        let completion_tokens = if logprobs.is_empty() { text.len() / 4 + 1 } else { logprobs.len() };
+        let completion_tokens = if logprobs.is_empty() {
+            text.len() / 4 + 1
+        } else {
+            logprobs.len()
+        };
         choices.push((
             json!({
                 "index": child,

@@ -24,10 +24,16 @@ pub struct ExportArguments {
 pub fn run(arguments: ExportArguments) -> Result<(), CliFailure> {
     let path = store_path(&arguments.output);
     if !path.is_dir() {
-        return Err(CliFailure::Config(format!("{} holds no run (no store at {})", arguments.output.display(), path.display())));
+        return Err(CliFailure::Config(format!(
+            "{} holds no run (no store at {})",
+            arguments.output.display(),
+            path.display()
+        )));
     }
     let store = Store::open(&path).map_err(|error| CliFailure::Other(error.into()))?;
-    let records = store.records().map_err(|error| CliFailure::Other(error.into()))?;
+    let records = store
+        .records()
+        .map_err(|error| CliFailure::Other(error.into()))?;
     let mut out: Box<dyn Write> = match &arguments.out {
         Some(file) => Box::new(std::io::BufWriter::new(std::fs::File::create(file)?)),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),

@@ -18,8 +18,11 @@ pub struct RunArguments {
 }
 
 pub fn run(arguments: RunArguments) -> Result<(), CliFailure> {
-    let config = RunConfig::load(&arguments.config).map_err(|error| CliFailure::Config(error.to_string()))?;
-    let outcome = runtime()?.block_on(engine::run(config, &arguments.config)).map_err(CliFailure::Other)?;
+    let config = RunConfig::load(&arguments.config)
+        .map_err(|error| CliFailure::Config(error.to_string()))?;
+    let outcome = runtime()?
+        .block_on(engine::run(config, &arguments.config))
+        .map_err(CliFailure::Other)?;
     println!("{}", markdown_table(&outcome.metrics.rows));
     println!("{}", cost_table(&outcome.metrics));
     println!(

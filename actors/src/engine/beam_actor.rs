@@ -71,7 +71,11 @@ impl Actor for BeamActor {
     type State = BeamState;
     type Arguments = BeamArguments;
 
-    async fn pre_start(&self, _myself: ActorRef<Self::Msg>, arguments: BeamArguments) -> Result<BeamState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        arguments: BeamArguments,
+    ) -> Result<BeamState, ActorProcessingErr> {
         Ok(BeamState {
             strategy: Some(arguments.strategy),
             sample: arguments.sample,
@@ -86,14 +90,31 @@ impl Actor for BeamActor {
         })
     }
 
-    async fn handle(&self, myself: ActorRef<Self::Msg>, message: BeamMessage, state: &mut BeamState) -> Result<(), ActorProcessingErr> {
-        let Some(strategy) = state.strategy.as_mut() else { return Ok(()) };
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: BeamMessage,
+        state: &mut BeamState,
+    ) -> Result<(), ActorProcessingErr> {
+        let Some(strategy) = state.strategy.as_mut() else {
+            return Ok(());
+        };
         let commands = match message {
             BeamMessage::Start => strategy.start(),
-            BeamMessage::Completed { event, role, counts, unscored, error } => {
+            BeamMessage::Completed {
+                event,
+                role,
+                counts,
+                unscored,
+                error,
+            } => {
                 state.outstanding -= 1;
                 tracing::debug!(sample = %state.sample.id, request = %event.request(), outstanding = state.outstanding, "search event");
-                state.calls.entry(role.to_string()).or_default().add(&counts);
+                state
+                    .calls
+                    .entry(role.to_string())
+                    .or_default()
+                    .add(&counts);
                 state.unscored += unscored;
                 if state.failure.is_none() {
                     state.failure = error;
@@ -109,16 +130,27 @@ impl Actor for BeamActor {
                 execute(command, state, myself.clone());
             }
         }
-        let finished = state.outstanding == 0 && (state.failure.is_some() || state.strategy.as_ref().is_some_and(|strategy| strategy.is_finished()));
+        let finished = state.outstanding == 0
+            && (state.failure.is_some()
+                || state
+                    .strategy
+                    .as_ref()
+                    .is_some_and(|strategy| strategy.is_finished()));
         if finished {
-            let tree = state.strategy.take().map(|strategy| strategy.into_tree()).unwrap_or_default();
+            let tree = state
+                .strategy
+                .take()
+                .map(|strategy| strategy.into_tree())
+                .unwrap_or_default();
             let outcome = SearchOutcome {
                 tree,
                 calls: std::mem::take(&mut state.calls),
                 unscored_items: state.unscored,
                 failure: state.failure.take(),
             };
-            state.owner.cast(ConversationMessage::SearchDone(Box::new(outcome)))?;
+            state
+                .owner
+                .cast(ConversationMessage::SearchDone(Box::new(outcome)))?;
             myself.stop(None);
         }
         Ok(())
@@ -127,59 +159,127 @@ impl Actor for BeamActor {
 
 /// Runs one command in its own task; the result comes back as a [`BeamMessage::Completed`].
 fn execute(command: Command, state: &BeamState, myself: ActorRef<BeamMessage>) {
-    let (sample, run_seed, crs, user) = (state.sample.clone(), state.run_seed, state.crs.clone(), state.user.clone());
-    let tree_items = |node| state.strategy.as_ref().map(|strategy| strategy.tree().node(node).items.clone()).unwrap_or_default();
+    let (sample, run_seed, crs, user) = (
+        state.sample.clone(),
+        state.run_seed,
+        state.crs.clone(),
+        state.user.clone(),
+    );
+    let tree_items = |node| {
+        state
+            .strategy
+            .as_ref()
+            .map(|strategy| strategy.tree().node(node).items.clone())
+            .unwrap_or_default()
+    };
     match command {
-        Command::Recommend { request, parent, feedback, lists, temperature } => {
+        Command::Recommend {
+            request,
+            parent,
+            feedback,
+            lists,
+            temperature,
+        } => {
             let previous = parent.map(tree_items);
             tokio::spawn(async move {
-                let job = RecommendJob { sample, run_seed, key: request.clone(), previous, feedback, lists, temperature };
+                let job = RecommendJob {
+                    sample,
+                    run_seed,
+                    key: request.clone(),
+                    previous,
+                    feedback,
+                    lists,
+                    temperature,
+                };
                 let outcome = crs
                     .call(|reply| CrsMessage::Recommend { job, reply }, None)
                     .await
                     .ok()
                     .and_then(|result| result.success_or(()).ok())
-                    .unwrap_or_else(|| RecommendOutcome { lists: Err(gone("crs")), counts: CallCounts::default() });
+                    .unwrap_or_else(|| RecommendOutcome {
+                        lists: Err(gone("crs")),
+                        counts: CallCounts::default(),
+                    });
                 let (event, error) = match outcome.lists {
                     Ok(lists) => (Event::Recommended { request, lists }, None),
                     Err(error) => (Event::Failed { request }, Some(error)),
                 };
-                let _ = myself.cast(BeamMessage::Completed { event, role: "crs", counts: outcome.counts, unscored: 0, error });
+                let _ = myself.cast(BeamMessage::Completed {
+                    event,
+                    role: "crs",
+                    counts: outcome.counts,
+                    unscored: 0,
+                    error,
+                });
             });
         }
-        Command::Critique { request, node, count } => {
+        Command::Critique {
+            request,
+            node,
+            count,
+        } => {
             let items = tree_items(node);
             tokio::spawn(async move {
-                let job = CritiqueJob { sample, run_seed, key: request.clone(), items, count };
+                let job = CritiqueJob {
+                    sample,
+                    run_seed,
+                    key: request.clone(),
+                    items,
+                    count,
+                };
                 let outcome = user
                     .call(|reply| UserMessage::Critique { job, reply }, None)
                     .await
                     .ok()
                     .and_then(|result| result.success_or(()).ok())
-                    .unwrap_or_else(|| CritiqueOutcome { critiques: Err(gone("user")), counts: CallCounts::default() });
+                    .unwrap_or_else(|| CritiqueOutcome {
+                        critiques: Err(gone("user")),
+                        counts: CallCounts::default(),
+                    });
                 let (event, error) = match outcome.critiques {
                     Ok(critiques) => (Event::Critiqued { request, critiques }, None),
                     Err(error) => (Event::Failed { request }, Some(error)),
                 };
-                let _ = myself.cast(BeamMessage::Completed { event, role: "user", counts: outcome.counts, unscored: 0, error });
+                let _ = myself.cast(BeamMessage::Completed {
+                    event,
+                    role: "user",
+                    counts: outcome.counts,
+                    unscored: 0,
+                    error,
+                });
             });
         }
         Command::Score { request, node } => {
             let items = tree_items(node);
             tokio::spawn(async move {
-                let job = ScoreJob { sample, run_seed, key: request.clone(), items };
+                let job = ScoreJob {
+                    sample,
+                    run_seed,
+                    key: request.clone(),
+                    items,
+                };
                 let outcome = user
                     .call(|reply| UserMessage::Score { job, reply }, None)
                     .await
                     .ok()
                     .and_then(|result| result.success_or(()).ok())
-                    .unwrap_or_else(|| ScoreOutcome { scores: Err(gone("user")), unscored: 0, counts: CallCounts::default() });
+                    .unwrap_or_else(|| ScoreOutcome {
+                        scores: Err(gone("user")),
+                        unscored: 0,
+                        counts: CallCounts::default(),
+                    });
                 let (event, error) = match outcome.scores {
                     Ok(scores) => (Event::Scored { request, scores }, None),
                     Err(error) => (Event::Failed { request }, Some(error)),
                 };
                 let unscored = outcome.unscored;
-                let _ = myself.cast(BeamMessage::Completed { event, role: "user", counts: outcome.counts, unscored, error });
+                let _ = myself.cast(BeamMessage::Completed {
+                    event,
+                    role: "user",
+                    counts: outcome.counts,
+                    unscored,
+                    error,
+                });
             });
         }
     }

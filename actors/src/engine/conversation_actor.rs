@@ -54,7 +54,11 @@ impl Actor for ConversationActor {
     type State = ConversationState;
     type Arguments = ConversationArguments;
 
-    async fn pre_start(&self, myself: ActorRef<Self::Msg>, arguments: ConversationArguments) -> Result<ConversationState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        arguments: ConversationArguments,
+    ) -> Result<ConversationState, ActorProcessingErr> {
         let beam_arguments = BeamArguments {
             strategy: arguments.strategy,
             sample: arguments.sample.clone(),
@@ -63,7 +67,8 @@ impl Actor for ConversationActor {
             user: arguments.user,
             owner: myself.clone(),
         };
-        let (beam, _) = Actor::spawn_linked(None, BeamActor, beam_arguments, myself.get_cell()).await?;
+        let (beam, _) =
+            Actor::spawn_linked(None, BeamActor, beam_arguments, myself.get_cell()).await?;
         beam.cast(BeamMessage::Start)?;
         Ok(ConversationState {
             sample: arguments.sample,
@@ -78,7 +83,12 @@ impl Actor for ConversationActor {
     // The default stops this actor as soon as its beam stops, which can be before the beam's
     // `SearchDone` is handled (supervision events come first): a normal stop is expected, and a
     // crashed beam is a failed sample.
-    async fn handle_supervisor_evt(&self, myself: ActorRef<Self::Msg>, event: SupervisionEvent, state: &mut ConversationState) -> Result<(), ActorProcessingErr> {
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        event: SupervisionEvent,
+        state: &mut ConversationState,
+    ) -> Result<(), ActorProcessingErr> {
         if let SupervisionEvent::ActorFailed(_, error) = event {
             state.sweep.cast(SweepMessage::SampleFailed {
                 seed: state.seed,
@@ -90,7 +100,12 @@ impl Actor for ConversationActor {
         Ok(())
     }
 
-    async fn handle(&self, myself: ActorRef<Self::Msg>, message: ConversationMessage, state: &mut ConversationState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: ConversationMessage,
+        state: &mut ConversationState,
+    ) -> Result<(), ActorProcessingErr> {
         let ConversationMessage::SearchDone(outcome) = message;
         let outcome = *outcome;
         if let Some(error) = outcome.failure {
@@ -106,7 +121,10 @@ impl Actor for ConversationActor {
         let mut metrics = BTreeMap::new();
         for strategy in &state.outputs {
             let ranking = rank(&outcome.tree, *strategy, None);
-            metrics.insert(strategy.as_str().to_string(), SampleMetrics::of_ranking(&ranking, &state.sample.labels));
+            metrics.insert(
+                strategy.as_str().to_string(),
+                SampleMetrics::of_ranking(&ranking, &state.sample.labels),
+            );
             predictions.insert(strategy.as_str().to_string(), ranking);
         }
         let record = SampleRecord {
@@ -122,7 +140,13 @@ impl Actor for ConversationActor {
         };
         let written = state
             .results
-            .call(|reply| ResultsMessage::Write { record: Box::new(record), reply }, None)
+            .call(
+                |reply| ResultsMessage::Write {
+                    record: Box::new(record),
+                    reply,
+                },
+                None,
+            )
             .await;
         let message = match written {
             Ok(ractor::rpc::CallResult::Success(Ok(()))) => SweepMessage::SampleFinished {

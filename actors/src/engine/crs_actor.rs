@@ -8,7 +8,10 @@ use grsu::catalog::Catalog;
 use grsu::data::Sample;
 use grsu::matching::TitleMatcher;
 use grsu::model::{ChatRequest, ModelError};
-use grsu::prompts::{list_stop_sequence, match_list, parse_list, recommend_request, retry_temperature, revise_request, validate_list, ListParseMode, CRS_MAX_ATTEMPTS};
+use grsu::prompts::{
+    list_stop_sequence, match_list, parse_list, recommend_request, retry_temperature,
+    revise_request, validate_list, ListParseMode, CRS_MAX_ATTEMPTS,
+};
 use grsu::search::RequestKey;
 use grsu::seeds::request_seed;
 use grsu::store::CallCounts;
@@ -39,7 +42,10 @@ pub struct RecommendOutcome {
 /// Messages of the [`CrsActor`].
 pub enum CrsMessage {
     /// Recommend `job.lists` lists.
-    Recommend { job: RecommendJob, reply: RpcReplyPort<RecommendOutcome> },
+    Recommend {
+        job: RecommendJob,
+        reply: RpcReplyPort<RecommendOutcome>,
+    },
 }
 
 /// What a [`CrsActor`] is started with.
@@ -67,13 +73,22 @@ impl Actor for CrsActor {
     type State = CrsState;
     type Arguments = CrsArguments;
 
-    async fn pre_start(&self, _myself: ActorRef<Self::Msg>, arguments: CrsArguments) -> Result<CrsState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        arguments: CrsArguments,
+    ) -> Result<CrsState, ActorProcessingErr> {
         Ok(CrsState {
             settings: Arc::new(arguments),
         })
     }
 
-    async fn handle(&self, _myself: ActorRef<Self::Msg>, message: CrsMessage, state: &mut CrsState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        message: CrsMessage,
+        state: &mut CrsState,
+    ) -> Result<(), ActorProcessingErr> {
         let CrsMessage::Recommend { job, reply } = message;
         let settings = state.settings.clone();
         tokio::spawn(async move {
@@ -113,12 +128,21 @@ async fn recommend(settings: &CrsArguments, job: RecommendJob) -> RecommendOutco
         }
         let answer = match ask(&settings.model, request, &job.sample.id).await {
             Ok(answer) => answer,
-            Err(error) => return RecommendOutcome { lists: Err(error), counts },
+            Err(error) => {
+                return RecommendOutcome {
+                    lists: Err(error),
+                    counts,
+                }
+            }
         };
         count(&mut counts, &answer.response, answer.cached);
         for choice in &answer.response.choices {
             let answer = format!("{prefix}{}", choice.text);
-            let titles = match_list(&parse_list(&answer, settings.parse_mode), &settings.matcher, &settings.catalog);
+            let titles = match_list(
+                &parse_list(&answer, settings.parse_mode),
+                &settings.matcher,
+                &settings.catalog,
+            );
             match validate_list(&titles, k) {
                 Ok(list) if lists.len() < job.lists as usize => lists.push(list),
                 Ok(_) => {}
@@ -126,7 +150,10 @@ async fn recommend(settings: &CrsArguments, job: RecommendJob) -> RecommendOutco
             }
         }
     }
-    RecommendOutcome { lists: Ok(lists), counts }
+    RecommendOutcome {
+        lists: Ok(lists),
+        counts,
+    }
 }
 
 /// Adds one answer's cost to `counts`.

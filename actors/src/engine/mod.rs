@@ -67,7 +67,10 @@ pub fn store_path(output: &Path) -> PathBuf {
 pub async fn run(config: RunConfig, config_path: &Path) -> anyhow::Result<RunOutcome> {
     let started = Instant::now();
     let config = Arc::new(config);
-    let catalog = Arc::new(Catalog::load(&config.data.catalog, config.data.catalog_format)?);
+    let catalog = Arc::new(Catalog::load(
+        &config.data.catalog,
+        config.data.catalog_format,
+    )?);
     let dataset = Dataset::load(
         &config.data.path,
         config.data.format,
@@ -81,13 +84,20 @@ pub async fn run(config: RunConfig, config_path: &Path) -> anyhow::Result<RunOut
         samples.truncate(limit);
     }
     if samples.is_empty() {
-        bail!("{}: no samples to run (check [data])", config.data.path.display());
+        bail!(
+            "{}: no samples to run (check [data])",
+            config.data.path.display()
+        );
     }
-    std::fs::create_dir_all(&config.run.output).with_context(|| format!("cannot create {}", config.run.output.display()))?;
+    std::fs::create_dir_all(&config.run.output)
+        .with_context(|| format!("cannot create {}", config.run.output.display()))?;
     let store = Store::open(&store_path(&config.run.output))?;
 
     let targets = model_targets(&config).await?;
-    let identities: BTreeMap<String, String> = targets.iter().map(|(role, target)| (role.clone(), target.identity())).collect();
+    let identities: BTreeMap<String, String> = targets
+        .iter()
+        .map(|(role, target)| (role.clone(), target.identity()))
+        .collect();
     check_manifest(&store, &config, config_path, &identities, samples.len())?;
 
     let mut queue = VecDeque::new();
@@ -191,16 +201,27 @@ pub async fn run(config: RunConfig, config_path: &Path) -> anyhow::Result<RunOut
         let _ = reporter.await;
         summary
     };
-    for actor in [crs.get_cell(), user.get_cell(), results.get_cell(), crs_model.get_cell(), user_model.get_cell()] {
+    for actor in [
+        crs.get_cell(),
+        user.get_cell(),
+        results.get_cell(),
+        crs_model.get_cell(),
+        user_model.get_cell(),
+    ] {
         actor.stop(None);
     }
     store.flush()?;
 
     let records = store.records()?;
     let seeds: Vec<u64> = config.run.seeds.clone();
-    let wanted: std::collections::HashSet<(u64, &str)> =
-        seeds.iter().flat_map(|&seed| samples.iter().map(move |sample| (seed, sample.id.as_str()))).collect();
-    let records: Vec<_> = records.into_iter().filter(|record| wanted.contains(&(record.seed, record.sample.as_str()))).collect();
+    let wanted: std::collections::HashSet<(u64, &str)> = seeds
+        .iter()
+        .flat_map(|&seed| samples.iter().map(move |sample| (seed, sample.id.as_str())))
+        .collect();
+    let records: Vec<_> = records
+        .into_iter()
+        .filter(|record| wanted.contains(&(record.seed, record.sample.as_str())))
+        .collect();
     let metrics = summarize(&records, &config.output.strategies);
     write_reports(&config.run.output, &metrics)?;
     Ok(RunOutcome {
@@ -214,7 +235,13 @@ pub async fn run(config: RunConfig, config_path: &Path) -> anyhow::Result<RunOut
 }
 
 /// Refuses to resume a store made by a different config; writes the manifest of a new run.
-fn check_manifest(store: &Store, config: &RunConfig, config_path: &Path, models: &BTreeMap<String, String>, samples: usize) -> anyhow::Result<()> {
+fn check_manifest(
+    store: &Store,
+    config: &RunConfig,
+    config_path: &Path,
+    models: &BTreeMap<String, String>,
+    samples: usize,
+) -> anyhow::Result<()> {
     let hash = config.results_hash();
     match store.manifest()? {
         Some(manifest) if manifest.results_hash != hash => bail!(
@@ -254,7 +281,10 @@ async fn model_targets(config: &RunConfig) -> anyhow::Result<BTreeMap<String, Mo
     for role in grsu::config::run_config::ROLES {
         let settings = config.role(role);
         let target = if settings.is_embedded() {
-            let path = settings.embedded_model.clone().unwrap_or_else(default_model_path);
+            let path = settings
+                .embedded_model
+                .clone()
+                .unwrap_or_else(default_model_path);
             let backend = match embedded.get(&path) {
                 Some(backend) => backend.clone(),
                 None => {
@@ -274,9 +304,19 @@ async fn model_targets(config: &RunConfig) -> anyhow::Result<BTreeMap<String, Mo
             let endpoints = settings
                 .http_endpoints(role)?
                 .into_iter()
-                .map(|endpoint| Ok((Arc::new(HttpBackend::new(endpoint)?) as Arc<dyn Backend>, settings.max_concurrency)))
+                .map(|endpoint| {
+                    Ok((
+                        Arc::new(HttpBackend::new(endpoint)?) as Arc<dyn Backend>,
+                        settings.max_concurrency,
+                    ))
+                })
                 .collect::<Result<Vec<_>, grsu::model::ModelError>>()?;
-            ModelTarget::Pool(EndpointPool::new(role.to_string(), endpoints, RetryPolicy::default(), EjectionPolicy::default())?)
+            ModelTarget::Pool(EndpointPool::new(
+                role.to_string(),
+                endpoints,
+                RetryPolicy::default(),
+                EjectionPolicy::default(),
+            )?)
         };
         targets.insert(role.to_string(), target);
     }
@@ -285,7 +325,10 @@ async fn model_targets(config: &RunConfig) -> anyhow::Result<BTreeMap<String, Mo
 
 /// Writes `metrics.json` and `metrics.md` into the output folder.
 pub fn write_reports(output: &Path, metrics: &RunMetrics) -> anyhow::Result<()> {
-    std::fs::write(output.join("metrics.json"), serde_json::to_vec_pretty(metrics)?)?;
+    std::fs::write(
+        output.join("metrics.json"),
+        serde_json::to_vec_pretty(metrics)?,
+    )?;
     let markdown = format!(
         "# Metrics\n\n{}\n## Reward-mean ranking by search depth\n\n{}\n## Cost\n\n{}",
         markdown_table(&metrics.rows),

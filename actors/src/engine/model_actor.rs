@@ -33,7 +33,11 @@ impl ModelTarget {
         }
     }
 
-    async fn chat(&self, request: &ChatRequest, affinity: &str) -> Result<ChatResponse, ModelError> {
+    async fn chat(
+        &self,
+        request: &ChatRequest,
+        affinity: &str,
+    ) -> Result<ChatResponse, ModelError> {
         match self {
             ModelTarget::Pool(pool) => pool.chat_with_affinity(request, Some(affinity)).await,
             ModelTarget::Single(backend) => backend.chat(request).await,
@@ -92,7 +96,11 @@ impl Actor for ModelActor {
     type State = ModelState;
     type Arguments = ModelArguments;
 
-    async fn pre_start(&self, _myself: ActorRef<Self::Msg>, arguments: ModelArguments) -> Result<ModelState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        arguments: ModelArguments,
+    ) -> Result<ModelState, ActorProcessingErr> {
         Ok(ModelState {
             identity: arguments.target.identity(),
             role: arguments.role,
@@ -103,28 +111,56 @@ impl Actor for ModelActor {
         })
     }
 
-    async fn handle(&self, myself: ActorRef<Self::Msg>, message: ModelMessage, state: &mut ModelState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: ModelMessage,
+        state: &mut ModelState,
+    ) -> Result<(), ActorProcessingErr> {
         match message {
-            ModelMessage::Chat { request, affinity, reply } => {
+            ModelMessage::Chat {
+                request,
+                affinity,
+                reply,
+            } => {
                 let key = ResponseCache::key(&state.identity, &request);
                 if let Some(waiting) = state.in_flight.get_mut(&key) {
                     waiting.push(reply);
                     return Ok(());
                 }
                 state.in_flight.insert(key, vec![reply]);
-                let (role, identity, target, cache, progress) =
-                    (state.role.clone(), state.identity.clone(), state.target.clone(), state.cache.clone(), state.progress.clone());
+                let (role, identity, target, cache, progress) = (
+                    state.role.clone(),
+                    state.identity.clone(),
+                    state.target.clone(),
+                    state.cache.clone(),
+                    state.progress.clone(),
+                );
                 tokio::spawn(async move {
-                    let answer = answer(&role, &identity, &target, &cache, &progress, &request, &affinity).await;
+                    let answer = answer(
+                        &role, &identity, &target, &cache, &progress, &request, &affinity,
+                    )
+                    .await;
                     let _ = myself.cast(ModelMessage::Answered { key, answer });
                 });
             }
             ModelMessage::Answered { key, answer } => {
-                for (index, reply) in state.in_flight.remove(&key).unwrap_or_default().into_iter().enumerate() {
+                for (index, reply) in state
+                    .in_flight
+                    .remove(&key)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .enumerate()
+                {
                     let shared = match (&answer, index) {
                         (Ok(first), 1..) => {
-                            state.progress.record_call(&state.role, true, &first.response);
-                            Ok(ModelAnswer { response: first.response.clone(), cached: true })
+                            state
+                                .progress
+                                .record_call(&state.role, true, &first.response);
+                            Ok(ModelAnswer {
+                                response: first.response.clone(),
+                                cached: true,
+                            })
                         }
                         _ => answer.clone(),
                     };
@@ -146,10 +182,15 @@ async fn answer(
     request: &ChatRequest,
     affinity: &str,
 ) -> Result<ModelAnswer, ModelError> {
-    let cache_error = |error: grsu::store::StoreError| ModelError::Cache { message: error.to_string() };
+    let cache_error = |error: grsu::store::StoreError| ModelError::Cache {
+        message: error.to_string(),
+    };
     if let Some(response) = cache.get(identity, request).map_err(cache_error)? {
         progress.record_call(role, true, &response);
-        return Ok(ModelAnswer { response, cached: true });
+        return Ok(ModelAnswer {
+            response,
+            cached: true,
+        });
     }
     let response = match target.chat(request, affinity).await {
         Ok(response) => response,
@@ -158,15 +199,35 @@ async fn answer(
             return Err(error);
         }
     };
-    cache.put(identity, request, &response).await.map_err(cache_error)?;
+    cache
+        .put(identity, request, &response)
+        .await
+        .map_err(cache_error)?;
     progress.record_call(role, false, &response);
-    Ok(ModelAnswer { response, cached: false })
+    Ok(ModelAnswer {
+        response,
+        cached: false,
+    })
 }
 
 /// Asks a model actor and waits for the answer.
-pub async fn ask(model: &ActorRef<ModelMessage>, request: ChatRequest, affinity: &str) -> Result<ModelAnswer, ModelError> {
+pub async fn ask(
+    model: &ActorRef<ModelMessage>,
+    request: ChatRequest,
+    affinity: &str,
+) -> Result<ModelAnswer, ModelError> {
     let affinity = affinity.to_string();
-    match model.call(|reply| ModelMessage::Chat { request, affinity, reply }, None).await {
+    match model
+        .call(
+            |reply| ModelMessage::Chat {
+                request,
+                affinity,
+                reply,
+            },
+            None,
+        )
+        .await
+    {
         Ok(ractor::rpc::CallResult::Success(answer)) => answer,
         Ok(_) => Err(ModelError::Connection {
             endpoint: "model actor".into(),

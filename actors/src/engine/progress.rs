@@ -40,7 +40,10 @@ impl Progress {
     }
 
     pub fn record_call(&self, role: &str, cached: bool, response: &ChatResponse) {
-        let mut roles = self.roles.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut roles = self
+            .roles
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let counters = roles.entry(role.to_string()).or_default();
         if cached {
             counters.cache_hits += 1;
@@ -51,20 +54,29 @@ impl Progress {
     }
 
     pub fn record_error(&self, role: &str) {
-        let mut roles = self.roles.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut roles = self
+            .roles
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         roles.entry(role.to_string()).or_default().errors += 1;
     }
 
     /// Model calls made (not from the cache), all roles together.
     pub fn calls(&self) -> u64 {
-        let roles = self.roles.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let roles = self
+            .roles
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         roles.values().map(|counters| counters.calls).sum()
     }
 
     /// One line: rates per role.
     pub fn line(&self) -> String {
         let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
-        let roles = self.roles.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let roles = self
+            .roles
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let parts: Vec<String> = roles
             .iter()
             .map(|(role, counters)| {
@@ -86,12 +98,18 @@ impl Progress {
         let bar = terminal.then(|| {
             let bar = indicatif::ProgressBar::new(self.total);
             bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} samples, eta {eta} | {msg}")
-                    .expect("a valid template"),
+                indicatif::ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} samples, eta {eta} | {msg}",
+                )
+                .expect("a valid template"),
             );
             bar
         });
-        let period = if terminal { Duration::from_millis(500) } else { Duration::from_secs(10) };
+        let period = if terminal {
+            Duration::from_millis(500)
+        } else {
+            Duration::from_secs(10)
+        };
         loop {
             let done = self.done.load(Ordering::Relaxed);
             let failed = self.failed.load(Ordering::Relaxed);
@@ -100,7 +118,9 @@ impl Progress {
                     bar.set_position(done + failed);
                     bar.set_message(format!("{failed} failed | {}", self.line()));
                 }
-                None => tracing::info!(done, failed, total = self.total, skipped = self.skipped, rates = %self.line(), "progress"),
+                None => {
+                    tracing::info!(done, failed, total = self.total, skipped = self.skipped, rates = %self.line(), "progress")
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(period) => {}

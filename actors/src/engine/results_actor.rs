@@ -26,14 +26,27 @@ impl Actor for ResultsActor {
     type State = ResultsState;
     type Arguments = Store;
 
-    async fn pre_start(&self, _myself: ActorRef<Self::Msg>, store: Store) -> Result<ResultsState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        store: Store,
+    ) -> Result<ResultsState, ActorProcessingErr> {
         Ok(ResultsState { store })
     }
 
-    async fn handle(&self, _myself: ActorRef<Self::Msg>, message: ResultsMessage, state: &mut ResultsState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        message: ResultsMessage,
+        state: &mut ResultsState,
+    ) -> Result<(), ActorProcessingErr> {
         let ResultsMessage::Write { record, reply } = message;
         // A local write and flush, not a model call: serialising writers is the point of this actor.
-        let written = state.store.put_record(&record).await.map_err(|error| error.to_string());
+        let written = state
+            .store
+            .put_record(&record)
+            .await
+            .map_err(|error| error.to_string());
         let _ = reply.send(written);
         Ok(())
     }

@@ -32,7 +32,11 @@ pub enum SweepMessage {
     /// A sample's record is stored.
     SampleFinished { seed: u64, sample: String },
     /// A sample could not be finished (it is retried by the next run).
-    SampleFailed { seed: u64, sample: String, error: String },
+    SampleFailed {
+        seed: u64,
+        sample: String,
+        error: String,
+    },
 }
 
 /// What a [`SweepActor`] is started with.
@@ -64,7 +68,9 @@ pub fn strategy_for(config: &RunConfig, seed: u64) -> Box<dyn SearchStrategy> {
         StrategyName::Beam | StrategyName::Greedy => {
             Box::new(BeamSearch::new(config.search_settings(seed)).expect("validated settings"))
         }
-        StrategyName::MonteCarlo => Box::new(MonteCarlo::new(config.search.samples, scoring).expect("validated settings")),
+        StrategyName::MonteCarlo => {
+            Box::new(MonteCarlo::new(config.search.samples, scoring).expect("validated settings"))
+        }
         StrategyName::None => Box::new(NoSearch::new(scoring)),
     }
 }
@@ -74,7 +80,11 @@ impl Actor for SweepActor {
     type State = SweepState;
     type Arguments = SweepArguments;
 
-    async fn pre_start(&self, myself: ActorRef<Self::Msg>, mut arguments: SweepArguments) -> Result<SweepState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        mut arguments: SweepArguments,
+    ) -> Result<SweepState, ActorProcessingErr> {
         let (placeholder, _) = oneshot::channel();
         let done = std::mem::replace(&mut arguments.done, placeholder);
         myself.cast(SweepMessage::Admit)?;
@@ -86,18 +96,39 @@ impl Actor for SweepActor {
         })
     }
 
-    async fn handle(&self, myself: ActorRef<Self::Msg>, message: SweepMessage, state: &mut SweepState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: SweepMessage,
+        state: &mut SweepState,
+    ) -> Result<(), ActorProcessingErr> {
         match message {
             SweepMessage::Admit => {}
             SweepMessage::SampleFinished { seed, sample } => {
-                state.in_flight.retain(|_, running| running != &(seed, sample.clone()));
+                state
+                    .in_flight
+                    .retain(|_, running| running != &(seed, sample.clone()));
                 state.summary.finished += 1;
-                state.arguments.progress.done.fetch_add(1, Ordering::Relaxed);
+                state
+                    .arguments
+                    .progress
+                    .done
+                    .fetch_add(1, Ordering::Relaxed);
             }
-            SweepMessage::SampleFailed { seed, sample, error } => {
-                state.in_flight.retain(|_, running| running != &(seed, sample.clone()));
+            SweepMessage::SampleFailed {
+                seed,
+                sample,
+                error,
+            } => {
+                state
+                    .in_flight
+                    .retain(|_, running| running != &(seed, sample.clone()));
                 tracing::warn!(seed, sample = %sample, error = %error, "sample failed; a later run retries it");
-                state.arguments.progress.failed.fetch_add(1, Ordering::Relaxed);
+                state
+                    .arguments
+                    .progress
+                    .failed
+                    .fetch_add(1, Ordering::Relaxed);
                 state.summary.failed.push((seed, sample, error));
             }
         }
@@ -113,10 +144,19 @@ impl Actor for SweepActor {
 
     // The default stops the supervisor when a child stops; a conversation that crashed is one
     // failed sample, not a failed run.
-    async fn handle_supervisor_evt(&self, myself: ActorRef<Self::Msg>, event: SupervisionEvent, state: &mut SweepState) -> Result<(), ActorProcessingErr> {
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        event: SupervisionEvent,
+        state: &mut SweepState,
+    ) -> Result<(), ActorProcessingErr> {
         if let SupervisionEvent::ActorFailed(child, error) = event {
             if let Some((seed, sample)) = state.in_flight.get(&child.get_id()).cloned() {
-                myself.cast(SweepMessage::SampleFailed { seed, sample, error: format!("conversation crashed: {error}") })?;
+                myself.cast(SweepMessage::SampleFailed {
+                    seed,
+                    sample,
+                    error: format!("conversation crashed: {error}"),
+                })?;
             }
         }
         Ok(())
@@ -124,9 +164,15 @@ impl Actor for SweepActor {
 }
 
 impl SweepActor {
-    async fn admit(&self, myself: &ActorRef<SweepMessage>, state: &mut SweepState) -> Result<(), ActorProcessingErr> {
+    async fn admit(
+        &self,
+        myself: &ActorRef<SweepMessage>,
+        state: &mut SweepState,
+    ) -> Result<(), ActorProcessingErr> {
         while state.in_flight.len() < state.arguments.config.run.max_in_flight {
-            let Some((seed, sample)) = state.arguments.queue.pop_front() else { break };
+            let Some((seed, sample)) = state.arguments.queue.pop_front() else {
+                break;
+            };
             let arguments = ConversationArguments {
                 sample: sample.clone(),
                 seed,
@@ -137,8 +183,11 @@ impl SweepActor {
                 results: state.arguments.results.clone(),
                 sweep: myself.clone(),
             };
-            let (conversation, _) = Actor::spawn_linked(None, ConversationActor, arguments, myself.get_cell()).await?;
-            state.in_flight.insert(conversation.get_id(), (seed, sample.id.clone()));
+            let (conversation, _) =
+                Actor::spawn_linked(None, ConversationActor, arguments, myself.get_cell()).await?;
+            state
+                .in_flight
+                .insert(conversation.get_id(), (seed, sample.id.clone()));
         }
         Ok(())
     }

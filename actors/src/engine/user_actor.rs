@@ -15,7 +15,9 @@ use grsu::config::ScoreContext;
 use grsu::data::Sample;
 use grsu::model::scoring::{read_score, scoring_request, ScoreFormula, ScoringSettings};
 use grsu::model::{ChatRequest, ModelError};
-use grsu::prompts::{critique_request, score_messages, validate_critique, ItemView, CRITIQUE_MAX_ATTEMPTS};
+use grsu::prompts::{
+    critique_request, score_messages, validate_critique, ItemView, CRITIQUE_MAX_ATTEMPTS,
+};
 use grsu::search::RequestKey;
 use grsu::seeds::request_seed;
 use grsu::store::CallCounts;
@@ -60,9 +62,15 @@ pub struct ScoreOutcome {
 /// Messages of the [`UserActor`].
 pub enum UserMessage {
     /// Write `job.count` critiques of a node's list.
-    Critique { job: CritiqueJob, reply: RpcReplyPort<CritiqueOutcome> },
+    Critique {
+        job: CritiqueJob,
+        reply: RpcReplyPort<CritiqueOutcome>,
+    },
     /// Score every item of a node's list.
-    Score { job: ScoreJob, reply: RpcReplyPort<ScoreOutcome> },
+    Score {
+        job: ScoreJob,
+        reply: RpcReplyPort<ScoreOutcome>,
+    },
 }
 
 /// What a [`UserActor`] is started with.
@@ -88,13 +96,22 @@ impl Actor for UserActor {
     type State = UserState;
     type Arguments = UserArguments;
 
-    async fn pre_start(&self, _myself: ActorRef<Self::Msg>, arguments: UserArguments) -> Result<UserState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        arguments: UserArguments,
+    ) -> Result<UserState, ActorProcessingErr> {
         Ok(UserState {
             settings: Arc::new(arguments),
         })
     }
 
-    async fn handle(&self, _myself: ActorRef<Self::Msg>, message: UserMessage, state: &mut UserState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        message: UserMessage,
+        state: &mut UserState,
+    ) -> Result<(), ActorProcessingErr> {
         let settings = state.settings.clone();
         match message {
             UserMessage::Critique { job, reply } => {
@@ -113,7 +130,10 @@ impl Actor for UserActor {
 }
 
 fn items_of<'a>(catalog: &'a Catalog, titles: &[String]) -> Vec<&'a Item> {
-    titles.iter().filter_map(|title| catalog.index_of(title).map(|index| catalog.item(index))).collect()
+    titles
+        .iter()
+        .filter_map(|title| catalog.index_of(title).map(|index| catalog.item(index)))
+        .collect()
 }
 
 async fn critique(settings: &UserArguments, job: CritiqueJob) -> CritiqueOutcome {
@@ -134,7 +154,12 @@ async fn critique(settings: &UserArguments, job: CritiqueJob) -> CritiqueOutcome
         request.max_tokens = settings.critique_max_tokens;
         let answer = match ask(&settings.model, request, &job.sample.id).await {
             Ok(answer) => answer,
-            Err(error) => return CritiqueOutcome { critiques: Err(error), counts },
+            Err(error) => {
+                return CritiqueOutcome {
+                    critiques: Err(error),
+                    counts,
+                }
+            }
         };
         count(&mut counts, &answer.response, answer.cached);
         for choice in &answer.response.choices {
@@ -145,7 +170,10 @@ async fn critique(settings: &UserArguments, job: CritiqueJob) -> CritiqueOutcome
             }
         }
     }
-    CritiqueOutcome { critiques: Ok(critiques), counts }
+    CritiqueOutcome {
+        critiques: Ok(critiques),
+        counts,
+    }
 }
 
 async fn score(settings: &UserArguments, job: ScoreJob) -> ScoreOutcome {
@@ -164,7 +192,11 @@ async fn score(settings: &UserArguments, job: ScoreJob) -> ScoreOutcome {
             Ok(found) => found,
             Err((error, item_counts)) => {
                 counts.add(&item_counts);
-                return ScoreOutcome { scores: Err(error), unscored, counts };
+                return ScoreOutcome {
+                    scores: Err(error),
+                    unscored,
+                    counts,
+                };
             }
         };
         counts.add(&item_counts);
@@ -176,19 +208,34 @@ async fn score(settings: &UserArguments, job: ScoreJob) -> ScoreOutcome {
             }
         }
     }
-    ScoreOutcome { scores: Ok(scores), unscored, counts }
+    ScoreOutcome {
+        scores: Ok(scores),
+        unscored,
+        counts,
+    }
 }
 
 type ItemScore = Result<(Option<f64>, CallCounts), (ModelError, CallCounts)>;
 
-async fn score_item(settings: &UserArguments, job: &ScoreJob, path: &str, title: &str, messages: Vec<grsu::model::ChatMessage>) -> ItemScore {
+async fn score_item(
+    settings: &UserArguments,
+    job: &ScoreJob,
+    path: &str,
+    title: &str,
+    messages: Vec<grsu::model::ChatMessage>,
+) -> ItemScore {
     let mut counts = CallCounts::default();
     for attempt in 0..SCORE_MAX_ATTEMPTS {
         let mut request = scoring_request(messages.clone(), &settings.scoring);
         if attempt > 0 {
             // The greedy answer had no readable Yes/No; a sampled one may.
             request.temperature = 1.0;
-            request.seed = Some(request_seed(job.run_seed, &job.sample.id, &format!("{path}/{title}"), attempt));
+            request.seed = Some(request_seed(
+                job.run_seed,
+                &job.sample.id,
+                &format!("{path}/{title}"),
+                attempt,
+            ));
         }
         let answer = match ask(&settings.model, request, &job.sample.id).await {
             Ok(answer) => answer,
@@ -196,7 +243,12 @@ async fn score_item(settings: &UserArguments, job: &ScoreJob, path: &str, title:
         };
         count(&mut counts, &answer.response, answer.cached);
         let formula: ScoreFormula = settings.scoring.formula;
-        match answer.response.choices.first().map(|choice| read_score(choice, settings.scoring.mode, formula)) {
+        match answer
+            .response
+            .choices
+            .first()
+            .map(|choice| read_score(choice, settings.scoring.mode, formula))
+        {
             Some(Ok(score)) => return Ok((Some(score.score), counts)),
             _ => counts.invalid_answers += 1,
         }
