@@ -9,7 +9,6 @@
 //! model decodes roughly 20 tokens/s on two cores.
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::Instant;
 
 use grsu::model::embedded::{
     default_model_dir, default_model_path, fetch_default_model, EmbeddedBackend, EmbeddedModel,
@@ -279,37 +278,6 @@ fn the_backend_answers_through_the_async_trait() {
 }
 
 /// Timing report: `cargo test --test embedded_model -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn report_prompt_and_decode_speed() {
-    let Some(mut model) = model() else { return };
-    let started = Instant::now();
-    EmbeddedModel::load(&default_model_path()).unwrap();
-    eprintln!("load: {:.2} s", started.elapsed().as_secs_f64());
-    let long =
-        "I enjoy films with clever plots, strong characters and a good soundtrack. ".repeat(20);
-    let mut request = question(&long);
-    request.max_tokens = 1;
-    let started = Instant::now();
-    let response = model.complete(&request).unwrap();
-    let prompt_seconds = started.elapsed().as_secs_f64();
-    eprintln!(
-        "prompt of {} tokens (+1 generated): {prompt_seconds:.2} s",
-        response.usage.prompt_tokens
-    );
-
-    let mut request = question("Write a long story about a dragon.");
-    request.max_tokens = 64;
-    let started = Instant::now();
-    let response = model.complete(&request).unwrap();
-    let seconds = started.elapsed().as_secs_f64();
-    eprintln!(
-        "{} tokens in {seconds:.2} s: {:.1} tokens/s (prompt of {} tokens included)",
-        response.usage.completion_tokens,
-        response.usage.completion_tokens as f64 / seconds,
-        response.usage.prompt_tokens
-    );
-}
 
 /// A few-shot conversation that makes the small model answer in the scoring format, so that both
 /// scoring modes can be compared on a real model.
@@ -350,6 +318,9 @@ fn forced_and_generate_scoring_agree_on_the_answer_token() {
             scores.push((score, response.usage.completion_tokens));
         }
         let ((generated, generate_tokens), (forced, forced_tokens)) = (scores[0], scores[1]);
+        eprintln!(
+            "{item}: decode tokens per score: generate {generate_tokens}, forced {forced_tokens}"
+        );
         // Same context before the answer token, so the same distribution at that position.
         assert_eq!(generated.answer, forced.answer, "{item}");
         assert!(
