@@ -277,8 +277,6 @@ fn the_backend_answers_through_the_async_trait() {
     assert_eq!(response.choices.len(), 1);
 }
 
-/// Timing report: `cargo test --test embedded_model -- --ignored --nocapture`.
-
 /// A few-shot conversation that makes the small model answer in the scoring format, so that both
 /// scoring modes can be compared on a real model.
 fn few_shot_scoring_messages(item: &str) -> Vec<ChatMessage> {
