@@ -27,6 +27,7 @@
 //! - [`prompts`]: the CRS and simulated-user prompts (Eq. 1–3, training examples) and the CRS answer
 //!   parser; pure functions.
 //! - [`seeds`]: per-request seeds derived from (run seed, sample, request path, attempt).
+//! - [`statistics`]: mean ± std, paired t-test, bootstrap intervals (for reports).
 //! - [`store`]: the sled store of a run: response cache (and, with the engine, records).
 //! - [`input_error`]: the error type for bad input files, naming file, line and field.
 
@@ -44,6 +45,7 @@ pub mod prompts;
 pub mod run_metrics;
 pub mod search;
 pub mod seeds;
+pub mod statistics;
 pub mod store;
 
 pub use input_error::InputError;
