@@ -99,15 +99,11 @@ impl HttpBackend {
         }
     }
 
-    /// One request as it is, without topping up missing choices (what `grsu doctor` needs to see
-    /// whether the server honours `n`).
-    pub async fn chat_once(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
-        let body = WireRequest::from_request(&self.endpoint.model, request);
+    /// Sends a request (with the API key) and returns the body of a successful answer; transport
+    /// failures and non-2xx statuses become the matching [`ModelError`].
+    async fn body_of(&self, builder: reqwest::RequestBuilder) -> Result<String, ModelError> {
         let response = self
-            .authorised(self.client.post(format!("{}/chat/completions", self.base)))
-            .timeout(self.endpoint.timeout)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(serde_json::to_vec(&body).expect("a request body always serialises"))
+            .authorised(builder)
             .send()
             .await
             .map_err(|error| self.transport_error(error))?;
@@ -119,6 +115,22 @@ impl HttpBackend {
         if !status.is_success() {
             return Err(self.status_error(status, &text));
         }
+        Ok(text)
+    }
+
+    /// One request as it is, without topping up missing choices (what `grsu doctor` needs to see
+    /// whether the server honours `n`).
+    pub async fn chat_once(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
+        let body = WireRequest::from_request(&self.endpoint.model, request);
+        let text = self
+            .body_of(
+                self.client
+                    .post(format!("{}/chat/completions", self.base))
+                    .timeout(self.endpoint.timeout)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(serde_json::to_vec(&body).expect("a request body always serialises")),
+            )
+            .await?;
         let wire: WireResponse =
             serde_json::from_str(&text).map_err(|error| ModelError::Malformed {
                 endpoint: self.base.clone(),
@@ -132,20 +144,13 @@ impl HttpBackend {
 
     /// The model ids the server lists at `/v1/models`.
     pub async fn list_models(&self) -> Result<Vec<String>, ModelError> {
-        let response = self
-            .authorised(self.client.get(format!("{}/models", self.base)))
-            .timeout(self.endpoint.timeout.min(Duration::from_secs(30)))
-            .send()
-            .await
-            .map_err(|error| self.transport_error(error))?;
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|error| self.transport_error(error))?;
-        if !status.is_success() {
-            return Err(self.status_error(status, &text));
-        }
+        let text = self
+            .body_of(
+                self.client
+                    .get(format!("{}/models", self.base))
+                    .timeout(self.endpoint.timeout.min(Duration::from_secs(30))),
+            )
+            .await?;
         let value: serde_json::Value =
             serde_json::from_str(&text).map_err(|error| ModelError::Malformed {
                 endpoint: self.base.clone(),
