@@ -18,10 +18,12 @@
 //!   [`catalog::Catalog`] type.
 //! - [`matching`]: mapping free-text titles onto catalog items, compatible with Python rapidfuzz.
 //! - [`metrics`]: Recall, NDCG and MRR at k, with the reference implementation's NDCG/MRR bug fixed.
-//! - [`run_metrics`]: a run's metrics table and cost, from its stored records alone.
+//! - [`report`]: a sweep's tables, statistics and figures, from its store alone.
+//! - [`plot`]: line and bar charts as SVG and PNG, text drawn from an embedded font.
 //! - [`search`]: search strategies (beam, greedy, Monte Carlo, none) as pure state machines over
 //!   a stored search tree, and the output strategies that rank its items.
 //! - [`evaluation`]: scoring rankings against labels, after title matching.
+//! - [`grid`]: sweeps: grids and variants of a config expanded into cells that share searches.
 //! - [`model`]: the chat-completion protocol and its backends (HTTP, embedded CPU model).
 //! - [`predictions`]: the JSON-lines format of external and exported rankings.
 //! - [`prompts`]: the CRS and simulated-user prompts (Eq. 1–3, training examples) and the CRS answer
@@ -35,14 +37,16 @@ pub mod catalog;
 pub mod config;
 pub mod data;
 pub mod evaluation;
+pub mod grid;
 pub mod input_error;
 mod json_record;
 pub mod matching;
 pub mod metrics;
 pub mod model;
 pub mod predictions;
+pub mod plot;
 pub mod prompts;
-pub mod run_metrics;
+pub mod report;
 pub mod search;
 pub mod seeds;
 pub mod statistics;

@@ -4,8 +4,10 @@
 //! ## Layout
 //!
 //! - [`run_config`]: [`RunConfig`], the whole run (`grsu run <config.toml>`).
+//! - [`env_paths`]: `${NAME:-default}` in config paths.
 //! - [`models`]: `[models.<role>]`, the endpoints of one model role (CRS, simulated user, teacher).
 
+pub mod env_paths;
 pub mod models;
 pub mod run_config;
 

@@ -267,8 +267,10 @@ pub struct RunConfig {
     pub output: OutputSection,
 }
 
-/// The model roles a run needs.
-pub const ROLES: [&str; 2] = ["crs", "user"];
+/// The model roles of a run: the CRS, the simulated user (scoring), and the simulated user's
+/// critiquing, which is the `user` model unless `[models.critique]` names another (Table 4 varies
+/// them separately).
+pub const ROLES: [&str; 3] = ["crs", "user", "critique"];
 
 impl RunConfig {
     /// Reads, resolves relative paths against the config's folder, and validates.
@@ -277,16 +279,51 @@ impl RunConfig {
             path: path.display().to_string(),
             message: error.to_string(),
         })?;
-        let mut config: RunConfig = toml::from_str(&text).map_err(|error| ConfigError::Parse {
+        let document: toml::Table = toml::from_str(&text).map_err(|error| ConfigError::Parse {
             path: path.display().to_string(),
             message: error.to_string(),
         })?;
+        for grid_table in crate::grid::GRID_TABLES {
+            if document.contains_key(grid_table) {
+                return Err(ConfigError::Parse {
+                    path: path.display().to_string(),
+                    message: format!(
+                        "[{grid_table}] describes several cells; load the file as a sweep (grsu run does)"
+                    ),
+                });
+            }
+        }
+        Self::from_document(document, path, path.display().to_string())
+    }
+
+    /// Deserialises one cell's document (a config file with its grid values applied), resolves
+    /// relative paths against the folder of `path`, and validates. `label` names the cell in errors.
+    pub fn from_document(
+        document: toml::Table,
+        path: &Path,
+        label: String,
+    ) -> Result<Self, ConfigError> {
+        let mut config: RunConfig =
+            RunConfig::deserialize(toml::Value::Table(document)).map_err(|error| {
+                ConfigError::Parse {
+                    path: label.clone(),
+                    message: error.to_string(),
+                }
+            })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for relative in [
-            &mut config.run.output,
-            &mut config.data.path,
-            &mut config.data.catalog,
+        for (table, key, relative) in [
+            ("run", "output", &mut config.run.output),
+            ("data", "path", &mut config.data.path),
+            ("data", "catalog", &mut config.data.catalog),
         ] {
+            *relative = super::env_paths::expand_env_path(relative).map_err(|problem| {
+                ConfigError::Invalid {
+                    path: label.clone(),
+                    table,
+                    key,
+                    problem,
+                }
+            })?;
             if relative.is_relative() {
                 *relative = base.join(&*relative);
             }
@@ -300,14 +337,14 @@ impl RunConfig {
                 *model = base.join(&*model);
             }
         }
-        config.validate(path)?;
+        config.validate(&label)?;
         Ok(config)
     }
 
-    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+    fn validate(&self, label: &str) -> Result<(), ConfigError> {
         let invalid =
             |table: &'static str, key: &'static str, problem: String| ConfigError::Invalid {
-                path: path.display().to_string(),
+                path: label.to_string(),
                 table,
                 key,
                 problem,
@@ -359,7 +396,7 @@ impl RunConfig {
                 return Err(invalid(
                     "models",
                     "role",
-                    format!("unknown role `{role}`; expected crs or user"),
+                    format!("unknown role `{role}`; expected crs, user or critique"),
                 ));
             }
             settings
@@ -376,12 +413,14 @@ impl RunConfig {
         Ok(())
     }
 
-    /// The settings of a role (the embedded model when the role is absent).
+    /// The settings of a role (the embedded model when the role is absent; `critique` falls back
+    /// to `user`).
     pub fn role(&self, role: &str) -> ModelRoleConfig {
-        self.models
-            .get(role)
-            .cloned()
-            .unwrap_or_else(|| toml::from_str("").expect("defaults"))
+        match self.models.get(role) {
+            Some(settings) => settings.clone(),
+            None if role == "critique" => self.role("user"),
+            None => toml::from_str("").expect("defaults"),
+        }
     }
 
     /// The search settings for one seed.

@@ -3,8 +3,11 @@
 //!
 //! Trees:
 //! - `responses`: the content-addressed response cache ([`ResponseCache`]).
-//! - `manifest`: what was run ([`RunManifest`]), checked on resume.
-//! - `records`: one [`SampleRecord`] per finished (seed, sample), keyed by [`record_key`].
+//! - `manifest`: what was run ([`SweepManifest`]: cells, shared searches, samples), checked on
+//!   resume and merge.
+//! - `records`: one [`SampleRecord`] per finished (search, seed, sample), keyed by [`record_key`].
+//! - `failures`: samples whose last attempt failed ([`FailureRecord`]), until they finish.
+//! - `imports`: external rankings ([`ImportedRankings`]) reported alongside the cells.
 //!
 //! Writes that finish a unit of work are flushed before they are acknowledged, so a run killed with
 //! `kill -9` at any moment never loses a finished model call.
@@ -14,7 +17,10 @@ mod response_cache;
 
 use std::path::Path;
 
-pub use records::{record_key, CallCounts, RunManifest, SampleRecord};
+pub use records::{
+    record_key, CallCounts, CellManifest, FailureRecord, ImportedRankings, SampleLabels,
+    SampleRecord, SearchManifest, SweepManifest,
+};
 pub use response_cache::{CacheStats, ResponseCache};
 
 /// A store failure, naming the store's folder.
@@ -29,6 +35,17 @@ pub enum StoreError {
     },
     #[error("corrupt store entry in `{tree}`: {message}")]
     Corrupt { tree: &'static str, message: String },
+}
+
+/// What [`Store::merge_from`] copied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MergeCounts {
+    pub records_added: u64,
+    /// Records the destination already had (kept).
+    pub records_present: u64,
+    pub responses_added: u64,
+    pub imports_added: u64,
+    pub failures_added: u64,
 }
 
 /// An open store.
@@ -71,88 +88,166 @@ impl Store {
         })
     }
 
-    /// The manifest of the run in this store, if one was started here.
-    pub fn manifest(&self) -> Result<Option<RunManifest>, StoreError> {
-        let found = self
-            .tree("manifest")?
-            .get("manifest")
-            .map_err(|error| StoreError::Io {
-                operation: "manifest read",
-                message: error.to_string(),
-            })?;
-        found
-            .map(|bytes| {
-                serde_json::from_slice(&bytes).map_err(|error| StoreError::Corrupt {
-                    tree: "manifest",
-                    message: error.to_string(),
-                })
-            })
-            .transpose()
+    fn io(operation: &'static str) -> impl Fn(sled::Error) -> StoreError {
+        move |error| StoreError::Io {
+            operation,
+            message: error.to_string(),
+        }
     }
 
-    /// Writes the manifest and flushes.
-    pub fn put_manifest(&self, manifest: &RunManifest) -> Result<(), StoreError> {
-        let tree = self.tree("manifest")?;
-        let write = tree
-            .insert(
-                "manifest",
-                serde_json::to_vec(manifest).expect("a manifest serialises"),
-            )
-            .and_then(|_| tree.flush());
-        write.map(|_| ()).map_err(|error| StoreError::Io {
-            operation: "manifest write",
+    fn decode<T: serde::de::DeserializeOwned>(
+        tree: &'static str,
+        bytes: &[u8],
+    ) -> Result<T, StoreError> {
+        serde_json::from_slice(bytes).map_err(|error| StoreError::Corrupt {
+            tree,
             message: error.to_string(),
         })
     }
 
-    /// Writes a finished sample's record and flushes it before returning (on sled's threads).
-    /// Writing the same (seed, sample) again replaces it: a record can never be duplicated.
-    pub async fn put_record(&self, record: &SampleRecord) -> Result<(), StoreError> {
-        let tree = self.tree("records")?;
-        let key = record_key(record.seed, &record.sample);
-        let io = |error: sled::Error| StoreError::Io {
-            operation: "record write",
-            message: error.to_string(),
-        };
+    /// The manifest of the sweep in this store, if one was started here.
+    pub fn manifest(&self) -> Result<Option<SweepManifest>, StoreError> {
+        self.tree("manifest")?
+            .get("manifest")
+            .map_err(Self::io("manifest read"))?
+            .map(|bytes| Self::decode("manifest", &bytes))
+            .transpose()
+    }
+
+    /// Writes the manifest and flushes.
+    pub fn put_manifest(&self, manifest: &SweepManifest) -> Result<(), StoreError> {
+        let tree = self.tree("manifest")?;
         tree.insert(
-            key,
-            serde_json::to_vec(record).expect("a record serialises"),
+            "manifest",
+            serde_json::to_vec(manifest).expect("a manifest serialises"),
         )
-        .map_err(io)?;
-        tree.flush_async()
+        .and_then(|_| tree.flush())
+        .map(|_| ())
+        .map_err(Self::io("manifest write"))
+    }
+
+    /// Writes a finished sample's record, forgets an earlier failure of it, and flushes before
+    /// returning (on sled's threads). Writing the same (search, seed, sample) again replaces it: a
+    /// record can never be duplicated.
+    pub async fn put_record(&self, record: &SampleRecord) -> Result<(), StoreError> {
+        let key = record_key(&record.search, record.seed, &record.sample);
+        self.tree("records")?
+            .insert(
+                key.as_bytes(),
+                serde_json::to_vec(record).expect("a record serialises"),
+            )
+            .map_err(Self::io("record write"))?;
+        self.tree("failures")?
+            .remove(key.as_bytes())
+            .map_err(Self::io("failure write"))?;
+        self.db
+            .flush_async()
             .await
             .map(|_| ())
-            .map_err(|error| StoreError::Io {
-                operation: "record write",
-                message: error.to_string(),
-            })
+            .map_err(Self::io("record write"))
     }
 
-    /// Whether a (seed, sample) is finished.
-    pub fn has_record(&self, seed: u64, sample: &str) -> Result<bool, StoreError> {
+    /// Whether a (search, seed, sample) is finished.
+    pub fn has_record(&self, search: &str, seed: u64, sample: &str) -> Result<bool, StoreError> {
         self.tree("records")?
-            .contains_key(record_key(seed, sample))
-            .map_err(|error| StoreError::Io {
-                operation: "record lookup",
-                message: error.to_string(),
-            })
+            .contains_key(record_key(search, seed, sample))
+            .map_err(Self::io("record lookup"))
     }
 
-    /// Every record, in key order (seed, then sample id).
+    /// Every record, in key order (search, seed, sample id).
     pub fn records(&self) -> Result<Vec<SampleRecord>, StoreError> {
-        self.tree("records")?
-            .iter()
+        self.scan("records", b"")
+    }
+
+    /// The records of one search, in key order (seed, sample id).
+    pub fn records_of(&self, search: &str) -> Result<Vec<SampleRecord>, StoreError> {
+        self.scan("records", format!("{search}/").as_bytes())
+    }
+
+    fn scan<T: serde::de::DeserializeOwned>(
+        &self,
+        tree: &'static str,
+        prefix: &[u8],
+    ) -> Result<Vec<T>, StoreError> {
+        self.tree(tree)?
+            .scan_prefix(prefix)
             .map(|entry| {
-                let (_, bytes) = entry.map_err(|error| StoreError::Io {
-                    operation: "record scan",
-                    message: error.to_string(),
-                })?;
-                serde_json::from_slice(&bytes).map_err(|error| StoreError::Corrupt {
-                    tree: "records",
-                    message: error.to_string(),
-                })
+                let (_, bytes) = entry.map_err(Self::io("scan"))?;
+                Self::decode(tree, &bytes)
             })
             .collect()
+    }
+
+    /// Remembers why a sample failed (shown by `grsu status`; removed when it finishes).
+    pub fn put_failure(&self, failure: &FailureRecord) -> Result<(), StoreError> {
+        self.tree("failures")?
+            .insert(
+                record_key(&failure.search, failure.seed, &failure.sample).as_bytes(),
+                serde_json::to_vec(failure).expect("a failure serialises"),
+            )
+            .map(|_| ())
+            .map_err(Self::io("failure write"))
+    }
+
+    /// The samples that failed and are not finished yet.
+    pub fn failures(&self) -> Result<Vec<FailureRecord>, StoreError> {
+        self.scan("failures", b"")
+    }
+
+    /// Stores imported rankings under their name (replacing an import of the same name).
+    pub fn put_import(&self, imported: &ImportedRankings) -> Result<(), StoreError> {
+        let tree = self.tree("imports")?;
+        tree.insert(
+            imported.name.as_bytes(),
+            serde_json::to_vec(imported).expect("an import serialises"),
+        )
+        .and_then(|_| tree.flush())
+        .map(|_| ())
+        .map_err(Self::io("import write"))
+    }
+
+    /// Every imported ranking set, by name.
+    pub fn imports(&self) -> Result<Vec<ImportedRankings>, StoreError> {
+        self.scan("imports", b"")
+    }
+
+    /// Copies into this store what `source` has and this one lacks: records, failures of units
+    /// not finished here, imports and cached responses (so that resuming the merged sweep pays
+    /// nothing twice). A unit finished in both keeps this store's record: records of one sweep are
+    /// deterministic up to their timings. Checking that both hold the same sweep is the caller's.
+    pub fn merge_from(&self, source: &Store) -> Result<MergeCounts, StoreError> {
+        let mut counts = MergeCounts::default();
+        let records = self.tree("records")?;
+        for (tree, added, present) in [
+            ("records", &mut counts.records_added, Some(&mut counts.records_present)),
+            ("responses", &mut counts.responses_added, None),
+            ("imports", &mut counts.imports_added, None),
+            ("failures", &mut counts.failures_added, None),
+        ] {
+            let into = self.tree(tree)?;
+            let mut present = present;
+            for entry in source.tree(tree)?.iter() {
+                let (key, value) = entry.map_err(Self::io("merge read"))?;
+                let finished_here = tree == "failures"
+                    && records.contains_key(&key).map_err(Self::io("merge read"))?;
+                if finished_here {
+                    continue;
+                }
+                let previous = into
+                    .compare_and_swap(&key, None as Option<&[u8]>, Some(value))
+                    .map_err(Self::io("merge write"))?;
+                match previous {
+                    Ok(()) => *added += 1,
+                    Err(_) => {
+                        if let Some(present) = present.as_deref_mut() {
+                            *present += 1;
+                        }
+                    }
+                }
+            }
+        }
+        self.flush()?;
+        Ok(counts)
     }
 
     /// Writes everything buffered to disk.

@@ -1,4 +1,5 @@
-//! What a run stores besides the response cache: its manifest and one record per finished sample.
+//! What a sweep stores besides the response cache: its manifest, one record per finished (search,
+//! seed, sample), the samples that failed, and imported rankings.
 
 use std::collections::BTreeMap;
 
@@ -7,21 +8,89 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::SampleMetrics;
 use crate::search::SearchTree;
 
-/// What was run: written once when a run starts, checked when it is resumed.
+/// What was run: written once when a sweep starts, checked when it is resumed or merged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunManifest {
+pub struct SweepManifest {
     pub name: String,
-    /// The whole config as JSON.
-    pub config: serde_json::Value,
-    /// [`crate::config::RunConfig::results_hash`]: a resumed run must have the same.
-    pub results_hash: String,
-    /// The grsu version that started the run.
+    /// The config file as given (grid and variants included).
+    pub config_text: String,
+    /// [`crate::grid::Sweep::hash`]: a resumed or merged store must have the same.
+    pub sweep_hash: String,
+    /// The grsu version that started the sweep.
     pub code_version: String,
+    pub seeds: Vec<u64>,
+    pub cells: Vec<CellManifest>,
+    pub searches: Vec<SearchManifest>,
+    /// The share of the samples this store runs (`--shard i/n`); `None`: all of them.
+    #[serde(default)]
+    pub shard: Option<crate::grid::Shard>,
+    pub created_unix: u64,
+}
+
+impl SweepManifest {
+    pub fn cell(&self, name: &str) -> Option<&CellManifest> {
+        self.cells.iter().find(|cell| cell.name == name)
+    }
+
+    pub fn search(&self, key: &str) -> Option<&SearchManifest> {
+        self.searches.iter().find(|search| search.key == key)
+    }
+}
+
+/// One cell of a sweep: the search it reads and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellManifest {
+    pub name: String,
+    /// Grid and variant values: `(dotted path, value)`.
+    pub assignments: Vec<(String, String)>,
+    /// The key of its [`SearchManifest`].
+    pub search: String,
+    /// Truncation depth of the shared search's trees; `None`: whole trees.
+    pub depth: Option<u32>,
+    /// Output strategies (kebab-case names).
+    pub strategies: Vec<String>,
+    /// The cell's whole config as JSON.
+    pub config: serde_json::Value,
+}
+
+/// One search shared by cells: its models and its samples (with labels, so that imported
+/// rankings can be scored from the store alone).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchManifest {
+    pub key: String,
     /// Model identity per role (what the response cache is keyed by).
     pub models: BTreeMap<String, String>,
-    /// Samples per seed.
-    pub samples: usize,
-    pub created_unix: u64,
+    pub samples: Vec<SampleLabels>,
+}
+
+/// A sample id and its labels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleLabels {
+    pub id: String,
+    pub labels: Vec<String>,
+}
+
+/// A sample that could not be finished, kept until a later run finishes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailureRecord {
+    pub search: String,
+    pub seed: u64,
+    pub sample: String,
+    pub error: String,
+}
+
+/// External rankings (e.g. a CRSLab baseline) imported into a store to be reported alongside.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportedRankings {
+    pub name: String,
+    /// The predictions file it came from.
+    pub source: String,
+    /// Ranking per sample id, titles mapped onto the catalog.
+    pub rankings: BTreeMap<String, Vec<String>>,
+    /// Predicted titles that matched no catalog item.
+    pub unmatched_titles: usize,
+    /// Predictions for samples the sweep does not have (ignored).
+    pub unknown_samples: usize,
 }
 
 /// Model calls of one role for one sample.
@@ -39,6 +108,10 @@ pub struct CallCounts {
     pub cached_completion_tokens: u64,
     /// Answers that were invalid (unparseable lists, cut critiques, no Yes/No) and asked again.
     pub invalid_answers: u64,
+    /// Different requests the sample asked (what it would have paid alone, with only its own
+    /// cache): the baseline against which sharing between cells is measured.
+    #[serde(default)]
+    pub distinct_requests: u64,
 }
 
 impl CallCounts {
@@ -50,6 +123,20 @@ impl CallCounts {
         self.cached_prompt_tokens += other.cached_prompt_tokens;
         self.cached_completion_tokens += other.cached_completion_tokens;
         self.invalid_answers += other.invalid_answers;
+        self.distinct_requests += other.distinct_requests;
+    }
+
+    /// Adds one answer: a model call, or a cache hit (which cost nothing now).
+    pub fn add_answer(&mut self, response: &crate::model::ChatResponse, cached: bool) {
+        if cached {
+            self.cache_hits += 1;
+            self.cached_prompt_tokens += response.usage.prompt_tokens;
+            self.cached_completion_tokens += response.usage.completion_tokens;
+        } else {
+            self.calls += 1;
+            self.prompt_tokens += response.usage.prompt_tokens;
+            self.completion_tokens += response.usage.completion_tokens;
+        }
     }
 }
 
@@ -58,6 +145,8 @@ impl CallCounts {
 /// and what it cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SampleRecord {
+    /// The key of the search (see [`crate::grid::SharedSearch`]).
+    pub search: String,
     pub seed: u64,
     pub sample: String,
     pub labels: Vec<String>,
@@ -72,7 +161,8 @@ pub struct SampleRecord {
     pub wall_ms: u64,
 }
 
-/// The store key of a record: seed first, so a seed's records are contiguous.
-pub fn record_key(seed: u64, sample: &str) -> String {
-    format!("{seed:020}/{sample}")
+/// The store key of a record: search, then seed, so the records of a search (and of a seed) are
+/// contiguous.
+pub fn record_key(search: &str, seed: u64, sample: &str) -> String {
+    format!("{search}/{seed:020}/{sample}")
 }

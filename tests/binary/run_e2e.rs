@@ -42,8 +42,10 @@ async fn beam_search_through_the_binary_counts_selects_ranks_and_resumes() {
         String::from_utf8_lossy(&first.stderr)
     );
     let stdout = String::from_utf8_lossy(&first.stdout);
-    assert!(stdout.contains("| reward-mean | 0 | all | 3 |"), "{stdout}");
-    assert!(output.join("metrics.json").is_file() && output.join("metrics.md").is_file());
+    assert!(stdout.contains("| e2e · reward-mean | 3 |"), "{stdout}");
+    for file in ["report.md", "report.csv", "report.json"] {
+        assert!(output.join(file).is_file(), "{file} missing");
+    }
 
     // B = N = 2, D = 3, per sample: depth 1 is one CRS call asking for N² = 4 lists; depths 2 and 3
     // are B critique calls (n = N) and B·N revision calls (n = 1) each.

@@ -4,10 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use grsu::store::Store;
-
+use super::output_store::open_output_store;
 use super::CliFailure;
-use crate::engine::store_path;
 
 #[derive(Debug, Args)]
 pub struct ExportArguments {
@@ -22,15 +20,7 @@ pub struct ExportArguments {
 }
 
 pub fn run(arguments: ExportArguments) -> Result<(), CliFailure> {
-    let path = store_path(&arguments.output);
-    if !path.is_dir() {
-        return Err(CliFailure::Config(format!(
-            "{} holds no run (no store at {})",
-            arguments.output.display(),
-            path.display()
-        )));
-    }
-    let store = Store::open(&path).map_err(|error| CliFailure::Other(error.into()))?;
+    let store = open_output_store(&arguments.output)?;
     let records = store
         .records()
         .map_err(|error| CliFailure::Other(error.into()))?;

@@ -6,11 +6,16 @@ mod doctor_command;
 mod evaluate;
 mod export;
 mod failure;
+mod import;
 mod match_titles;
+mod merge;
 mod model;
+mod output_store;
+mod report_command;
 mod run_command;
 mod runtime;
 mod serve_command;
+mod status;
 
 use clap::{Parser, Subcommand};
 
@@ -27,9 +32,17 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run (or resume) the search over a dataset described by a config file.
+    /// Run (or resume) a sweep: every cell of a config's [grid] and [[variant]]s, or one run.
     Run(run_command::RunArguments),
-    /// Export a run's per-sample records as JSON lines.
+    /// Per cell of a sweep: finished samples, calls, tokens, errors.
+    Status(status::StatusArguments),
+    /// The sweep's tables, significance tests and figures, from its store alone.
+    Report(report_command::ReportArguments),
+    /// Store external rankings (e.g. CRSLab baselines) in a sweep, to be reported alongside.
+    Import(import::ImportArguments),
+    /// Combine the stores of a sweep's shards (`grsu run --shard i/n`) into one.
+    Merge(merge::MergeArguments),
+    /// Export a sweep's per-sample records as JSON lines.
     Export(export::ExportArguments),
     /// Dataset commands.
     Data {
@@ -64,6 +77,10 @@ pub fn run(cli: Cli) -> Result<(), CliFailure> {
         } => data_stats::run(arguments),
         Command::Match(arguments) => match_titles::run(arguments),
         Command::Run(arguments) => run_command::run(arguments),
+        Command::Status(arguments) => status::run(arguments),
+        Command::Report(arguments) => report_command::run(arguments),
+        Command::Import(arguments) => import::run(arguments),
+        Command::Merge(arguments) => merge::run(arguments),
         Command::Export(arguments) => export::run(arguments),
         Command::Evaluate(arguments) => evaluate::run(arguments),
         Command::Model { command } => model::run(command),

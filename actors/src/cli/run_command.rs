@@ -1,11 +1,12 @@
-//! `grsu run <config.toml>`: runs or resumes a run; at the end prints the metrics table per
-//! output strategy and writes `metrics.json` and `metrics.md` into the output folder.
+//! `grsu run <config.toml>`: runs or resumes a sweep (a plain config is a sweep of one cell); at
+//! the end prints the report table and writes `report.md`, `report.csv`, `report.json` and the
+//! figures into the output folder.
 
 use std::path::PathBuf;
 
 use clap::Args;
-use grsu::config::RunConfig;
-use grsu::run_metrics::{cost_table, markdown_table};
+use grsu::grid::{Shard, Sweep};
+use grsu::report::tables::markdown;
 
 use super::runtime::runtime;
 use super::CliFailure;
@@ -13,18 +14,21 @@ use crate::engine;
 
 #[derive(Debug, Args)]
 pub struct RunArguments {
-    /// The run configuration (TOML); see config/demo.toml.
+    /// The run configuration (TOML, optionally with [grid] and [[variant]]); see config/demo.toml.
     config: PathBuf,
+    /// Run only the share `i/n` (0-based) of every cell's samples, into
+    /// `<output>/shards/<i>-of-<n>`; combine the shares with `grsu merge`.
+    #[arg(long, env = "GRSU_SHARD")]
+    shard: Option<Shard>,
 }
 
 pub fn run(arguments: RunArguments) -> Result<(), CliFailure> {
-    let config = RunConfig::load(&arguments.config)
-        .map_err(|error| CliFailure::Config(error.to_string()))?;
+    let sweep =
+        Sweep::load(&arguments.config).map_err(|error| CliFailure::Config(error.to_string()))?;
     let outcome = runtime()?
-        .block_on(engine::run(config, &arguments.config))
+        .block_on(engine::run(sweep, arguments.shard))
         .map_err(CliFailure::Other)?;
-    println!("{}", markdown_table(&outcome.metrics.rows));
-    println!("{}", cost_table(&outcome.metrics));
+    println!("{}", markdown(&outcome.report));
     println!(
         "{} samples finished now, {} already stored, {} failed; {} model calls; wall time {:.1} s; output {}",
         outcome.summary.finished,
@@ -37,10 +41,12 @@ pub fn run(arguments: RunArguments) -> Result<(), CliFailure> {
     if outcome.summary.failed.is_empty() {
         Ok(())
     } else {
+        let (unit, error) = &outcome.summary.failed[0];
         Err(CliFailure::Other(anyhow::anyhow!(
-            "{} samples failed (first: {:?}); run `grsu run {}` again to retry them",
+            "{} samples failed (first: seed {} sample {}: {error}); run `grsu run {}` again to retry them",
             outcome.summary.failed.len(),
-            outcome.summary.failed.first(),
+            unit.seed,
+            unit.sample,
             arguments.config.display()
         )))
     }

@@ -8,17 +8,17 @@ use std::sync::Arc;
 use grsu::data::Sample;
 use grsu::model::ModelError;
 use grsu::search::{Command, Event, SearchStrategy, SearchTree};
-use grsu::store::CallCounts;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use super::conversation_actor::ConversationMessage;
 use super::crs_actor::{CrsMessage, RecommendJob, RecommendOutcome};
+use super::usage::{SampleUsage, Usage};
 use super::user_actor::{CritiqueJob, CritiqueOutcome, ScoreJob, ScoreOutcome, UserMessage};
 
 /// What a finished search hands to its conversation.
 pub struct SearchOutcome {
     pub tree: SearchTree,
-    pub calls: BTreeMap<String, CallCounts>,
+    pub calls: BTreeMap<String, grsu::store::CallCounts>,
     pub unscored_items: u64,
     /// The first model error (an unreachable endpoint, a rejected request): the sample is not
     /// recorded, so a later run retries it.
@@ -33,7 +33,7 @@ pub enum BeamMessage {
     Completed {
         event: Event,
         role: &'static str,
-        counts: CallCounts,
+        usage: Box<Usage>,
         unscored: u64,
         error: Option<ModelError>,
     },
@@ -58,7 +58,7 @@ pub struct BeamState {
     user: ActorRef<UserMessage>,
     owner: ActorRef<ConversationMessage>,
     outstanding: usize,
-    calls: BTreeMap<String, CallCounts>,
+    usage: SampleUsage,
     unscored: u64,
     failure: Option<ModelError>,
 }
@@ -84,7 +84,7 @@ impl Actor for BeamActor {
             user: arguments.user,
             owner: arguments.owner,
             outstanding: 0,
-            calls: BTreeMap::new(),
+            usage: SampleUsage::default(),
             unscored: 0,
             failure: None,
         })
@@ -104,17 +104,13 @@ impl Actor for BeamActor {
             BeamMessage::Completed {
                 event,
                 role,
-                counts,
+                usage,
                 unscored,
                 error,
             } => {
                 state.outstanding -= 1;
                 tracing::debug!(sample = %state.sample.id, request = %event.request(), outstanding = state.outstanding, "search event");
-                state
-                    .calls
-                    .entry(role.to_string())
-                    .or_default()
-                    .add(&counts);
+                state.usage.add(role, *usage);
                 state.unscored += unscored;
                 if state.failure.is_none() {
                     state.failure = error;
@@ -144,7 +140,7 @@ impl Actor for BeamActor {
                 .unwrap_or_default();
             let outcome = SearchOutcome {
                 tree,
-                calls: std::mem::take(&mut state.calls),
+                calls: std::mem::take(&mut state.usage).finish(),
                 unscored_items: state.unscored,
                 failure: state.failure.take(),
             };
@@ -198,7 +194,7 @@ fn execute(command: Command, state: &BeamState, myself: ActorRef<BeamMessage>) {
                     .and_then(|result| result.success_or(()).ok())
                     .unwrap_or_else(|| RecommendOutcome {
                         lists: Err(gone("crs")),
-                        counts: CallCounts::default(),
+                        usage: Usage::default(),
                     });
                 let (event, error) = match outcome.lists {
                     Ok(lists) => (Event::Recommended { request, lists }, None),
@@ -207,7 +203,7 @@ fn execute(command: Command, state: &BeamState, myself: ActorRef<BeamMessage>) {
                 let _ = myself.cast(BeamMessage::Completed {
                     event,
                     role: "crs",
-                    counts: outcome.counts,
+                    usage: Box::new(outcome.usage),
                     unscored: 0,
                     error,
                 });
@@ -234,7 +230,7 @@ fn execute(command: Command, state: &BeamState, myself: ActorRef<BeamMessage>) {
                     .and_then(|result| result.success_or(()).ok())
                     .unwrap_or_else(|| CritiqueOutcome {
                         critiques: Err(gone("user")),
-                        counts: CallCounts::default(),
+                        usage: Usage::default(),
                     });
                 let (event, error) = match outcome.critiques {
                     Ok(critiques) => (Event::Critiqued { request, critiques }, None),
@@ -243,7 +239,7 @@ fn execute(command: Command, state: &BeamState, myself: ActorRef<BeamMessage>) {
                 let _ = myself.cast(BeamMessage::Completed {
                     event,
                     role: "user",
-                    counts: outcome.counts,
+                    usage: Box::new(outcome.usage),
                     unscored: 0,
                     error,
                 });
@@ -266,7 +262,7 @@ fn execute(command: Command, state: &BeamState, myself: ActorRef<BeamMessage>) {
                     .unwrap_or_else(|| ScoreOutcome {
                         scores: Err(gone("user")),
                         unscored: 0,
-                        counts: CallCounts::default(),
+                        usage: Usage::default(),
                     });
                 let (event, error) = match outcome.scores {
                     Ok(scores) => (Event::Scored { request, scores }, None),
@@ -276,7 +272,7 @@ fn execute(command: Command, state: &BeamState, myself: ActorRef<BeamMessage>) {
                 let _ = myself.cast(BeamMessage::Completed {
                     event,
                     role: "user",
-                    counts: outcome.counts,
+                    usage: Box::new(outcome.usage),
                     unscored,
                     error,
                 });

@@ -1,4 +1,4 @@
-//! [`ConversationActor`]: owns one (seed, sample) from admission to its stored record. It starts
+//! [`ConversationActor`]: owns one (search, seed, sample) from admission to its stored record. It starts
 //! a [`BeamActor`] for the search, turns the finished tree into predictions and metrics for every
 //! output strategy, has the results actor write the record (flushed), and tells the sweep.
 
@@ -15,7 +15,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 use super::beam_actor::{BeamActor, BeamArguments, BeamMessage, SearchOutcome};
 use super::crs_actor::CrsMessage;
 use super::results_actor::ResultsMessage;
-use super::sweep_actor::SweepMessage;
+use super::sweep_actor::{SweepMessage, UnitId};
 use super::user_actor::UserMessage;
 
 /// Messages of the [`ConversationActor`].
@@ -26,8 +26,10 @@ pub enum ConversationMessage {
 
 /// What a [`ConversationActor`] is started with.
 pub struct ConversationArguments {
+    pub unit: UnitId,
+    /// The key of the shared search (stored in the record).
+    pub search_key: String,
     pub sample: Arc<Sample>,
-    pub seed: u64,
     pub strategy: Box<dyn SearchStrategy>,
     pub outputs: Vec<OutputStrategy>,
     pub crs: ActorRef<CrsMessage>,
@@ -38,8 +40,9 @@ pub struct ConversationArguments {
 
 /// One sample in flight.
 pub struct ConversationState {
+    unit: UnitId,
+    search_key: String,
     sample: Arc<Sample>,
-    seed: u64,
     outputs: Vec<OutputStrategy>,
     results: ActorRef<ResultsMessage>,
     sweep: ActorRef<SweepMessage>,
@@ -62,7 +65,7 @@ impl Actor for ConversationActor {
         let beam_arguments = BeamArguments {
             strategy: arguments.strategy,
             sample: arguments.sample.clone(),
-            run_seed: arguments.seed,
+            run_seed: arguments.unit.seed,
             crs: arguments.crs,
             user: arguments.user,
             owner: myself.clone(),
@@ -71,8 +74,9 @@ impl Actor for ConversationActor {
             Actor::spawn_linked(None, BeamActor, beam_arguments, myself.get_cell()).await?;
         beam.cast(BeamMessage::Start)?;
         Ok(ConversationState {
+            unit: arguments.unit,
+            search_key: arguments.search_key,
             sample: arguments.sample,
-            seed: arguments.seed,
             outputs: arguments.outputs,
             results: arguments.results,
             sweep: arguments.sweep,
@@ -91,8 +95,7 @@ impl Actor for ConversationActor {
     ) -> Result<(), ActorProcessingErr> {
         if let SupervisionEvent::ActorFailed(_, error) = event {
             state.sweep.cast(SweepMessage::SampleFailed {
-                seed: state.seed,
-                sample: state.sample.id.clone(),
+                unit: state.unit.clone(),
                 error: format!("search crashed: {error}"),
             })?;
             myself.stop(None);
@@ -110,8 +113,7 @@ impl Actor for ConversationActor {
         let outcome = *outcome;
         if let Some(error) = outcome.failure {
             state.sweep.cast(SweepMessage::SampleFailed {
-                seed: state.seed,
-                sample: state.sample.id.clone(),
+                unit: state.unit.clone(),
                 error: error.to_string(),
             })?;
             myself.stop(None);
@@ -128,7 +130,8 @@ impl Actor for ConversationActor {
             predictions.insert(strategy.as_str().to_string(), ranking);
         }
         let record = SampleRecord {
-            seed: state.seed,
+            search: state.search_key.clone(),
+            seed: state.unit.seed,
             sample: state.sample.id.clone(),
             labels: state.sample.labels.clone(),
             tree: outcome.tree,
@@ -150,17 +153,14 @@ impl Actor for ConversationActor {
             .await;
         let message = match written {
             Ok(ractor::rpc::CallResult::Success(Ok(()))) => SweepMessage::SampleFinished {
-                seed: state.seed,
-                sample: state.sample.id.clone(),
+                unit: state.unit.clone(),
             },
             Ok(ractor::rpc::CallResult::Success(Err(error))) => SweepMessage::SampleFailed {
-                seed: state.seed,
-                sample: state.sample.id.clone(),
+                unit: state.unit.clone(),
                 error: format!("store: {error}"),
             },
             _ => SweepMessage::SampleFailed {
-                seed: state.seed,
-                sample: state.sample.id.clone(),
+                unit: state.unit.clone(),
                 error: "the results actor did not answer".into(),
             },
         };

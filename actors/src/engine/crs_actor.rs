@@ -14,9 +14,9 @@ use grsu::prompts::{
 };
 use grsu::search::RequestKey;
 use grsu::seeds::request_seed;
-use grsu::store::CallCounts;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
+use super::usage::Usage;
 use super::model_actor::{ask, ModelMessage};
 
 /// One recommendation request of a search.
@@ -36,7 +36,7 @@ pub struct RecommendJob {
 /// The lists obtained (possibly fewer than asked when answers stayed invalid) and their cost.
 pub struct RecommendOutcome {
     pub lists: Result<Vec<Vec<String>>, ModelError>,
-    pub counts: CallCounts,
+    pub usage: Usage,
 }
 
 /// Messages of the [`CrsActor`].
@@ -108,7 +108,7 @@ async fn recommend(settings: &CrsArguments, job: RecommendJob) -> RecommendOutco
     if !prefix.is_empty() {
         messages.push(grsu::model::ChatMessage::assistant(prefix.clone()));
     }
-    let mut counts = CallCounts::default();
+    let mut usage = Usage::default();
     let mut lists: Vec<Vec<String>> = Vec::new();
     let path = job.key.path();
     for attempt in 0..CRS_MAX_ATTEMPTS {
@@ -131,11 +131,11 @@ async fn recommend(settings: &CrsArguments, job: RecommendJob) -> RecommendOutco
             Err(error) => {
                 return RecommendOutcome {
                     lists: Err(error),
-                    counts,
+                    usage,
                 }
             }
         };
-        count(&mut counts, &answer.response, answer.cached);
+        usage.add_answer(&answer);
         for choice in &answer.response.choices {
             let answer = format!("{prefix}{}", choice.text);
             let titles = match_list(
@@ -146,25 +146,12 @@ async fn recommend(settings: &CrsArguments, job: RecommendJob) -> RecommendOutco
             match validate_list(&titles, k) {
                 Ok(list) if lists.len() < job.lists as usize => lists.push(list),
                 Ok(_) => {}
-                Err(_) => counts.invalid_answers += 1,
+                Err(_) => usage.counts.invalid_answers += 1,
             }
         }
     }
     RecommendOutcome {
         lists: Ok(lists),
-        counts,
-    }
-}
-
-/// Adds one answer's cost to `counts`.
-pub fn count(counts: &mut CallCounts, response: &grsu::model::ChatResponse, cached: bool) {
-    if cached {
-        counts.cache_hits += 1;
-        counts.cached_prompt_tokens += response.usage.prompt_tokens;
-        counts.cached_completion_tokens += response.usage.completion_tokens;
-    } else {
-        counts.calls += 1;
-        counts.prompt_tokens += response.usage.prompt_tokens;
-        counts.completion_tokens += response.usage.completion_tokens;
+        usage,
     }
 }

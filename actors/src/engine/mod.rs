@@ -1,11 +1,12 @@
 //! The runtime of `grsu run`: the actors of one run and the function that wires them.
 //!
 //! ```text
-//! SweepActor (one per run): admits (seed, sample) pairs, supervises conversations
+//! SweepActor (one per run): admits (search, seed, sample) units of every cell, supervises
+//!                            conversations
 //!  ├── ConversationActor × in-flight samples: one sample's lifecycle, writes its record
 //!  │    └── BeamActor: drives the sample's search strategy (a pure state machine)
-//! CrsActor, UserActor: prompts, parsing, retries (a task per request)
-//! ModelActor "crs", ModelActor "user": the response cache in front of each role's endpoints
+//! CrsActor, UserActor (one pair per shared search): prompts, parsing, retries (a task per request)
+//! ModelActor per distinct (role, model settings): the response cache in front of the endpoints
 //! ResultsActor: the only writer of records
 //! ```
 //!
@@ -19,6 +20,7 @@ mod model_actor;
 mod progress;
 mod results_actor;
 mod sweep_actor;
+mod usage;
 mod user_actor;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -29,7 +31,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context};
 use grsu::catalog::Catalog;
 use grsu::config::RunConfig;
-use grsu::data::{Dataset, LoadOptions};
+use grsu::data::{Dataset, LoadOptions, Sample};
+use grsu::grid::{Shard, Sweep};
 use grsu::matching::TitleMatcher;
 use grsu::model::embedded::{default_model_path, EmbeddedBackend};
 use grsu::model::http::HttpBackend;
@@ -37,20 +40,20 @@ use grsu::model::pool::{EjectionPolicy, EndpointPool, RetryPolicy};
 use grsu::model::scoring::ScoringSettings;
 use grsu::model::Backend;
 use grsu::prompts::ItemView;
-use grsu::run_metrics::{cost_table, markdown_table, summarize, RunMetrics};
-use grsu::store::{RunManifest, Store};
-use ractor::Actor;
+use grsu::report::{Report, ReportOptions};
+use grsu::store::{CellManifest, SampleLabels, SearchManifest, Store, SweepManifest};
+use ractor::{Actor, ActorCell, ActorRef};
 
 use crs_actor::{CrsActor, CrsArguments};
-use model_actor::{ModelActor, ModelArguments, ModelTarget};
+use model_actor::{ModelActor, ModelArguments, ModelMessage, ModelTarget};
 use progress::Progress;
 use results_actor::ResultsActor;
-use sweep_actor::{SweepActor, SweepArguments, SweepSummary};
+use sweep_actor::{SearchRuntime, SweepActor, SweepArguments, SweepSummary};
 use user_actor::{UserActor, UserArguments};
 
 /// How a run ended.
 pub struct RunOutcome {
-    pub metrics: RunMetrics,
+    pub report: Report,
     pub summary: SweepSummary,
     pub skipped: u64,
     pub model_calls: u64,
@@ -63,19 +66,13 @@ pub fn store_path(output: &Path) -> PathBuf {
     output.join("store")
 }
 
-/// Runs (or resumes) the run a config describes.
-pub async fn run(config: RunConfig, config_path: &Path) -> anyhow::Result<RunOutcome> {
-    let started = Instant::now();
-    let config = Arc::new(config);
-    let catalog = Arc::new(Catalog::load(
-        &config.data.catalog,
-        config.data.catalog_format,
-    )?);
+/// The samples of one `[data]` section (loaded once however many searches read it).
+fn load_samples(config: &RunConfig, catalog: &Catalog) -> anyhow::Result<Vec<Arc<Sample>>> {
     let dataset = Dataset::load(
         &config.data.path,
         config.data.format,
         LoadOptions {
-            catalog: Some(&catalog),
+            catalog: Some(catalog),
             only_new: config.data.only_new,
         },
     )?;
@@ -89,81 +86,191 @@ pub async fn run(config: RunConfig, config_path: &Path) -> anyhow::Result<RunOut
             config.data.path.display()
         );
     }
-    std::fs::create_dir_all(&config.run.output)
-        .with_context(|| format!("cannot create {}", config.run.output.display()))?;
-    let store = Store::open(&store_path(&config.run.output))?;
+    Ok(samples.into_iter().map(Arc::new).collect())
+}
 
-    let targets = model_targets(&config).await?;
-    let identities: BTreeMap<String, String> = targets
-        .iter()
-        .map(|(role, target)| (role.clone(), target.identity()))
-        .collect();
-    check_manifest(&store, &config, config_path, &identities, samples.len())?;
+/// Where the share `shard` of a sweep writes: its own store under the sweep's output folder, so
+/// that orchestrators never write one store (`grsu merge` combines them).
+pub fn shard_output(output: &Path, shard: Shard) -> PathBuf {
+    output
+        .join("shards")
+        .join(format!("{}-of-{}", shard.index, shard.count))
+}
 
+/// Runs (or resumes) every cell of a sweep under one admission control, then writes the report.
+/// With a shard, only its share of the samples, into [`shard_output`].
+pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOutcome> {
+    let started = Instant::now();
+    if let Some(shard) = shard {
+        sweep.output = shard_output(&sweep.output, shard);
+    }
+    std::fs::create_dir_all(&sweep.output)
+        .with_context(|| format!("cannot create {}", sweep.output.display()))?;
+    let store = Store::open(&store_path(&sweep.output))?;
+
+    // Catalogs, datasets and model backends are loaded once and shared by the searches that
+    // name the same ones.
+    let mut catalogs: BTreeMap<String, Arc<Catalog>> = BTreeMap::new();
+    let mut datasets: BTreeMap<String, Vec<Arc<Sample>>> = BTreeMap::new();
+    let mut backends = Backends::default();
+    let mut search_samples = Vec::new();
+    let mut search_targets = Vec::new();
+    for search in &sweep.searches {
+        let config = &search.config;
+        let catalog_key = format!("{:?}", (&config.data.catalog, config.data.catalog_format));
+        let catalog = match catalogs.get(&catalog_key) {
+            Some(catalog) => catalog.clone(),
+            None => {
+                let catalog = Arc::new(Catalog::load(
+                    &config.data.catalog,
+                    config.data.catalog_format,
+                )?);
+                catalogs.insert(catalog_key.clone(), catalog.clone());
+                catalog
+            }
+        };
+        let data_key = serde_json::to_string(&config.data)?;
+        let samples = match datasets.get(&data_key) {
+            Some(samples) => samples.clone(),
+            None => {
+                let samples = load_samples(config, &catalog)?;
+                datasets.insert(data_key, samples.clone());
+                samples
+            }
+        };
+        search_samples.push((catalog, samples));
+        search_targets.push(backends.targets(config).await?);
+    }
+    check_manifest(&store, &sweep, shard, &search_targets, &search_samples)?;
+
+    // Admission order: seed, then sample, then search, so that the cells of one sample run
+    // side by side and share their requests while they are in flight.
     let mut queue = VecDeque::new();
     let mut skipped = 0;
-    for &seed in &config.run.seeds {
-        for sample in &samples {
-            if store.has_record(seed, &sample.id)? {
-                skipped += 1;
-            } else {
-                queue.push_back((seed, Arc::new(sample.clone())));
+    let longest = search_samples
+        .iter()
+        .map(|(_, samples)| samples.len())
+        .max()
+        .unwrap_or(0);
+    for &seed in &sweep.seeds {
+        for position in 0..longest {
+            if shard.is_some_and(|shard| !shard.owns(position)) {
+                continue;
+            }
+            for (index, (search, (_, samples))) in
+                sweep.searches.iter().zip(&search_samples).enumerate()
+            {
+                let Some(sample) = samples.get(position) else {
+                    continue;
+                };
+                if store.has_record(&search.key, seed, &sample.id)? {
+                    skipped += 1;
+                } else {
+                    queue.push_back((index, seed, sample.clone()));
+                }
             }
         }
     }
     tracing::info!(
-        samples = samples.len(),
-        seeds = config.run.seeds.len(),
+        cells = sweep.cells.len(),
+        searches = sweep.searches.len(),
+        seeds = sweep.seeds.len(),
         to_run = queue.len(),
         already_done = skipped,
-        output = %config.run.output.display(),
-        "starting run `{}`",
-        config.run.name
+        output = %sweep.output.display(),
+        "starting sweep `{}`",
+        sweep.name
     );
     let progress = Progress::new(queue.len() as u64, skipped);
     let cache = store.response_cache()?;
-    let matcher = Arc::new(TitleMatcher::new(&catalog, config.crs.min_match_score));
-    let model = |role: &str| ModelArguments {
-        role: role.to_string(),
-        target: targets[role].clone(),
-        cache: cache.clone(),
-        progress: progress.clone(),
-    };
-    let (crs_model, _) = Actor::spawn(None, ModelActor, model("crs")).await?;
-    let (user_model, _) = Actor::spawn(None, ModelActor, model("user")).await?;
-    let (crs, _) = Actor::spawn(
-        None,
-        CrsActor,
-        CrsArguments {
-            model: crs_model.clone(),
-            catalog: catalog.clone(),
-            matcher,
-            list_length: config.crs_list_length(),
-            parse_mode: config.crs.list_parse,
-            max_tokens: config.crs.max_tokens,
-            answer_prefix: config.crs.answer_prefix.clone(),
-        },
-    )
-    .await?;
-    let (user, _) = Actor::spawn(
-        None,
-        UserActor,
-        UserArguments {
-            model: user_model.clone(),
-            catalog: catalog.clone(),
-            view: ItemView::from_settings(config.user.attributes, config.user.plot),
-            scoring: ScoringSettings {
-                mode: config.user.scoring_mode,
-                formula: config.user.score_formula,
-                top_logprobs: config.user.top_logprobs,
-                ..ScoringSettings::default()
+
+    // One model actor per distinct (role, model settings): cells asking the same model share its
+    // in-flight de-duplication as well as the cache.
+    let mut model_actors: BTreeMap<String, ActorRef<ModelMessage>> = BTreeMap::new();
+    let mut searches = Vec::new();
+    let mut actors: Vec<ActorCell> = Vec::new();
+    for ((search, (catalog, _)), targets) in sweep
+        .searches
+        .iter()
+        .zip(&search_samples)
+        .zip(&search_targets)
+    {
+        let config = Arc::new(search.config.clone());
+        // Keyed by the side (CRS or simulated user, for the counters) and the settings: the
+        // user's two behaviours on one model share an actor.
+        let side_target = |role: &str, side: &str| {
+            let (key, target) = &targets[role];
+            (format!("{side}/{key}"), target.clone())
+        };
+        let (crs_key, crs_target) = side_target("crs", "crs");
+        let (user_key, user_target) = side_target("user", "user");
+        let (critique_key, critique_target) = side_target("critique", "user");
+        for (key, role, target) in [
+            (crs_key.clone(), "crs", crs_target),
+            (user_key.clone(), "user", user_target),
+            (critique_key.clone(), "user", critique_target),
+        ] {
+            if let std::collections::btree_map::Entry::Vacant(entry) = model_actors.entry(key) {
+                let (actor, _) = Actor::spawn(
+                    None,
+                    ModelActor,
+                    ModelArguments {
+                        role: role.to_string(),
+                        target,
+                        cache: cache.clone(),
+                        progress: progress.clone(),
+                    },
+                )
+                .await?;
+                actors.push(actor.get_cell());
+                entry.insert(actor);
+            }
+        }
+        let matcher = Arc::new(TitleMatcher::new(catalog, config.crs.min_match_score));
+        let (crs, _) = Actor::spawn(
+            None,
+            CrsActor,
+            CrsArguments {
+                model: model_actors[&crs_key].clone(),
+                catalog: catalog.clone(),
+                matcher,
+                list_length: config.crs_list_length(),
+                parse_mode: config.crs.list_parse,
+                max_tokens: config.crs.max_tokens,
+                answer_prefix: config.crs.answer_prefix.clone(),
             },
-            score_context: config.user.score_context,
-            critique_max_tokens: config.user.critique_max_tokens,
-        },
-    )
-    .await?;
+        )
+        .await?;
+        let (user, _) = Actor::spawn(
+            None,
+            UserActor,
+            UserArguments {
+                model: model_actors[&user_key].clone(),
+                critique_model: model_actors[&critique_key].clone(),
+                catalog: catalog.clone(),
+                view: ItemView::from_settings(config.user.attributes, config.user.plot),
+                scoring: ScoringSettings {
+                    mode: config.user.scoring_mode,
+                    formula: config.user.score_formula,
+                    top_logprobs: config.user.top_logprobs,
+                    ..ScoringSettings::default()
+                },
+                score_context: config.user.score_context,
+                critique_max_tokens: config.user.critique_max_tokens,
+            },
+        )
+        .await?;
+        actors.push(crs.get_cell());
+        actors.push(user.get_cell());
+        searches.push(SearchRuntime {
+            key: search.key.clone(),
+            config,
+            crs,
+            user,
+        });
+    }
     let (results, _) = Actor::spawn(None, ResultsActor, store.clone()).await?;
+    actors.push(results.get_cell());
 
     let (done_sender, done) = tokio::sync::oneshot::channel();
     let summary = if queue.is_empty() {
@@ -171,14 +278,13 @@ pub async fn run(config: RunConfig, config_path: &Path) -> anyhow::Result<RunOut
     } else {
         let (stop_sender, stop) = tokio::sync::watch::channel(false);
         let reporter = tokio::spawn(progress.clone().report_until(stop));
-        let (sweep, sweep_handle) = Actor::spawn(
+        let (sweep_actor, sweep_handle) = Actor::spawn(
             None,
             SweepActor,
             SweepArguments {
-                config: config.clone(),
+                max_in_flight: sweep.max_in_flight,
+                searches,
                 queue,
-                crs: crs.clone(),
-                user: user.clone(),
                 results: results.clone(),
                 progress: progress.clone(),
                 done: done_sender,
@@ -188,11 +294,11 @@ pub async fn run(config: RunConfig, config_path: &Path) -> anyhow::Result<RunOut
         let summary = tokio::select! {
             summary = done => summary.context("the sweep stopped without a summary")?,
             _ = tokio::signal::ctrl_c() => {
-                sweep.stop(None);
+                sweep_actor.stop(None);
                 store.flush()?;
                 bail!(
                     "interrupted: finished samples are stored; run `grsu run {}` again to resume",
-                    config_path.display()
+                    sweep.path.display()
                 );
             }
         };
@@ -201,140 +307,180 @@ pub async fn run(config: RunConfig, config_path: &Path) -> anyhow::Result<RunOut
         let _ = reporter.await;
         summary
     };
-    for actor in [
-        crs.get_cell(),
-        user.get_cell(),
-        results.get_cell(),
-        crs_model.get_cell(),
-        user_model.get_cell(),
-    ] {
+    for actor in actors {
         actor.stop(None);
     }
     store.flush()?;
 
-    let records = store.records()?;
-    let seeds: Vec<u64> = config.run.seeds.clone();
-    let wanted: std::collections::HashSet<(u64, &str)> = seeds
-        .iter()
-        .flat_map(|&seed| samples.iter().map(move |sample| (seed, sample.id.as_str())))
-        .collect();
-    let records: Vec<_> = records
-        .into_iter()
-        .filter(|record| wanted.contains(&(record.seed, record.sample.as_str())))
-        .collect();
-    let metrics = summarize(&records, &config.output.strategies);
-    write_reports(&config.run.output, &metrics)?;
+    let report = Report::from_store(&store, &ReportOptions::default())?;
+    report.write_all(&sweep.output)?;
     Ok(RunOutcome {
-        metrics,
+        report,
         summary,
         skipped,
         model_calls: progress.calls(),
-        output: config.run.output.clone(),
+        output: sweep.output.clone(),
         wall: started.elapsed(),
     })
 }
 
-/// Refuses to resume a store made by a different config; writes the manifest of a new run.
+/// Refuses to resume a store made by a different sweep; writes the manifest of a new one.
 fn check_manifest(
     store: &Store,
-    config: &RunConfig,
-    config_path: &Path,
-    models: &BTreeMap<String, String>,
-    samples: usize,
+    sweep: &Sweep,
+    shard: Option<Shard>,
+    targets: &[BTreeMap<String, (String, ModelTarget)>],
+    samples: &[(Arc<Catalog>, Vec<Arc<Sample>>)],
 ) -> anyhow::Result<()> {
-    let hash = config.results_hash();
+    let hash = sweep.hash();
+    let searches: Vec<SearchManifest> = sweep
+        .searches
+        .iter()
+        .zip(targets)
+        .zip(samples)
+        .map(|((search, targets), (_, samples))| SearchManifest {
+            key: search.key.clone(),
+            models: targets
+                .iter()
+                .map(|(role, (_, target))| (role.clone(), target.identity()))
+                .collect(),
+            samples: samples
+                .iter()
+                .map(|sample| SampleLabels {
+                    id: sample.id.clone(),
+                    labels: sample.labels.clone(),
+                })
+                .collect(),
+        })
+        .collect();
     match store.manifest()? {
-        Some(manifest) if manifest.results_hash != hash => bail!(
-            "{} holds a run of another configuration (results hash {} there, {} in {}); choose another [run] output",
-            config.run.output.display(),
-            manifest.results_hash,
+        Some(manifest) if manifest.sweep_hash != hash => bail!(
+            "{} holds a sweep of another configuration (hash {} there, {} in {}); choose another [run] output",
+            sweep.output.display(),
+            manifest.sweep_hash,
             hash,
-            config_path.display()
+            sweep.path.display()
         ),
-        Some(manifest) if &manifest.models != models => bail!(
-            "{} was run with other models ({:?}); now {:?}: choose another [run] output",
-            config.run.output.display(),
-            manifest.models,
-            models
-        ),
-        Some(_) => Ok(()),
+        Some(manifest) => {
+            for (stored, now) in manifest.searches.iter().zip(&searches) {
+                if stored.models != now.models {
+                    bail!(
+                        "{} was run with other models ({:?}); now {:?}: choose another [run] output",
+                        sweep.output.display(),
+                        stored.models,
+                        now.models
+                    );
+                }
+            }
+            Ok(())
+        }
         None => {
-            let manifest = RunManifest {
-                name: config.run.name.clone(),
-                config: serde_json::to_value(config)?,
-                results_hash: hash,
+            let manifest = SweepManifest {
+                name: sweep.name.clone(),
+                config_text: std::fs::read_to_string(&sweep.path).unwrap_or_default(),
+                sweep_hash: hash,
                 code_version: env!("CARGO_PKG_VERSION").to_string(),
-                models: models.clone(),
-                samples,
-                created_unix: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs()),
+                seeds: sweep.seeds.clone(),
+                cells: sweep
+                    .cells
+                    .iter()
+                    .map(|cell| {
+                        Ok(CellManifest {
+                            name: cell.name.clone(),
+                            assignments: cell.assignments.clone(),
+                            search: sweep.searches[cell.search].key.clone(),
+                            depth: cell.depth,
+                            strategies: cell
+                                .strategies()
+                                .iter()
+                                .map(|strategy| strategy.as_str().to_string())
+                                .collect(),
+                            config: serde_json::to_value(&cell.config)?,
+                        })
+                    })
+                    .collect::<anyhow::Result<_>>()?,
+                searches,
+                shard,
+                created_unix: SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |elapsed| elapsed.as_secs()),
             };
             Ok(store.put_manifest(&manifest)?)
         }
     }
 }
 
-/// The backends of the two roles: an endpoint pool where endpoints are configured, else the
-/// embedded model (loaded once, shared by both roles).
-async fn model_targets(config: &RunConfig) -> anyhow::Result<BTreeMap<String, ModelTarget>> {
-    let mut embedded: BTreeMap<PathBuf, Arc<dyn Backend>> = BTreeMap::new();
-    let mut targets = BTreeMap::new();
-    for role in grsu::config::run_config::ROLES {
-        let settings = config.role(role);
-        let target = if settings.is_embedded() {
+/// Model backends, built once per distinct role settings: searches that name the same endpoints
+/// share one pool (so per-endpoint caps hold across cells), and the embedded model is loaded once.
+#[derive(Default)]
+struct Backends {
+    embedded: BTreeMap<PathBuf, Arc<dyn Backend>>,
+    pools: BTreeMap<String, ModelTarget>,
+}
+
+impl Backends {
+    /// The target of each role of `config`, with the key of its settings.
+    async fn targets(
+        &mut self,
+        config: &RunConfig,
+    ) -> anyhow::Result<BTreeMap<String, (String, ModelTarget)>> {
+        let mut targets = BTreeMap::new();
+        for role in grsu::config::run_config::ROLES {
+            let settings = config.role(role);
+            // Keyed by settings alone: roles and cells naming the same endpoints share one pool,
+            // so per-endpoint caps hold across them.
+            let key = serde_json::to_string(&settings)?;
+            let target = match self.pools.get(&key) {
+                Some(target) => target.clone(),
+                None => {
+                    let target = self.build(role, &settings).await?;
+                    self.pools.insert(key.clone(), target.clone());
+                    target
+                }
+            };
+            targets.insert(role.to_string(), (key, target));
+        }
+        Ok(targets)
+    }
+
+    async fn build(
+        &mut self,
+        role: &str,
+        settings: &grsu::config::ModelRoleConfig,
+    ) -> anyhow::Result<ModelTarget> {
+        if settings.is_embedded() {
             let path = settings
                 .embedded_model
                 .clone()
                 .unwrap_or_else(default_model_path);
-            let backend = match embedded.get(&path) {
-                Some(backend) => backend.clone(),
-                None => {
-                    let loaded = tokio::task::spawn_blocking({
-                        let path = path.clone();
-                        move || EmbeddedBackend::load(&path)
-                    })
-                    .await?
-                    .with_context(|| format!("[models.{role}] has no endpoints, so the embedded model is used; run `grsu model fetch` to get it"))?;
-                    let backend: Arc<dyn Backend> = Arc::new(loaded);
-                    embedded.insert(path, backend.clone());
-                    backend
-                }
-            };
-            ModelTarget::Single(backend)
-        } else {
-            let endpoints = settings
-                .http_endpoints(role)?
-                .into_iter()
-                .map(|endpoint| {
-                    Ok((
-                        Arc::new(HttpBackend::new(endpoint)?) as Arc<dyn Backend>,
-                        settings.max_concurrency,
-                    ))
-                })
-                .collect::<Result<Vec<_>, grsu::model::ModelError>>()?;
-            ModelTarget::Pool(EndpointPool::new(
-                role.to_string(),
-                endpoints,
-                RetryPolicy::default(),
-                EjectionPolicy::default(),
-            )?)
-        };
-        targets.insert(role.to_string(), target);
+            if let Some(backend) = self.embedded.get(&path) {
+                return Ok(ModelTarget::Single(backend.clone()));
+            }
+            let loaded = tokio::task::spawn_blocking({
+                let path = path.clone();
+                move || EmbeddedBackend::load(&path)
+            })
+            .await?
+            .with_context(|| format!("[models.{role}] has no endpoints, so the embedded model is used; run `grsu model fetch` to get it"))?;
+            let backend: Arc<dyn Backend> = Arc::new(loaded);
+            self.embedded.insert(path, backend.clone());
+            return Ok(ModelTarget::Single(backend));
+        }
+        let endpoints = settings
+            .http_endpoints(role)?
+            .into_iter()
+            .map(|endpoint| {
+                Ok((
+                    Arc::new(HttpBackend::new(endpoint)?) as Arc<dyn Backend>,
+                    settings.max_concurrency,
+                ))
+            })
+            .collect::<Result<Vec<_>, grsu::model::ModelError>>()?;
+        Ok(ModelTarget::Pool(EndpointPool::new(
+            role.to_string(),
+            endpoints,
+            RetryPolicy::default(),
+            EjectionPolicy::default(),
+        )?))
     }
-    Ok(targets)
-}
-
-/// Writes `metrics.json` and `metrics.md` into the output folder.
-pub fn write_reports(output: &Path, metrics: &RunMetrics) -> anyhow::Result<()> {
-    std::fs::write(
-        output.join("metrics.json"),
-        serde_json::to_vec_pretty(metrics)?,
-    )?;
-    let markdown = format!(
-        "# Metrics\n\n{}\n## Reward-mean ranking by search depth\n\n{}\n## Cost\n\n{}",
-        markdown_table(&metrics.rows),
-        markdown_table(&metrics.depth_curve),
-        cost_table(metrics)
-    );
-    std::fs::write(output.join("metrics.md"), markdown)?;
-    Ok(())
 }

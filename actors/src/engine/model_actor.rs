@@ -50,6 +50,8 @@ impl ModelTarget {
 pub struct ModelAnswer {
     pub response: ChatResponse,
     pub cached: bool,
+    /// The request's cache key (counts distinct requests).
+    pub key: [u8; 32],
 }
 
 /// Messages of the [`ModelActor`].
@@ -160,6 +162,7 @@ impl Actor for ModelActor {
                             Ok(ModelAnswer {
                                 response: first.response.clone(),
                                 cached: true,
+                                key,
                             })
                         }
                         _ => answer.clone(),
@@ -190,6 +193,7 @@ async fn answer(
         return Ok(ModelAnswer {
             response,
             cached: true,
+            key: ResponseCache::key(identity, request),
         });
     }
     let response = match target.chat(request, affinity).await {
@@ -207,6 +211,7 @@ async fn answer(
     Ok(ModelAnswer {
         response,
         cached: false,
+        key: ResponseCache::key(identity, request),
     })
 }
 

@@ -1,7 +1,7 @@
-//! [`ResultsActor`]: the only writer of sample records. A record is written and flushed before
+//! [`ResultsActor`]: the only writer of sample records (and of failures). A record is written and flushed before
 //! the write is acknowledged, so a sample counted as finished survives `kill -9`.
 
-use grsu::store::{SampleRecord, Store};
+use grsu::store::{FailureRecord, SampleRecord, Store};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 /// Messages of the [`ResultsActor`].
@@ -11,6 +11,8 @@ pub enum ResultsMessage {
         record: Box<SampleRecord>,
         reply: RpcReplyPort<Result<(), String>>,
     },
+    /// Remember a failed sample (for `grsu status`); best effort.
+    Failure(FailureRecord),
 }
 
 /// The store being written.
@@ -40,14 +42,23 @@ impl Actor for ResultsActor {
         message: ResultsMessage,
         state: &mut ResultsState,
     ) -> Result<(), ActorProcessingErr> {
-        let ResultsMessage::Write { record, reply } = message;
-        // A local write and flush, not a model call: serialising writers is the point of this actor.
-        let written = state
-            .store
-            .put_record(&record)
-            .await
-            .map_err(|error| error.to_string());
-        let _ = reply.send(written);
+        match message {
+            ResultsMessage::Write { record, reply } => {
+                // A local write and flush, not a model call: serialising writers is the point of
+                // this actor.
+                let written = state
+                    .store
+                    .put_record(&record)
+                    .await
+                    .map_err(|error| error.to_string());
+                let _ = reply.send(written);
+            }
+            ResultsMessage::Failure(failure) => {
+                if let Err(error) = state.store.put_failure(&failure) {
+                    tracing::warn!(error = %error, "cannot record a failed sample");
+                }
+            }
+        }
         Ok(())
     }
 }

@@ -1,6 +1,8 @@
-//! [`SweepActor`]: one per `grsu run`. It admits (seed, sample) pairs up to `max_in_flight` at a
-//! time, one [`ConversationActor`] each (linked, so a crashed conversation is reported to it, not
-//! fatal to the run), and reports the summary when the queue is empty and nothing is in flight.
+//! [`SweepActor`]: one per `grsu run`. It admits units of work (a sample of one shared search
+//! under one seed, every cell of the sweep in one queue) up to `max_in_flight` at a time, one
+//! [`ConversationActor`] each (linked, so a crashed conversation is reported to it, not fatal to
+//! the run), records failures, and reports the summary when the queue is empty and nothing is in
+//! flight.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
@@ -8,6 +10,7 @@ use std::sync::Arc;
 
 use grsu::config::{RunConfig, StrategyName};
 use grsu::data::Sample;
+use grsu::store::FailureRecord;
 use grsu::search::{BeamSearch, MonteCarlo, NoSearch, SearchStrategy};
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 use tokio::sync::oneshot;
@@ -22,29 +25,43 @@ use super::user_actor::UserMessage;
 #[derive(Debug, Default)]
 pub struct SweepSummary {
     pub finished: u64,
-    pub failed: Vec<(u64, String, String)>,
+    /// Units that failed, with their errors.
+    pub failed: Vec<(UnitId, String)>,
+}
+
+/// Names one unit of work: a sample of a shared search under a seed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UnitId {
+    /// Index of the search in [`SweepArguments::searches`].
+    pub search: usize,
+    pub seed: u64,
+    pub sample: String,
+}
+
+/// A shared search and the actors that serve its requests.
+pub struct SearchRuntime {
+    pub key: String,
+    pub config: Arc<RunConfig>,
+    pub crs: ActorRef<CrsMessage>,
+    pub user: ActorRef<UserMessage>,
 }
 
 /// Messages of the [`SweepActor`].
 pub enum SweepMessage {
     /// Start conversations while there is room.
     Admit,
-    /// A sample's record is stored.
-    SampleFinished { seed: u64, sample: String },
-    /// A sample could not be finished (it is retried by the next run).
-    SampleFailed {
-        seed: u64,
-        sample: String,
-        error: String,
-    },
+    /// A unit's record is stored.
+    SampleFinished { unit: UnitId },
+    /// A unit could not be finished (it is retried by the next run).
+    SampleFailed { unit: UnitId, error: String },
 }
 
 /// What a [`SweepActor`] is started with.
 pub struct SweepArguments {
-    pub config: Arc<RunConfig>,
-    pub queue: VecDeque<(u64, Arc<Sample>)>,
-    pub crs: ActorRef<CrsMessage>,
-    pub user: ActorRef<UserMessage>,
+    pub max_in_flight: usize,
+    pub searches: Vec<SearchRuntime>,
+    /// (search index, seed, sample), in admission order.
+    pub queue: VecDeque<(usize, u64, Arc<Sample>)>,
     pub results: ActorRef<ResultsMessage>,
     pub progress: Arc<Progress>,
     pub done: oneshot::Sender<SweepSummary>,
@@ -54,7 +71,7 @@ pub struct SweepArguments {
 pub struct SweepState {
     arguments: SweepArguments,
     done: Option<oneshot::Sender<SweepSummary>>,
-    in_flight: HashMap<ActorId, (u64, String)>,
+    in_flight: HashMap<ActorId, UnitId>,
     summary: SweepSummary,
 }
 
@@ -104,10 +121,8 @@ impl Actor for SweepActor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             SweepMessage::Admit => {}
-            SweepMessage::SampleFinished { seed, sample } => {
-                state
-                    .in_flight
-                    .retain(|_, running| running != &(seed, sample.clone()));
+            SweepMessage::SampleFinished { unit } => {
+                state.in_flight.retain(|_, running| running != &unit);
                 state.summary.finished += 1;
                 state
                     .arguments
@@ -115,21 +130,26 @@ impl Actor for SweepActor {
                     .done
                     .fetch_add(1, Ordering::Relaxed);
             }
-            SweepMessage::SampleFailed {
-                seed,
-                sample,
-                error,
-            } => {
-                state
-                    .in_flight
-                    .retain(|_, running| running != &(seed, sample.clone()));
-                tracing::warn!(seed, sample = %sample, error = %error, "sample failed; a later run retries it");
+            SweepMessage::SampleFailed { unit, error } => {
+                state.in_flight.retain(|_, running| running != &unit);
+                let search = &state.arguments.searches[unit.search];
+                tracing::warn!(search = %search.key, seed = unit.seed, sample = %unit.sample, error = %error, "sample failed; a later run retries it");
+                let failure = FailureRecord {
+                    search: search.key.clone(),
+                    seed: unit.seed,
+                    sample: unit.sample.clone(),
+                    error: error.clone(),
+                };
+                let _ = state
+                    .arguments
+                    .results
+                    .cast(ResultsMessage::Failure(failure));
                 state
                     .arguments
                     .progress
                     .failed
                     .fetch_add(1, Ordering::Relaxed);
-                state.summary.failed.push((seed, sample, error));
+                state.summary.failed.push((unit, error));
             }
         }
         self.admit(&myself, state).await?;
@@ -151,10 +171,9 @@ impl Actor for SweepActor {
         state: &mut SweepState,
     ) -> Result<(), ActorProcessingErr> {
         if let SupervisionEvent::ActorFailed(child, error) = event {
-            if let Some((seed, sample)) = state.in_flight.get(&child.get_id()).cloned() {
+            if let Some(unit) = state.in_flight.get(&child.get_id()).cloned() {
                 myself.cast(SweepMessage::SampleFailed {
-                    seed,
-                    sample,
+                    unit,
                     error: format!("conversation crashed: {error}"),
                 })?;
             }
@@ -169,25 +188,30 @@ impl SweepActor {
         myself: &ActorRef<SweepMessage>,
         state: &mut SweepState,
     ) -> Result<(), ActorProcessingErr> {
-        while state.in_flight.len() < state.arguments.config.run.max_in_flight {
-            let Some((seed, sample)) = state.arguments.queue.pop_front() else {
+        while state.in_flight.len() < state.arguments.max_in_flight {
+            let Some((search_index, seed, sample)) = state.arguments.queue.pop_front() else {
                 break;
             };
-            let arguments = ConversationArguments {
-                sample: sample.clone(),
+            let search = &state.arguments.searches[search_index];
+            let unit = UnitId {
+                search: search_index,
                 seed,
-                strategy: strategy_for(&state.arguments.config, seed),
-                outputs: state.arguments.config.output.strategies.clone(),
-                crs: state.arguments.crs.clone(),
-                user: state.arguments.user.clone(),
+                sample: sample.id.clone(),
+            };
+            let arguments = ConversationArguments {
+                unit: unit.clone(),
+                search_key: search.key.clone(),
+                sample,
+                strategy: strategy_for(&search.config, seed),
+                outputs: search.config.output.strategies.clone(),
+                crs: search.crs.clone(),
+                user: search.user.clone(),
                 results: state.arguments.results.clone(),
                 sweep: myself.clone(),
             };
             let (conversation, _) =
                 Actor::spawn_linked(None, ConversationActor, arguments, myself.get_cell()).await?;
-            state
-                .in_flight
-                .insert(conversation.get_id(), (seed, sample.id.clone()));
+            state.in_flight.insert(conversation.get_id(), unit);
         }
         Ok(())
     }

@@ -20,11 +20,10 @@ use grsu::prompts::{
 };
 use grsu::search::RequestKey;
 use grsu::seeds::request_seed;
-use grsu::store::CallCounts;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use super::crs_actor::count;
 use super::model_actor::{ask, ModelMessage};
+use super::usage::Usage;
 
 /// Attempts at reading a score before the item is given 0.
 pub const SCORE_MAX_ATTEMPTS: u32 = 3;
@@ -49,14 +48,14 @@ pub struct ScoreJob {
 /// Critiques obtained and their cost.
 pub struct CritiqueOutcome {
     pub critiques: Result<Vec<String>, ModelError>,
-    pub counts: CallCounts,
+    pub usage: Usage,
 }
 
 /// Scores (one per item) and their cost.
 pub struct ScoreOutcome {
     pub scores: Result<Vec<f64>, ModelError>,
     pub unscored: u64,
-    pub counts: CallCounts,
+    pub usage: Usage,
 }
 
 /// Messages of the [`UserActor`].
@@ -75,7 +74,10 @@ pub enum UserMessage {
 
 /// What a [`UserActor`] is started with.
 pub struct UserArguments {
+    /// The scoring model (`[models.user]`).
     pub model: ActorRef<ModelMessage>,
+    /// The critiquing model (`[models.critique]`, the scoring model unless set).
+    pub critique_model: ActorRef<ModelMessage>,
     pub catalog: Arc<Catalog>,
     pub view: ItemView,
     pub scoring: ScoringSettings,
@@ -139,7 +141,7 @@ fn items_of<'a>(catalog: &'a Catalog, titles: &[String]) -> Vec<&'a Item> {
 async fn critique(settings: &UserArguments, job: CritiqueJob) -> CritiqueOutcome {
     let items = items_of(&settings.catalog, &job.items);
     let messages = critique_request(&job.sample.history, &items, settings.view);
-    let mut counts = CallCounts::default();
+    let mut usage = Usage::default();
     let mut critiques = Vec::new();
     let path = job.key.path();
     for attempt in 0..CRITIQUE_MAX_ATTEMPTS {
@@ -152,27 +154,27 @@ async fn critique(settings: &UserArguments, job: CritiqueJob) -> CritiqueOutcome
         request.temperature = 1.0;
         request.seed = Some(request_seed(job.run_seed, &job.sample.id, &path, attempt));
         request.max_tokens = settings.critique_max_tokens;
-        let answer = match ask(&settings.model, request, &job.sample.id).await {
+        let answer = match ask(&settings.critique_model, request, &job.sample.id).await {
             Ok(answer) => answer,
             Err(error) => {
                 return CritiqueOutcome {
                     critiques: Err(error),
-                    counts,
+                    usage,
                 }
             }
         };
-        count(&mut counts, &answer.response, answer.cached);
+        usage.add_answer(&answer);
         for choice in &answer.response.choices {
             match validate_critique(choice) {
                 Ok(text) if critiques.len() < job.count as usize => critiques.push(text),
                 Ok(_) => {}
-                Err(_) => counts.invalid_answers += 1,
+                Err(_) => usage.counts.invalid_answers += 1,
             }
         }
     }
     CritiqueOutcome {
         critiques: Ok(critiques),
-        counts,
+        usage,
     }
 }
 
@@ -184,22 +186,22 @@ async fn score(settings: &UserArguments, job: ScoreJob) -> ScoreOutcome {
         let messages = score_messages(&job.sample.history, item, list, settings.view);
         score_item(settings, &job, &path, &item.title, messages)
     });
-    let mut counts = CallCounts::default();
+    let mut usage = Usage::default();
     let mut scores = Vec::with_capacity(items.len());
     let mut unscored = 0;
     for outcome in join_all(asks).await {
-        let (score, item_counts) = match outcome {
+        let (score, item_usage) = match outcome {
             Ok(found) => found,
-            Err((error, item_counts)) => {
-                counts.add(&item_counts);
+            Err((error, item_usage)) => {
+                usage.add(item_usage);
                 return ScoreOutcome {
                     scores: Err(error),
                     unscored,
-                    counts,
+                    usage,
                 };
             }
         };
-        counts.add(&item_counts);
+        usage.add(item_usage);
         match score {
             Some(score) => scores.push(score),
             None => {
@@ -211,11 +213,11 @@ async fn score(settings: &UserArguments, job: ScoreJob) -> ScoreOutcome {
     ScoreOutcome {
         scores: Ok(scores),
         unscored,
-        counts,
+        usage,
     }
 }
 
-type ItemScore = Result<(Option<f64>, CallCounts), (ModelError, CallCounts)>;
+type ItemScore = Result<(Option<f64>, Usage), (ModelError, Usage)>;
 
 async fn score_item(
     settings: &UserArguments,
@@ -224,7 +226,7 @@ async fn score_item(
     title: &str,
     messages: Vec<grsu::model::ChatMessage>,
 ) -> ItemScore {
-    let mut counts = CallCounts::default();
+    let mut usage = Usage::default();
     for attempt in 0..SCORE_MAX_ATTEMPTS {
         let mut request = scoring_request(messages.clone(), &settings.scoring);
         if attempt > 0 {
@@ -239,9 +241,9 @@ async fn score_item(
         }
         let answer = match ask(&settings.model, request, &job.sample.id).await {
             Ok(answer) => answer,
-            Err(error) => return Err((error, counts)),
+            Err(error) => return Err((error, usage)),
         };
-        count(&mut counts, &answer.response, answer.cached);
+        usage.add_answer(&answer);
         let formula: ScoreFormula = settings.scoring.formula;
         match answer
             .response
@@ -249,9 +251,9 @@ async fn score_item(
             .first()
             .map(|choice| read_score(choice, settings.scoring.mode, formula))
         {
-            Some(Ok(score)) => return Ok((Some(score.score), counts)),
-            _ => counts.invalid_answers += 1,
+            Some(Ok(score)) => return Ok((Some(score.score), usage)),
+            _ => usage.counts.invalid_answers += 1,
         }
     }
-    Ok((None, counts))
+    Ok((None, usage))
 }

@@ -1,0 +1,27 @@
+//! Opening the store of an output folder for the commands that read it (`export`, `status`,
+//! `report`, `import`), with the errors a researcher needs: no sweep there, or a sweep still
+//! running on it.
+
+use std::path::Path;
+
+use grsu::store::Store;
+
+use super::CliFailure;
+use crate::engine::store_path;
+
+/// Opens `<output>/store`, or says why not.
+pub fn open_output_store(output: &Path) -> Result<Store, CliFailure> {
+    let path = store_path(output);
+    if !path.is_dir() {
+        return Err(CliFailure::Config(format!(
+            "{} holds no sweep (no store at {})",
+            output.display(),
+            path.display()
+        )));
+    }
+    Store::open(&path).map_err(|error| {
+        CliFailure::Other(anyhow::anyhow!(
+            "{error} (is a `grsu run` still writing it? its progress is on that process's terminal)"
+        ))
+    })
+}

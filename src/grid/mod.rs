@@ -1,0 +1,355 @@
+//! Sweeps: one config file describing many cells (an ablation grid, a table of the paper), run
+//! under one admission control and one store.
+//!
+//! A config may hold, besides the tables of a plain run config:
+//!
+//! ```toml
+//! [grid]                              # cartesian product of dotted config paths
+//! "search.strategy" = ["beam", "greedy"]
+//! "user.scoring_mode" = ["forced", "generate"]
+//!
+//! [[variant]]                         # named overrides; cells = variants × grid product
+//! name = "GRSU"
+//! [[variant]]
+//! name = "- critiquing"
+//! user.critique = false
+//! ```
+//!
+//! Every cell is the base document with its values applied, deserialised and validated like a
+//! plain config, so a misspelt key fails naming the cell. `[run]` (name, seeds, output,
+//! concurrency) belongs to the sweep and cannot vary.
+//!
+//! Cells that differ only in their output strategies or (for beam and greedy search) their depth
+//! share one search: every output strategy and every depth truncation is computed from the stored
+//! tree. Cells whose requests are equal share them through the response cache.
+//!
+//! ## Layout
+//!
+//! - [`document`]: dotted-path edits of the TOML document.
+//! - [`shard`]: `--shard i/n`, one orchestrator's share of a sweep.
+
+pub mod document;
+pub mod shard;
+
+pub use shard::Shard;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use toml::{Table, Value};
+
+use crate::config::{ConfigError, RunConfig, StrategyName};
+use crate::search::OutputStrategy;
+use document::{display_value, flatten, set_path};
+
+/// The top-level tables that make a config a sweep.
+pub const GRID_TABLES: [&str; 2] = ["grid", "variant"];
+
+/// One cell: a complete run config and where its results come from.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    /// Unique within the sweep: the variant name and the grid values (`strategy=greedy`).
+    pub name: String,
+    /// The grid and variant values of this cell, as `(dotted path, displayed value)`.
+    pub assignments: Vec<(String, String)>,
+    pub config: RunConfig,
+    /// Index into [`Sweep::searches`].
+    pub search: usize,
+    /// The depth the shared search's trees are truncated at; `None`: the whole tree.
+    pub depth: Option<u32>,
+}
+
+impl Cell {
+    /// The output strategies of this cell (its rows in a report).
+    pub fn strategies(&self) -> &[OutputStrategy] {
+        &self.config.output.strategies
+    }
+}
+
+/// A search shared by one or more cells.
+#[derive(Debug, Clone)]
+pub struct SharedSearch {
+    /// Identifies the search's records in the store: a hash of everything that determines them.
+    pub key: String,
+    /// The config the search runs with: the deepest depth and every output strategy of its cells.
+    pub config: RunConfig,
+    pub cells: Vec<usize>,
+}
+
+/// A whole sweep: a plain config is a sweep of one cell.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    pub path: PathBuf,
+    pub name: String,
+    pub seeds: Vec<u64>,
+    pub output: PathBuf,
+    pub max_in_flight: usize,
+    pub cells: Vec<Cell>,
+    pub searches: Vec<SharedSearch>,
+}
+
+/// What [`Sweep::hash`] covers.
+#[derive(Serialize)]
+struct HashedCell<'a> {
+    name: &'a str,
+    search: &'a str,
+    depth: Option<u32>,
+    strategies: &'a [OutputStrategy],
+}
+
+impl Sweep {
+    /// Reads a config file (plain or with `[grid]` / `[[variant]]`), expands and validates every cell.
+    pub fn load(path: &Path) -> Result<Sweep, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+            path: file.clone(),
+            message: error.to_string(),
+        })?;
+        let mut base: Table = toml::from_str(&text).map_err(|error| ConfigError::Parse {
+            path: file.clone(),
+            message: error.to_string(),
+        })?;
+        let parse_error = |message: String| ConfigError::Parse {
+            path: file.clone(),
+            message,
+        };
+        let grid = match base.remove("grid") {
+            None => Vec::new(),
+            Some(Value::Table(grid)) => grid_axes(&grid).map_err(parse_error)?,
+            Some(_) => return Err(parse_error("[grid] must be a table".into())),
+        };
+        let variants = match base.remove("variant") {
+            None => vec![(None, Vec::new())],
+            Some(Value::Array(variants)) => variant_list(&variants).map_err(parse_error)?,
+            Some(_) => {
+                return Err(parse_error(
+                    "variants are written as [[variant]] tables".into(),
+                ))
+            }
+        };
+        let short_names = short_axis_names(&grid);
+        let mut cells = Vec::new();
+        let mut names = BTreeSet::new();
+        for (variant_name, overrides) in &variants {
+            for combination in cartesian(&grid) {
+                let mut document = base.clone();
+                let mut assignments = Vec::new();
+                let mut name_parts: Vec<String> = variant_name.iter().cloned().collect();
+                for (path, value) in overrides {
+                    set_path(&mut document, path, value.clone()).map_err(parse_error)?;
+                    assignments.push((path.clone(), display_value(value)));
+                }
+                for ((path, value), short) in combination.iter().zip(&short_names) {
+                    set_path(&mut document, path, (*value).clone()).map_err(parse_error)?;
+                    assignments.push((path.to_string(), display_value(value)));
+                    name_parts.push(format!("{short}={}", display_value(value)));
+                }
+                let name = if name_parts.is_empty() {
+                    document
+                        .get("run")
+                        .and_then(|run| run.get("name"))
+                        .and_then(Value::as_str)
+                        .unwrap_or("run")
+                        .to_string()
+                } else {
+                    name_parts.join(", ")
+                };
+                if !names.insert(name.clone()) {
+                    return Err(parse_error(format!(
+                        "two cells are named `{name}`; give the variants distinct names"
+                    )));
+                }
+                let label = if grid.is_empty() && variant_name.is_none() {
+                    file.clone()
+                } else {
+                    format!("{file} (cell `{name}`)")
+                };
+                let config = RunConfig::from_document(document, path, label)?;
+                cells.push(Cell {
+                    name,
+                    assignments,
+                    config,
+                    search: 0,
+                    depth: None,
+                });
+            }
+        }
+        let first = cells[0].config.run.clone();
+        let searches = share_searches(&mut cells);
+        Ok(Sweep {
+            path: path.to_path_buf(),
+            name: first.name,
+            seeds: first.seeds,
+            output: first.output,
+            max_in_flight: first.max_in_flight,
+            cells,
+            searches,
+        })
+    }
+
+    /// A hash of the cells and their searches: a store made by a sweep with another hash cannot be
+    /// resumed (or merged) with this one.
+    pub fn hash(&self) -> String {
+        let cells: Vec<HashedCell> = self
+            .cells
+            .iter()
+            .map(|cell| HashedCell {
+                name: &cell.name,
+                search: &self.searches[cell.search].key,
+                depth: cell.depth,
+                strategies: cell.strategies(),
+            })
+            .collect();
+        let digest = Sha256::digest(
+            serde_json::to_vec(&(&self.seeds, cells)).expect("cells serialise"),
+        );
+        digest.iter().take(8).map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    /// The cell with this name.
+    pub fn cell(&self, name: &str) -> Option<&Cell> {
+        self.cells.iter().find(|cell| cell.name == name)
+    }
+}
+
+/// The grid's axes: `(dotted path, values)`, in the file's order.
+fn grid_axes(grid: &Table) -> Result<Vec<(String, Vec<Value>)>, String> {
+    flatten(grid)
+        .into_iter()
+        .map(|(path, values)| {
+            refuse_run_key(&path, "[grid]")?;
+            match values {
+                Value::Array(values) if !values.is_empty() => Ok((path, values)),
+                Value::Array(_) => Err(format!("[grid] {path}: give at least one value")),
+                _ => Err(format!(
+                    "[grid] {path}: grid values are lists (write [value] for one value)"
+                )),
+            }
+        })
+        .collect()
+}
+
+/// The variants: `(name, overrides)`.
+type Variant = (Option<String>, Vec<(String, Value)>);
+
+fn variant_list(variants: &[Value]) -> Result<Vec<Variant>, String> {
+    if variants.is_empty() {
+        return Err("[[variant]]: give at least one variant".into());
+    }
+    variants
+        .iter()
+        .enumerate()
+        .map(|(index, variant)| {
+            let Value::Table(table) = variant else {
+                return Err(format!("variant {}: must be a table", index + 1));
+            };
+            let mut table = table.clone();
+            let name = match table.remove("name") {
+                Some(Value::String(name)) if !name.trim().is_empty() => name,
+                _ => return Err(format!("variant {}: give it a `name`", index + 1)),
+            };
+            let overrides = flatten(&table);
+            for (path, _) in &overrides {
+                refuse_run_key(path, &format!("variant `{name}`"))?;
+            }
+            Ok((Some(name), overrides))
+        })
+        .collect()
+}
+
+fn refuse_run_key(path: &str, place: &str) -> Result<(), String> {
+    if path == "run" || path.starts_with("run.") {
+        Err(format!(
+            "{place}: `{path}` belongs to the whole sweep and cannot vary between cells"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Display names of the axes: the last path segment, or the whole path where two axes share it.
+fn short_axis_names(grid: &[(String, Vec<Value>)]) -> Vec<String> {
+    let last = |path: &str| path.rsplit('.').next().unwrap_or(path).to_string();
+    grid.iter()
+        .map(|(path, _)| {
+            let short = last(path);
+            let clashes = grid.iter().filter(|(other, _)| last(other) == short).count();
+            if clashes > 1 {
+                path.clone()
+            } else {
+                short
+            }
+        })
+        .collect()
+}
+
+/// Every combination of one value per axis (the first axis varies slowest); one empty combination
+/// without axes.
+fn cartesian(grid: &[(String, Vec<Value>)]) -> Vec<Vec<(&String, &Value)>> {
+    let mut combinations: Vec<Vec<(&String, &Value)>> = vec![Vec::new()];
+    for (path, values) in grid {
+        combinations = combinations
+            .into_iter()
+            .flat_map(|prefix| {
+                values.iter().map(move |value| {
+                    let mut combination = prefix.clone();
+                    combination.push((path, value));
+                    combination
+                })
+            })
+            .collect();
+    }
+    combinations
+}
+
+/// Whether the strategy's trees can be truncated to give a shallower search.
+fn depth_is_shared(config: &RunConfig) -> bool {
+    matches!(
+        config.search.strategy,
+        StrategyName::Beam | StrategyName::Greedy
+    )
+}
+
+/// Groups cells whose searches are identical up to output strategies and depth; sets each cell's
+/// search index and truncation depth.
+fn share_searches(cells: &mut [Cell]) -> Vec<SharedSearch> {
+    let mut by_key: BTreeMap<String, usize> = BTreeMap::new();
+    let mut searches: Vec<SharedSearch> = Vec::new();
+    for (index, cell) in cells.iter_mut().enumerate() {
+        let mut normalised = cell.config.clone();
+        normalised.output.strategies.clear();
+        if depth_is_shared(&normalised) {
+            normalised.search.depth = 0;
+        }
+        let key = normalised.results_hash();
+        let search = *by_key.entry(key.clone()).or_insert_with(|| {
+            searches.push(SharedSearch {
+                key,
+                config: cell.config.clone(),
+                cells: Vec::new(),
+            });
+            searches.len() - 1
+        });
+        cell.search = search;
+        let shared = &mut searches[search];
+        shared.cells.push(index);
+        shared.config.search.depth = shared.config.search.depth.max(cell.config.search.depth);
+        for strategy in &cell.config.output.strategies {
+            if !shared.config.output.strategies.contains(strategy) {
+                shared.config.output.strategies.push(*strategy);
+            }
+        }
+    }
+    for cell in cells.iter_mut() {
+        let search = &searches[cell.search];
+        cell.depth = (depth_is_shared(&cell.config)
+            && cell.config.search.depth < search.config.search.depth)
+            .then_some(cell.config.search.depth);
+    }
+    searches
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,266 @@
+//! Reports of a sweep, computed from its store alone: the paper's Table 3 layout (methods ×
+//! Recall/NDCG/MRR at 10 and 50) with mean ± std over seeds, a paired t-test per sample against a
+//! baseline, bootstrap intervals and cost columns; the depth curves of Figure 3 and the ablation
+//! bars of Figure 2; the calls saved by sharing searches and responses between cells.
+//!
+//! Deleting every file of an output folder but the store and running `grsu report` gives the
+//! same report: nothing here reads anything but the store.
+//!
+//! ## Layout
+//!
+//! - [`method_scores`]: per-sample metrics of every method (cell × output strategy, imports).
+//! - [`summary`]: the statistics of one method (mean ± std, interval, t-test, cost).
+//! - [`tables`]: Markdown and CSV renderings.
+//! - [`figures`]: the SVG and PNG plots.
+//! - [`status`]: progress and errors per cell (`grsu status`).
+
+pub mod figures;
+pub mod method_scores;
+pub mod status;
+pub mod summary;
+pub mod tables;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::SampleMetrics;
+use crate::search::{rank, OutputStrategy};
+use crate::statistics::{mean, sample_std};
+use crate::store::{SampleRecord, Store, StoreError};
+use method_scores::{method_scores, MethodSource, RecordsBySearch};
+use status::{cell_status, CellStatus};
+use summary::{summarize_method, Column, MethodSummary, TABLE_COLUMNS};
+
+/// A report that cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}: no sweep was started there (no manifest in its store)")]
+    NoManifest(String),
+    #[error("no method named `{name}`; methods: {known}")]
+    UnknownBaseline { name: String, known: String },
+    #[error("cannot write {path}: {message}")]
+    Write { path: String, message: String },
+}
+
+/// Choices of a report.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    /// The method the others are tested against; default: the first method.
+    pub baseline: Option<String>,
+}
+
+/// One point of a depth curve: the metrics of trees truncated at `depth`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DepthPoint {
+    pub depth: u32,
+    /// Per column label: (mean, std) over seeds.
+    pub values: BTreeMap<String, (f64, f64)>,
+}
+
+/// A method's metrics against search depth (Figure 3).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DepthCurve {
+    pub method: String,
+    pub points: Vec<DepthPoint>,
+}
+
+/// Model calls the sweep made against what its cells would have made run one by one, each with
+/// only its own per-sample cache (the reference implementation's situation).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Sharing {
+    pub cells: usize,
+    pub searches: usize,
+    /// Σ over cells of the distinct requests of their samples.
+    pub calls_alone: u64,
+    /// Calls the sweep made (Σ over searches of their records' model calls).
+    pub calls_made: u64,
+    pub calls_saved: u64,
+}
+
+/// A whole report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub name: String,
+    pub sweep_hash: String,
+    pub seeds: Vec<u64>,
+    pub baseline: Option<String>,
+    pub columns: Vec<String>,
+    pub methods: Vec<MethodSummary>,
+    pub depth_curves: Vec<DepthCurve>,
+    pub sharing: Sharing,
+    pub cells: Vec<CellStatus>,
+}
+
+/// Columns of the depth curves (Figure 3 plots Recall@50 and NDCG@50).
+pub const DEPTH_COLUMNS: [Column; 4] = [
+    Column { metric: "recall", k: 10 },
+    Column { metric: "recall", k: 50 },
+    Column { metric: "ndcg", k: 10 },
+    Column { metric: "ndcg", k: 50 },
+];
+
+impl Report {
+    /// Builds the report of the sweep in `store`.
+    pub fn from_store(store: &Store, options: &ReportOptions) -> Result<Report, ReportError> {
+        let manifest = store
+            .manifest()?
+            .ok_or_else(|| ReportError::NoManifest("this output folder".into()))?;
+        let records = store.records()?;
+        let failures = store.failures()?;
+        let imports = store.imports()?;
+        let mut by_search: RecordsBySearch = BTreeMap::new();
+        for record in &records {
+            by_search
+                .entry(record.search.clone())
+                .or_default()
+                .push(record.clone());
+        }
+        let methods = method_scores(&manifest, &by_search, &imports)?;
+        let baseline = match &options.baseline {
+            None => methods.first(),
+            Some(name) => Some(methods.iter().find(|m| &m.name == name).ok_or_else(|| {
+                ReportError::UnknownBaseline {
+                    name: name.clone(),
+                    known: methods
+                        .iter()
+                        .map(|m| format!("`{}`", m.name))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }
+            })?),
+        };
+        let summaries = methods
+            .iter()
+            .map(|method| summarize_method(method, baseline, &TABLE_COLUMNS))
+            .collect();
+        let depth_curves = methods
+            .iter()
+            .filter_map(|method| match &method.source {
+                MethodSource::Cell {
+                    strategy,
+                    search,
+                    depth,
+                    ..
+                } => depth_curve(
+                    &method.name,
+                    strategy,
+                    by_search.get(search).map_or(&[], Vec::as_slice),
+                    *depth,
+                ),
+                MethodSource::Imported { .. } => None,
+            })
+            .collect();
+        let calls_alone = manifest
+            .cells
+            .iter()
+            .flat_map(|cell| by_search.get(&cell.search).into_iter().flatten())
+            .flat_map(|record| record.calls.values())
+            .map(|counts| counts.distinct_requests)
+            .sum();
+        let calls_made = records
+            .iter()
+            .flat_map(|record| record.calls.values())
+            .map(|counts| counts.calls)
+            .sum();
+        Ok(Report {
+            name: manifest.name.clone(),
+            sweep_hash: manifest.sweep_hash.clone(),
+            seeds: manifest.seeds.clone(),
+            baseline: baseline.map(|method| method.name.clone()),
+            columns: TABLE_COLUMNS.iter().map(Column::label).collect(),
+            methods: summaries,
+            depth_curves,
+            sharing: Sharing {
+                cells: manifest.cells.len(),
+                searches: manifest.searches.len(),
+                calls_alone,
+                calls_made,
+                calls_saved: calls_alone.saturating_sub(calls_made),
+            },
+            cells: cell_status(&manifest, &records, &failures),
+        })
+    }
+
+    /// Writes `report.md`, `report.csv`, `report.json` and the figures into `output`.
+    pub fn write_all(&self, output: &Path) -> Result<(), ReportError> {
+        let write = |name: &str, bytes: &[u8]| {
+            let path = output.join(name);
+            std::fs::write(&path, bytes).map_err(|error| ReportError::Write {
+                path: path.display().to_string(),
+                message: error.to_string(),
+            })
+        };
+        write("report.md", tables::markdown(self).as_bytes())?;
+        write("report.csv", tables::csv(self).as_bytes())?;
+        write(
+            "report.json",
+            &serde_json::to_vec_pretty(self).expect("a report serialises"),
+        )?;
+        figures::write_figures(self, &output.join("figures"))
+    }
+}
+
+/// The metrics of `strategy` on trees truncated at each depth from 1 to the cell's depth; `None`
+/// for searches without depth (a single level).
+fn depth_curve(
+    method: &str,
+    strategy: &str,
+    records: &[SampleRecord],
+    cell_depth: Option<u32>,
+) -> Option<DepthCurve> {
+    let strategy: OutputStrategy =
+        serde_json::from_value(serde_json::Value::String(strategy.to_string())).ok()?;
+    let deepest = records
+        .iter()
+        .map(|record| record.tree.max_depth())
+        .max()?;
+    let deepest = cell_depth.map_or(deepest, |depth| depth.min(deepest));
+    if deepest < 2 {
+        return None;
+    }
+    let mut seeds: Vec<u64> = records.iter().map(|record| record.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let points = (1..=deepest)
+        .map(|depth| {
+            let mut per_column: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+            for &seed in &seeds {
+                let metrics: Vec<SampleMetrics> = records
+                    .iter()
+                    .filter(|record| record.seed == seed)
+                    .map(|record| {
+                        SampleMetrics::of_ranking(
+                            &rank(&record.tree, strategy, Some(depth)),
+                            &record.labels,
+                        )
+                    })
+                    .collect();
+                for column in DEPTH_COLUMNS {
+                    let values: Vec<f64> = metrics
+                        .iter()
+                        .map(|m| m.mean().get(column.metric, column.k).unwrap_or(0.0))
+                        .collect();
+                    per_column
+                        .entry(column.label())
+                        .or_default()
+                        .push(mean(&values));
+                }
+            }
+            DepthPoint {
+                depth,
+                values: per_column
+                    .into_iter()
+                    .map(|(label, values)| (label, (mean(&values), sample_std(&values))))
+                    .collect(),
+            }
+        })
+        .collect();
+    Some(DepthCurve {
+        method: method.to_string(),
+        points,
+    })
+}

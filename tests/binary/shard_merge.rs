@@ -1,0 +1,139 @@
+//! Several orchestrators: `grsu run --shard i/n` runs a deterministic share of every cell, the
+//! shares are disjoint and complete, and `grsu merge` combines them into the predictions of an
+//! unsharded run; stores of another sweep are refused.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+#[path = "../support/scripted_server.rs"]
+mod scripted_server;
+
+#[path = "../support/deterministic_server.rs"]
+mod deterministic_server;
+
+#[path = "../support/run_harness.rs"]
+mod run_harness;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use deterministic_server::DeterministicServer;
+use run_harness::{demo_titles, export, grsu, predictions, write_config};
+
+fn succeed(output: std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn keyed(records: &[serde_json::Value]) -> BTreeSet<String> {
+    records
+        .iter()
+        .map(|record| format!("{}/{}/{}", record["search"], record["seed"], record["sample"]))
+        .collect()
+}
+
+async fn run(arguments: Vec<String>) -> String {
+    tokio::task::spawn_blocking(move || {
+        let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
+        succeed(grsu(&arguments))
+    })
+    .await
+    .unwrap()
+}
+
+fn text(path: &Path) -> String {
+    path.to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_partition_the_sweep_and_merge_into_the_unsharded_result() {
+    let root = support::repository_root();
+    let server = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
+    let folder = tempfile::tempdir().unwrap();
+    let grid = "[output]\nstrategies = [\"reward-mean\"]\n\n[grid]\n\"user.critique\" = [true, false]\n";
+    let sharded_output = folder.path().join("sharded");
+    let sharded = write_config(folder.path(), &server.url(), &sharded_output, 5, grid);
+    for index in 0..2 {
+        run(vec!["run".into(), text(&sharded), "--shard".into(), format!("{index}/2")]).await;
+    }
+    let shard_outputs: Vec<_> = (0..2)
+        .map(|index| sharded_output.join(format!("shards/{index}-of-2")))
+        .collect();
+    let shares: Vec<BTreeSet<String>> = shard_outputs
+        .iter()
+        .map(|output| keyed(&export(output)))
+        .collect();
+    // Two cells (two searches) × 5 samples: 3 samples in shard 0, 2 in shard 1, disjoint.
+    assert_eq!(shares[0].len(), 2 * 3);
+    assert_eq!(shares[1].len(), 2 * 2);
+    assert!(shares[0].is_disjoint(&shares[1]));
+
+    let merged = run(vec![
+        "merge".into(),
+        "--into".into(),
+        text(&sharded_output),
+        text(&shard_outputs[0]),
+        text(&shard_outputs[1]),
+    ])
+    .await;
+    assert!(merged.contains("cells now 10/10 done"), "{merged}");
+    let merged_records = export(&sharded_output);
+    assert_eq!(merged_records.len(), 10);
+
+    // The same sweep unsharded, in another folder: the same predictions.
+    let whole_folder = tempfile::tempdir().unwrap();
+    let whole_output = whole_folder.path().join("whole");
+    let whole = write_config(whole_folder.path(), &server.url(), &whole_output, 5, grid);
+    run(vec!["run".into(), text(&whole)]).await;
+    let whole_records = export(&whole_output);
+    assert_eq!(keyed(&whole_records), keyed(&merged_records));
+    let by_unit = |records: &[serde_json::Value]| {
+        records
+            .iter()
+            .map(|record| {
+                (
+                    format!("{}/{}", record["search"], record["sample"]),
+                    record["predictions"].clone(),
+                )
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    assert_eq!(by_unit(&whole_records), by_unit(&merged_records));
+    assert_eq!(predictions(&whole_records).len(), 5);
+
+    // Merging again adds nothing; a store of another sweep is refused.
+    let again = run(vec![
+        "merge".into(),
+        "--into".into(),
+        text(&sharded_output),
+        text(&shard_outputs[0]),
+    ])
+    .await;
+    assert!(again.contains("0 records added, 6 already there"), "{again}");
+    let refused = grsu(&[
+        "merge",
+        "--into",
+        &text(&sharded_output),
+        &text(&whole_output),
+        &text(&shard_outputs[1]),
+    ]);
+    // The unsharded store of the same sweep merges; a different sweep does not.
+    assert!(refused.status.success(), "{}", String::from_utf8_lossy(&refused.stderr));
+    let other_folder = tempfile::tempdir().unwrap();
+    let other_output = other_folder.path().join("other");
+    let other = write_config(other_folder.path(), &server.url(), &other_output, 2, grid);
+    run(vec!["run".into(), text(&other)]).await;
+    let refused = grsu(&["merge", "--into", &text(&sharded_output), &text(&other_output)]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("holds another sweep"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}

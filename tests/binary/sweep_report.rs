@@ -1,0 +1,170 @@
+//! A sweep through the binary against the in-process deterministic server: a grid of two search
+//! strategies × two depths under two seeds runs as two shared searches, `grsu status` counts
+//! every cell, `grsu report` tests the cells and an imported ranking against a baseline, draws the
+//! figures, regenerates the same report from the store alone, and the calls saved by sharing
+//! are the calls the server did not have to answer.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+#[path = "../support/scripted_server.rs"]
+mod scripted_server;
+
+#[path = "../support/deterministic_server.rs"]
+mod deterministic_server;
+
+#[path = "../support/run_harness.rs"]
+mod run_harness;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use deterministic_server::DeterministicServer;
+use run_harness::{demo_titles, export, grsu, write_config};
+use serde_json::Value;
+
+fn succeed(output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grid_shares_searches_and_reports_from_the_store_alone() {
+    let root = support::repository_root();
+    let server = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
+    let folder = tempfile::tempdir().unwrap();
+    let output = folder.path().join("out");
+    let samples = 3;
+    let config = write_config(
+        folder.path(),
+        &server.url(),
+        &output,
+        samples,
+        "[output]\nstrategies = [\"reward-mean\"]\n\n[grid]\n\"search.strategy\" = [\"beam\", \"greedy\"]\n\"search.depth\" = [2, 3]\n",
+    );
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("seeds = [0]", "seeds = [0, 1]");
+    std::fs::write(&config, text).unwrap();
+    let run = {
+        let config = config.clone();
+        move || grsu(&["run", config.to_str().unwrap()])
+    };
+    succeed(&tokio::task::spawn_blocking(run.clone()).await.unwrap());
+
+    // Four cells, two searches (depth 2 is a truncation of depth 3): 2 × 2 seeds × 3 samples.
+    let records = export(&output);
+    assert_eq!(records.len(), 2 * 2 * samples);
+    let searches: BTreeSet<&str> = records
+        .iter()
+        .map(|record| record["search"].as_str().unwrap())
+        .collect();
+    assert_eq!(searches.len(), 2);
+
+    let status: Value = serde_json::from_str(&succeed(&grsu(&[
+        "status",
+        output.to_str().unwrap(),
+        "--json",
+    ])))
+    .unwrap();
+    let cells = status.as_array().unwrap();
+    assert_eq!(cells.len(), 4);
+    for cell in cells {
+        assert_eq!(cell["done"], 2 * samples as u64, "{cell}");
+        assert_eq!(cell["total"], 2 * samples as u64, "{cell}");
+        assert_eq!(cell["errors"], 0);
+        assert!(cell["calls"].as_u64().unwrap() > 0);
+    }
+    assert_eq!(cells[0]["search"], cells[1]["search"], "depths 2 and 3 share");
+    assert_ne!(cells[0]["search"], cells[2]["search"]);
+
+    // Calls made are exactly what the server answered; sharing saved the rest.
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(output.join("report.json")).unwrap())
+            .unwrap();
+    let sharing = &report["sharing"];
+    assert_eq!(sharing["calls_made"].as_u64().unwrap(), server.traffic().total());
+    let (alone, made) = (
+        sharing["calls_alone"].as_u64().unwrap(),
+        sharing["calls_made"].as_u64().unwrap(),
+    );
+    // The depth-2 cells alone would repeat their depth-3 twins' first two levels at least.
+    assert!(alone > made, "{sharing}");
+    assert_eq!(sharing["calls_saved"].as_u64().unwrap(), alone - made);
+    for figure in ["depth_recall50", "depth_ndcg50", "ablation"] {
+        for extension in ["svg", "png"] {
+            let path = output.join("figures").join(format!("{figure}.{extension}"));
+            assert!(path.is_file(), "{} missing", path.display());
+        }
+    }
+
+    // An imported ranking: the labels themselves for the first sample, nothing for the others.
+    let first = &records[0];
+    let predictions = folder.path().join("oracle.jsonl");
+    std::fs::write(
+        &predictions,
+        format!(
+            "{}\n",
+            serde_json::json!({"sample": first["sample"], "ranking": first["labels"]})
+        ),
+    )
+    .unwrap();
+    succeed(&grsu(&[
+        "import",
+        "--predictions",
+        predictions.to_str().unwrap(),
+        "--name",
+        "oracle-one",
+        "--into",
+        output.to_str().unwrap(),
+    ]));
+    let tested: Value = serde_json::from_str(&succeed(&grsu(&[
+        "report",
+        output.to_str().unwrap(),
+        "--baseline",
+        "oracle-one",
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    let methods = tested["methods"].as_array().unwrap();
+    assert_eq!(methods.len(), 5, "four cells and the import");
+    let oracle = methods.iter().find(|m| m["name"] == "oracle-one").unwrap();
+    let recall10 = &oracle["columns"][0];
+    // One of three samples ranked perfectly: Recall@10 = 1/3 (every label found).
+    assert!((recall10["mean"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-12, "{recall10}");
+    assert!(recall10["p_value"].is_null(), "the baseline is not tested against itself");
+    for method in methods.iter().filter(|m| m["name"] != "oracle-one") {
+        assert_eq!(method["columns"][0]["paired_samples"], samples as u64);
+        assert!(method["columns"][0]["p_value"].is_number(), "{method}");
+    }
+    let unknown = grsu(&["report", output.to_str().unwrap(), "--baseline", "nope"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no method named `nope`"));
+
+    // Delete every output file but the store: the report comes back identical.
+    let written = std::fs::read(output.join("report.json")).unwrap();
+    for entry in std::fs::read_dir(&output).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap() != "store" {
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path).unwrap();
+            } else {
+                std::fs::remove_file(&path).unwrap();
+            }
+        }
+    }
+    succeed(&grsu(&["report", output.to_str().unwrap(), "--baseline", "oracle-one"]));
+    assert_eq!(std::fs::read(output.join("report.json")).unwrap(), written);
+    assert!(output.join("figures/ablation.png").is_file());
+
+    // Running the sweep again makes no model call.
+    let before = server.traffic().total();
+    succeed(&tokio::task::spawn_blocking(run).await.unwrap());
+    assert_eq!(server.traffic().total(), before);
+}
