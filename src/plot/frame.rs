@@ -418,6 +418,7 @@ impl Frame {
     }
 
     /// Where the legend is drawn, if there is one.
+    #[cfg(test)]
     pub fn legend_bounds(&self) -> Option<Rect> {
         self.legend
             .as_ref()

@@ -168,6 +168,7 @@ impl Legend {
     }
 
     /// The box the legend covers when drawn at `(left, top)`.
+    #[cfg(test)]
     pub fn bounds(&self, left: f32, top: f32) -> Rect {
         Rect {
             left,

@@ -5,16 +5,16 @@
 //! regenerated and compared and so that it looks the same wherever it is opened. Hence:
 //!
 //! - No system fonts. Text is set in DejaVu Sans, compiled into the binary, and drawn as glyph
-//!   outlines ([`font`]); the SVG contains `<path>` elements only (no `<text>`, no font names).
-//! - One scene, two writers. A chart is laid out once into a [`scene::Scene`] of filled and
-//!   stroked paths; [`svg`] writes it as text and [`png`] rasterises it with tiny-skia (pure Rust,
+//!   outlines (`font.rs`); the SVG contains `<path>` elements only (no `<text>`, no font names).
+//! - One scene, two writers. A chart is laid out once into a scene (`scene.rs`) of filled and
+//!   stroked paths; `svg.rs` writes it as text and `png.rs` rasterises it with tiny-skia (pure Rust,
 //!   anti-aliased, 2× scale), so the two files show the same picture.
-//! - Fixed styling: a colour-blind-safe palette in a fixed order ([`palette`]), marker shapes per
-//!   series ([`marker`]), nice tick values ([`axis`]), and a legend outside the plot area
-//!   ([`legend`]) so that it never hides data.
+//! - Fixed styling: a colour-blind-safe palette in a fixed order (`palette.rs`), marker shapes per
+//!   series (`marker.rs`), nice tick values (`axis.rs`), and a legend outside the plot area
+//!   (`legend.rs`) so that it never hides data.
 //!
-//! Files: [`line_chart`] and [`bar_chart`] turn the public chart types into a scene, using
-//! [`frame`] for everything around the data (title, axes, ticks, labels, legend); [`error`] holds
+//! Files: `line_chart.rs` and `bar_chart.rs` turn the public chart types into a scene, using
+//! `frame.rs` for everything around the data (title, axes, ticks, labels, legend); `error.rs` holds
 //! [`PlotError`].
 //!
 //! Figures are 640 × 400 CSS pixels; the PNG has 1280 × 800 pixels.
@@ -36,18 +36,18 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod axis;
-pub mod bar_chart;
+mod axis;
+mod bar_chart;
 mod error;
-pub mod font;
-pub mod frame;
-pub mod legend;
-pub mod line_chart;
-pub mod marker;
-pub mod palette;
-pub mod png;
-pub mod scene;
-pub mod svg;
+mod font;
+mod frame;
+mod legend;
+mod line_chart;
+mod marker;
+mod palette;
+mod png;
+mod scene;
+mod svg;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

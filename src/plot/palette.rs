@@ -37,7 +37,7 @@ pub const SERIES: [Color; 8] = [
     Color::rgb(0xe6, 0x9f, 0x00), // orange
     Color::rgb(0x56, 0xb4, 0xe9), // sky blue
     Color::rgb(0xf0, 0xe4, 0x42), // yellow
-    Color::rgb(0x00, 0x00, 0x00), // black
+    Color::BLACK,
 ];
 
 /// The colour of series `index` (the palette repeats after eight series).
