@@ -26,6 +26,8 @@
 //! - [`grid`]: sweeps: grids and variants of a config expanded into cells that share searches.
 //! - [`model`]: the chat-completion protocol and its backends (HTTP, embedded CPU model).
 //! - [`predictions`]: the JSON-lines format of external and exported rankings.
+//! - [`plot`]: figures for reports (line and grouped bar charts) as SVG and PNG, with embedded
+//!   fonts so that they render the same everywhere.
 //! - [`prompts`]: the CRS and simulated-user prompts (Eq. 1–3, training examples) and the CRS answer
 //!   parser; pure functions.
 //! - [`seeds`]: per-request seeds derived from (run seed, sample, request path, attempt).
@@ -43,6 +45,7 @@ mod json_record;
 pub mod matching;
 pub mod metrics;
 pub mod model;
+pub mod plot;
 pub mod predictions;
 pub mod plot;
 pub mod prompts;

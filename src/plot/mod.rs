@@ -1,0 +1,101 @@
+//! Figures for reports, as SVG and PNG: line charts of a metric against search depth (the paper's
+//! Figure 3) and grouped bar charts of an ablation (Figure 2).
+//!
+//! A figure must come out the same on every machine, byte for byte, so that a report can be
+//! regenerated and compared and so that it looks the same wherever it is opened. Hence:
+//!
+//! - No system fonts. Text is set in DejaVu Sans, compiled into the binary, and drawn as glyph
+//!   outlines (`font.rs`); the SVG contains `<path>` elements only (no `<text>`, no font names).
+//! - One scene, two writers. A chart is laid out once into a scene (`scene.rs`) of filled and
+//!   stroked paths; `svg.rs` writes it as text and `png.rs` rasterises it with tiny-skia (pure Rust,
+//!   anti-aliased, 2× scale), so the two files show the same picture.
+//! - Fixed styling: a colour-blind-safe palette in a fixed order (`palette.rs`), marker shapes per
+//!   series (`marker.rs`), nice tick values (`axis.rs`), and a legend outside the plot area
+//!   (`legend.rs`) so that it never hides data.
+//!
+//! Files: `line_chart.rs` and `bar_chart.rs` turn the public chart types into a scene, using
+//! `frame.rs` for everything around the data (title, axes, ticks, labels, legend); `error.rs` holds
+//! [`PlotError`].
+//!
+//! Figures are 640 × 400 CSS pixels; the PNG has 1280 × 800 pixels.
+//!
+//! ```no_run
+//! use grsu::plot::{render_line_chart, LineChart, Series};
+//!
+//! let chart = LineChart {
+//!     title: "Recall@50 by search depth".into(),
+//!     x_label: "Depth".into(),
+//!     y_label: "Recall@50".into(),
+//!     series: vec![Series {
+//!         name: "GRSU beam".into(),
+//!         points: (0..=5).map(|d| (d as f64, 0.2 + 0.02 * d as f64)).collect(),
+//!     }],
+//!     references: vec![("ReFICR".into(), 0.25)],
+//! };
+//! render_line_chart(&chart)?.write(std::path::Path::new("reports/figure3"))?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod axis;
+mod bar_chart;
+mod error;
+mod font;
+mod frame;
+mod legend;
+mod line_chart;
+mod marker;
+mod palette;
+mod png;
+mod scene;
+mod svg;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+pub use bar_chart::{BarChart, BarSeries};
+pub use error::PlotError;
+pub use line_chart::{LineChart, Series};
+
+/// A rendered figure: the SVG document and the PNG bytes of the same picture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Figure {
+    pub svg: String,
+    pub png: Vec<u8>,
+}
+
+impl Figure {
+    fn from_scene(scene: &scene::Scene) -> Result<Self, PlotError> {
+        Ok(Self {
+            svg: svg::write(scene),
+            png: png::write(scene)?,
+        })
+    }
+
+    /// Writes `<path>.svg` and `<path>.png`. The extension is appended, not substituted, so
+    /// `figures/fig3.recall` gives `figures/fig3.recall.svg`. The directory must exist.
+    pub fn write(&self, path_without_extension: &Path) -> std::io::Result<()> {
+        std::fs::write(with_suffix(path_without_extension, ".svg"), &self.svg)?;
+        std::fs::write(with_suffix(path_without_extension, ".png"), &self.png)
+    }
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = OsString::from(path.as_os_str());
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Renders a line chart (e.g. a metric against search depth).
+pub fn render_line_chart(chart: &LineChart) -> Result<Figure, PlotError> {
+    let (scene, _) = line_chart::build(chart)?;
+    Figure::from_scene(&scene)
+}
+
+/// Renders a grouped bar chart (e.g. an ablation over metrics).
+pub fn render_bar_chart(chart: &BarChart) -> Result<Figure, PlotError> {
+    let (scene, _) = bar_chart::build(chart)?;
+    Figure::from_scene(&scene)
+}
+
+#[cfg(test)]
+mod tests;
