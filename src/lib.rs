@@ -19,7 +19,6 @@
 //! - [`matching`]: mapping free-text titles onto catalog items, compatible with Python rapidfuzz.
 //! - [`metrics`]: Recall, NDCG and MRR at k, with the reference implementation's NDCG/MRR bug fixed.
 //! - [`report`]: a sweep's tables, statistics and figures, from its store alone.
-//! - [`plot`]: line and bar charts as SVG and PNG, text drawn from an embedded font.
 //! - [`search`]: search strategies (beam, greedy, Monte Carlo, none) as pure state machines over
 //!   a stored search tree, and the output strategies that rank its items.
 //! - [`evaluation`]: scoring rankings against labels, after title matching.
@@ -47,7 +46,6 @@ pub mod metrics;
 pub mod model;
 pub mod plot;
 pub mod predictions;
-pub mod plot;
 pub mod prompts;
 pub mod report;
 pub mod search;

@@ -51,7 +51,9 @@ fn every_paper_config_loads_with_the_rows_of_its_table() {
             assert_eq!(sweep.cells.len(), *cells, "{}", path.display());
             assert_eq!(sweep.searches.len(), *searches, "{}", path.display());
             assert_eq!(sweep.seeds, vec![0, 1, 2]);
-            assert!(sweep.output.ends_with(format!("results/paper/{prefix}_{dataset}")));
+            assert!(sweep
+                .output
+                .ends_with(format!("results/paper/{prefix}_{dataset}")));
             assert!(sweep
                 .cells
                 .iter()
@@ -76,7 +78,10 @@ fn every_paper_config_loads_with_the_rows_of_its_table() {
         base_critic.config.role("critique").model.as_deref(),
         Some("meta-llama/Llama-3.1-8B-Instruct")
     );
-    assert_eq!(base_critic.config.role("user").model.as_deref(), Some("grsu-user"));
+    assert_eq!(
+        base_critic.config.role("user").model.as_deref(),
+        Some("grsu-user")
+    );
     let grsu = table4.cell("GRSU").unwrap();
     assert_eq!(grsu.config.role("critique"), grsu.config.role("user"));
 }

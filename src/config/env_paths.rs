@@ -50,9 +50,15 @@ mod tests {
 
     #[test]
     fn references_expand_with_values_and_defaults() {
-        assert_eq!(expand_with("${DATA}/a.json", lookup).unwrap(), "/srv/data/a.json");
+        assert_eq!(
+            expand_with("${DATA}/a.json", lookup).unwrap(),
+            "/srv/data/a.json"
+        );
         assert_eq!(expand_with("${NONE:-../d}/a", lookup).unwrap(), "../d/a");
-        assert_eq!(expand_with("${DATA:-../d}/a", lookup).unwrap(), "/srv/data/a");
+        assert_eq!(
+            expand_with("${DATA:-../d}/a", lookup).unwrap(),
+            "/srv/data/a"
+        );
         assert_eq!(expand_with("plain/path", lookup).unwrap(), "plain/path");
     }
 

@@ -32,7 +32,9 @@ pub fn set_path(document: &mut Table, path: &str, value: Value) -> Result<(), St
     if segments.iter().any(|segment| segment.trim().is_empty()) {
         return Err(format!("`{path}` is not a dotted config path"));
     }
-    let (last, parents) = segments.split_last().expect("split gives one segment at least");
+    let (last, parents) = segments
+        .split_last()
+        .expect("split gives one segment at least");
     let mut table = document;
     for (depth, segment) in parents.iter().enumerate() {
         let entry = table
@@ -58,7 +60,11 @@ pub fn display_value(value: &Value) -> String {
         Value::String(text) => text.clone(),
         Value::Array(items) => format!(
             "[{}]",
-            items.iter().map(display_value).collect::<Vec<_>>().join(",")
+            items
+                .iter()
+                .map(display_value)
+                .collect::<Vec<_>>()
+                .join(",")
         ),
         other => other.to_string(),
     }

@@ -202,10 +202,13 @@ impl Sweep {
                 strategies: cell.strategies(),
             })
             .collect();
-        let digest = Sha256::digest(
-            serde_json::to_vec(&(&self.seeds, cells)).expect("cells serialise"),
-        );
-        digest.iter().take(8).map(|byte| format!("{byte:02x}")).collect()
+        let digest =
+            Sha256::digest(serde_json::to_vec(&(&self.seeds, cells)).expect("cells serialise"));
+        digest
+            .iter()
+            .take(8)
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
     }
 
     /// The cell with this name.
@@ -275,7 +278,10 @@ fn short_axis_names(grid: &[(String, Vec<Value>)]) -> Vec<String> {
     grid.iter()
         .map(|(path, _)| {
             let short = last(path);
-            let clashes = grid.iter().filter(|(other, _)| last(other) == short).count();
+            let clashes = grid
+                .iter()
+                .filter(|(other, _)| last(other) == short)
+                .count();
             if clashes > 1 {
                 path.clone()
             } else {

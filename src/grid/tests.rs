@@ -59,23 +59,20 @@ fn a_plain_config_is_one_cell_named_after_the_run() {
 #[test]
 fn a_grid_is_the_cartesian_product_in_file_order() {
     let (_folder, sweep) = load(
-        "[grid]\n\"search.strategy\" = [\"beam\", \"greedy\"]\n\"user.critique\" = [true, false]\n",
+        "[grid]\n\"user.critique\" = [true, false]\n\"search.strategy\" = [\"beam\", \"greedy\"]\n",
     );
     let sweep = sweep.unwrap();
     let names: Vec<&str> = sweep.cells.iter().map(|cell| cell.name.as_str()).collect();
     assert_eq!(
         names,
         [
-            "strategy=beam, critique=true",
-            "strategy=beam, critique=false",
-            "strategy=greedy, critique=true",
-            "strategy=greedy, critique=false"
+            "critique=true, strategy=beam",
+            "critique=true, strategy=greedy",
+            "critique=false, strategy=beam",
+            "critique=false, strategy=greedy"
         ]
     );
-    assert_eq!(
-        sweep.cells[3].config.search.strategy,
-        StrategyName::Greedy
-    );
+    assert_eq!(sweep.cells[3].config.search.strategy, StrategyName::Greedy);
     assert!(!sweep.cells[3].config.user.critique);
     // Four different searches: strategy and critique both change the requests.
     assert_eq!(sweep.searches.len(), 4);
@@ -101,9 +98,8 @@ fn output_strategies_and_depths_share_one_search() {
 
 #[test]
 fn depth_is_not_shared_by_search_methods_that_ignore_it() {
-    let (_folder, sweep) = load(
-        "[grid]\n\"search.strategy\" = [\"none\"]\n\"search.depth\" = [1, 3]\n",
-    );
+    let (_folder, sweep) =
+        load("[grid]\n\"search.strategy\" = [\"none\"]\n\"search.depth\" = [1, 3]\n");
     let sweep = sweep.unwrap();
     assert_eq!(sweep.searches.len(), 2);
     assert!(sweep.cells.iter().all(|cell| cell.depth.is_none()));
@@ -157,15 +153,24 @@ fn run_keys_cannot_vary_and_grid_values_must_be_lists() {
         .to_string()
         .contains("belongs to the whole sweep"));
     let (_folder, sweep) = load("[grid]\n\"search.depth\" = 3\n");
-    assert!(sweep.unwrap_err().to_string().contains("grid values are lists"));
+    assert!(sweep
+        .unwrap_err()
+        .to_string()
+        .contains("grid values are lists"));
     let (_folder, sweep) = load("[grid]\n\"search.depth\" = []\n");
-    assert!(sweep.unwrap_err().to_string().contains("at least one value"));
+    assert!(sweep
+        .unwrap_err()
+        .to_string()
+        .contains("at least one value"));
 }
 
 #[test]
 fn duplicate_variant_names_are_refused() {
     let (_folder, sweep) = load("[[variant]]\nname = \"a\"\n[[variant]]\nname = \"a\"\n");
-    assert!(sweep.unwrap_err().to_string().contains("two cells are named `a`"));
+    assert!(sweep
+        .unwrap_err()
+        .to_string()
+        .contains("two cells are named `a`"));
 }
 
 #[test]

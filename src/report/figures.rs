@@ -9,7 +9,8 @@ use super::{Report, ReportError};
 use crate::plot::{render_bar_chart, render_line_chart, BarChart, BarSeries, LineChart, Series};
 
 /// The columns of Figure 3.
-const DEPTH_FIGURES: [(&str, &str); 2] = [("Recall@50", "depth_recall50"), ("NDCG@50", "depth_ndcg50")];
+const DEPTH_FIGURES: [(&str, &str); 2] =
+    [("Recall@50", "depth_recall50"), ("NDCG@50", "depth_ndcg50")];
 
 /// The columns of Figure 2.
 const ABLATION_COLUMNS: [&str; 2] = ["Recall@10", "NDCG@10"];
@@ -106,7 +107,10 @@ pub fn ablation_chart(report: &Report) -> Option<BarChart> {
     Some(BarChart {
         title: format!("{}: methods compared", report.name),
         y_label: "metric".into(),
-        categories: ABLATION_COLUMNS.iter().map(|column| column.to_string()).collect(),
+        categories: ABLATION_COLUMNS
+            .iter()
+            .map(|column| column.to_string())
+            .collect(),
         bars,
     })
 }

@@ -97,10 +97,22 @@ pub struct Report {
 
 /// Columns of the depth curves (Figure 3 plots Recall@50 and NDCG@50).
 pub const DEPTH_COLUMNS: [Column; 4] = [
-    Column { metric: "recall", k: 10 },
-    Column { metric: "recall", k: 50 },
-    Column { metric: "ndcg", k: 10 },
-    Column { metric: "ndcg", k: 50 },
+    Column {
+        metric: "recall",
+        k: 10,
+    },
+    Column {
+        metric: "recall",
+        k: 50,
+    },
+    Column {
+        metric: "ndcg",
+        k: 10,
+    },
+    Column {
+        metric: "ndcg",
+        k: 50,
+    },
 ];
 
 impl Report {
@@ -214,10 +226,7 @@ fn depth_curve(
 ) -> Option<DepthCurve> {
     let strategy: OutputStrategy =
         serde_json::from_value(serde_json::Value::String(strategy.to_string())).ok()?;
-    let deepest = records
-        .iter()
-        .map(|record| record.tree.max_depth())
-        .max()?;
+    let deepest = records.iter().map(|record| record.tree.max_depth()).max()?;
     let deepest = cell_depth.map_or(deepest, |depth| depth.min(deepest));
     if deepest < 2 {
         return None;

@@ -36,12 +36,30 @@ impl Column {
 
 /// The columns of the paper's Table 3: Recall, NDCG and MRR at 10 and 50.
 pub const TABLE_COLUMNS: [Column; 6] = [
-    Column { metric: "recall", k: 10 },
-    Column { metric: "recall", k: 50 },
-    Column { metric: "ndcg", k: 10 },
-    Column { metric: "ndcg", k: 50 },
-    Column { metric: "mrr", k: 10 },
-    Column { metric: "mrr", k: 50 },
+    Column {
+        metric: "recall",
+        k: 10,
+    },
+    Column {
+        metric: "recall",
+        k: 50,
+    },
+    Column {
+        metric: "ndcg",
+        k: 10,
+    },
+    Column {
+        metric: "ndcg",
+        k: 50,
+    },
+    Column {
+        metric: "mrr",
+        k: 10,
+    },
+    Column {
+        metric: "mrr",
+        k: 50,
+    },
 ];
 
 /// Significance against the baseline, from the paired t-test (p < 0.05).
@@ -164,12 +182,8 @@ pub fn summarize_method(
             let seed_values: Vec<f64> = per_seed.values().copied().collect();
             let averaged = seed_averaged(method, column);
             let sample_values: Vec<f64> = averaged.values().copied().collect();
-            let interval = bootstrap_mean_interval(
-                &sample_values,
-                BOOTSTRAP_RESAMPLES,
-                0.95,
-                BOOTSTRAP_SEED,
-            );
+            let interval =
+                bootstrap_mean_interval(&sample_values, BOOTSTRAP_RESAMPLES, 0.95, BOOTSTRAP_SEED);
             let mut summary = ColumnSummary {
                 column: column.label(),
                 mean: mean(&seed_values),
@@ -262,7 +276,14 @@ mod tests {
                 (1, &[Some(0), None, None, Some(60)]),
             ],
         );
-        let summary = summarize_method(&ours, None, &[Column { metric: "recall", k: 10 }]);
+        let summary = summarize_method(
+            &ours,
+            None,
+            &[Column {
+                metric: "recall",
+                k: 10,
+            }],
+        );
         let column = &summary.columns[0];
         assert!((column.mean - 0.375).abs() < 1e-12);
         // std of [0.5, 0.25] with n − 1: 0.17677...
@@ -278,7 +299,10 @@ mod tests {
         let weak: Vec<Option<usize>> = (0..30).map(|i| (i % 5 == 0).then_some(0)).collect();
         let good = method("good", &[(0, &strong)]);
         let bad = method("bad", &[(0, &weak)]);
-        let columns = [Column { metric: "recall", k: 10 }];
+        let columns = [Column {
+            metric: "recall",
+            k: 10,
+        }];
         let better = summarize_method(&good, Some(&bad), &columns);
         assert_eq!(better.columns[0].significance, Significance::Better);
         assert_eq!(better.columns[0].paired_samples, 30);
@@ -299,7 +323,14 @@ mod tests {
             &[(0, &[Some(0), None, Some(0), Some(0), None, Some(0)])],
         );
         let b = method("b", &[(0, &[None, None, Some(0), None, None, Some(0)])]);
-        let summary = summarize_method(&a, Some(&b), &[Column { metric: "recall", k: 1 }]);
+        let summary = summarize_method(
+            &a,
+            Some(&b),
+            &[Column {
+                metric: "recall",
+                k: 1,
+            }],
+        );
         let column = &summary.columns[0];
         assert!((column.t.unwrap() - 1.581_138_830_084_19).abs() < 1e-9);
         assert!((column.p_value.unwrap() - 0.174_687_814_264_119).abs() < 1e-6);
@@ -310,7 +341,10 @@ mod tests {
     fn the_interval_contains_the_mean_and_is_reproducible() {
         let ranks: Vec<Option<usize>> = (0..50).map(|i| (i % 3 == 0).then_some(i % 12)).collect();
         let ours = method("ours", &[(0, &ranks)]);
-        let columns = [Column { metric: "ndcg", k: 10 }];
+        let columns = [Column {
+            metric: "ndcg",
+            k: 10,
+        }];
         let first = summarize_method(&ours, None, &columns);
         let again = summarize_method(&ours, None, &columns);
         let (low, high) = first.columns[0].interval.unwrap();

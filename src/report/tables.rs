@@ -49,9 +49,7 @@ pub fn markdown(report: &Report) -> String {
             method.cost.wall_ms as f64 / 1000.0
         ));
     }
-    text.push_str(
-        "\n## Bootstrap 95 % intervals and p-values against the baseline\n\n| method |",
-    );
+    text.push_str("\n## Bootstrap 95 % intervals and p-values against the baseline\n\n| method |");
     for column in &report.columns {
         text.push_str(&format!(" {column} |"));
     }
@@ -61,9 +59,9 @@ pub fn markdown(report: &Report) -> String {
     for method in &report.methods {
         text.push_str(&format!("| {} |", method.name));
         for summary in &method.columns {
-            let interval = summary
-                .interval
-                .map_or("-".to_string(), |(low, high)| format!("[{low:.3}, {high:.3}]"));
+            let interval = summary.interval.map_or("-".to_string(), |(low, high)| {
+                format!("[{low:.3}, {high:.3}]")
+            });
             let p = summary
                 .p_value
                 .map_or(String::new(), |p| format!(" p={}", format_p(p)));
@@ -108,12 +106,26 @@ fn csv_field(text: &str) -> String {
 pub fn csv(report: &Report) -> String {
     let mut header = vec!["method".to_string(), "samples".into(), "seeds".into()];
     for column in &report.columns {
-        for part in ["mean", "std", "ci_low", "ci_high", "p_value", "significance"] {
+        for part in [
+            "mean",
+            "std",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "significance",
+        ] {
             header.push(format!("{column} {part}"));
         }
     }
     header.extend(
-        ["calls", "cache_hits", "prompt_tokens", "completion_tokens", "wall_ms"].map(String::from),
+        [
+            "calls",
+            "cache_hits",
+            "prompt_tokens",
+            "completion_tokens",
+            "wall_ms",
+        ]
+        .map(String::from),
     );
     let mut text = header
         .iter()
@@ -138,7 +150,9 @@ pub fn csv(report: &Report) -> String {
                 format!("{:.6}", summary.std),
                 low,
                 high,
-                summary.p_value.map_or(String::new(), |p| format!("{p:.6e}")),
+                summary
+                    .p_value
+                    .map_or(String::new(), |p| format!("{p:.6e}")),
                 serde_json::to_value(summary.significance)
                     .ok()
                     .and_then(|value| value.as_str().map(String::from))

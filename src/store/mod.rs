@@ -219,7 +219,11 @@ impl Store {
         let mut counts = MergeCounts::default();
         let records = self.tree("records")?;
         for (tree, added, present) in [
-            ("records", &mut counts.records_added, Some(&mut counts.records_present)),
+            (
+                "records",
+                &mut counts.records_added,
+                Some(&mut counts.records_present),
+            ),
             ("responses", &mut counts.responses_added, None),
             ("imports", &mut counts.imports_added, None),
             ("failures", &mut counts.failures_added, None),

@@ -34,7 +34,12 @@ fn succeed(output: std::process::Output) -> String {
 fn keyed(records: &[serde_json::Value]) -> BTreeSet<String> {
     records
         .iter()
-        .map(|record| format!("{}/{}/{}", record["search"], record["seed"], record["sample"]))
+        .map(|record| {
+            format!(
+                "{}/{}/{}",
+                record["search"], record["seed"], record["sample"]
+            )
+        })
         .collect()
 }
 
@@ -56,11 +61,18 @@ async fn shards_partition_the_sweep_and_merge_into_the_unsharded_result() {
     let root = support::repository_root();
     let server = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
     let folder = tempfile::tempdir().unwrap();
-    let grid = "[output]\nstrategies = [\"reward-mean\"]\n\n[grid]\n\"user.critique\" = [true, false]\n";
+    let grid =
+        "[output]\nstrategies = [\"reward-mean\"]\n\n[grid]\n\"user.critique\" = [true, false]\n";
     let sharded_output = folder.path().join("sharded");
     let sharded = write_config(folder.path(), &server.url(), &sharded_output, 5, grid);
     for index in 0..2 {
-        run(vec!["run".into(), text(&sharded), "--shard".into(), format!("{index}/2")]).await;
+        run(vec![
+            "run".into(),
+            text(&sharded),
+            "--shard".into(),
+            format!("{index}/2"),
+        ])
+        .await;
     }
     let shard_outputs: Vec<_> = (0..2)
         .map(|index| sharded_output.join(format!("shards/{index}-of-2")))
@@ -115,7 +127,10 @@ async fn shards_partition_the_sweep_and_merge_into_the_unsharded_result() {
         text(&shard_outputs[0]),
     ])
     .await;
-    assert!(again.contains("0 records added, 6 already there"), "{again}");
+    assert!(
+        again.contains("0 records added, 6 already there"),
+        "{again}"
+    );
     let refused = grsu(&[
         "merge",
         "--into",
@@ -124,12 +139,21 @@ async fn shards_partition_the_sweep_and_merge_into_the_unsharded_result() {
         &text(&shard_outputs[1]),
     ]);
     // The unsharded store of the same sweep merges; a different sweep does not.
-    assert!(refused.status.success(), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(
+        refused.status.success(),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     let other_folder = tempfile::tempdir().unwrap();
     let other_output = other_folder.path().join("other");
     let other = write_config(other_folder.path(), &server.url(), &other_output, 2, grid);
     run(vec!["run".into(), text(&other)]).await;
-    let refused = grsu(&["merge", "--into", &text(&sharded_output), &text(&other_output)]);
+    let refused = grsu(&[
+        "merge",
+        "--into",
+        &text(&sharded_output),
+        &text(&other_output),
+    ]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("holds another sweep"),

@@ -80,7 +80,10 @@ async fn a_grid_shares_searches_and_reports_from_the_store_alone() {
         assert_eq!(cell["errors"], 0);
         assert!(cell["calls"].as_u64().unwrap() > 0);
     }
-    assert_eq!(cells[0]["search"], cells[1]["search"], "depths 2 and 3 share");
+    assert_eq!(
+        cells[0]["search"], cells[1]["search"],
+        "depths 2 and 3 share"
+    );
     assert_ne!(cells[0]["search"], cells[2]["search"]);
 
     // Calls made are exactly what the server answered; sharing saved the rest.
@@ -88,7 +91,10 @@ async fn a_grid_shares_searches_and_reports_from_the_store_alone() {
         serde_json::from_str(&std::fs::read_to_string(output.join("report.json")).unwrap())
             .unwrap();
     let sharing = &report["sharing"];
-    assert_eq!(sharing["calls_made"].as_u64().unwrap(), server.traffic().total());
+    assert_eq!(
+        sharing["calls_made"].as_u64().unwrap(),
+        server.traffic().total()
+    );
     let (alone, made) = (
         sharing["calls_alone"].as_u64().unwrap(),
         sharing["calls_made"].as_u64().unwrap(),
@@ -137,8 +143,14 @@ async fn a_grid_shares_searches_and_reports_from_the_store_alone() {
     let oracle = methods.iter().find(|m| m["name"] == "oracle-one").unwrap();
     let recall10 = &oracle["columns"][0];
     // One of three samples ranked perfectly: Recall@10 = 1/3 (every label found).
-    assert!((recall10["mean"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-12, "{recall10}");
-    assert!(recall10["p_value"].is_null(), "the baseline is not tested against itself");
+    assert!(
+        (recall10["mean"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-12,
+        "{recall10}"
+    );
+    assert!(
+        recall10["p_value"].is_null(),
+        "the baseline is not tested against itself"
+    );
     for method in methods.iter().filter(|m| m["name"] != "oracle-one") {
         assert_eq!(method["columns"][0]["paired_samples"], samples as u64);
         assert!(method["columns"][0]["p_value"].is_number(), "{method}");
@@ -159,7 +171,12 @@ async fn a_grid_shares_searches_and_reports_from_the_store_alone() {
             }
         }
     }
-    succeed(&grsu(&["report", output.to_str().unwrap(), "--baseline", "oracle-one"]));
+    succeed(&grsu(&[
+        "report",
+        output.to_str().unwrap(),
+        "--baseline",
+        "oracle-one",
+    ]));
     assert_eq!(std::fs::read(output.join("report.json")).unwrap(), written);
     assert!(output.join("figures/ablation.png").is_file());
 

@@ -3,9 +3,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::Args;
 use super::output_store::open_output_store;
 use super::CliFailure;
+use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct ExportArguments {

@@ -39,7 +39,11 @@ pub fn run(arguments: ImportArguments) -> Result<(), CliFailure> {
             arguments.into.display()
         ))
     })?;
-    if manifest.cells.iter().any(|cell| cell.name == arguments.name) {
+    if manifest
+        .cells
+        .iter()
+        .any(|cell| cell.name == arguments.name)
+    {
         return Err(CliFailure::Config(format!(
             "`{}` is the name of a cell of this sweep; choose another --name",
             arguments.name

@@ -16,8 +16,8 @@ use grsu::search::RequestKey;
 use grsu::seeds::request_seed;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use super::usage::Usage;
 use super::model_actor::{ask, ModelMessage};
+use super::usage::Usage;
 
 /// One recommendation request of a search.
 pub struct RecommendJob {

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use grsu::config::{RunConfig, StrategyName};
 use grsu::data::Sample;
-use grsu::store::FailureRecord;
 use grsu::search::{BeamSearch, MonteCarlo, NoSearch, SearchStrategy};
+use grsu::store::FailureRecord;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 use tokio::sync::oneshot;
 

@@ -36,7 +36,10 @@ pub struct SampleUsage {
 
 impl SampleUsage {
     pub fn add(&mut self, role: &str, usage: Usage) {
-        self.counts.entry(role.to_string()).or_default().add(&usage.counts);
+        self.counts
+            .entry(role.to_string())
+            .or_default()
+            .add(&usage.counts);
         self.requests
             .entry(role.to_string())
             .or_default()
