@@ -65,6 +65,18 @@ async fn killed_runs_resume_to_the_uninterrupted_result() {
             .spawn()
             .unwrap();
         tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        if kills == 0 && child.try_wait().unwrap().is_none() {
+            // While the sweep holds its store, `grsu status` shows its progress snapshot.
+            let status = grsu(&["status", output.to_str().unwrap()]);
+            let text = String::from_utf8_lossy(&status.stdout);
+            assert!(
+                status.status.success(),
+                "{}",
+                String::from_utf8_lossy(&status.stderr)
+            );
+            assert!(text.contains("a sweep is running"), "{text}");
+            assert!(text.contains(&format!("pid {}", child.id())), "{text}");
+        }
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
             kills += 1;

@@ -8,6 +8,7 @@ use grsu::report::status::{cell_status, status_table};
 
 use super::output_store::open_output_store;
 use super::CliFailure;
+use crate::engine::progress::ProgressSnapshot;
 
 #[derive(Debug, Args)]
 pub struct StatusArguments {
@@ -19,6 +20,13 @@ pub struct StatusArguments {
 }
 
 pub fn run(arguments: StatusArguments) -> Result<(), CliFailure> {
+    if crate::engine::store_path(&arguments.output).is_dir() {
+        if let Err(error) = grsu::store::Store::open(&crate::engine::store_path(&arguments.output))
+        {
+            // A running sweep holds the store: show what it last wrote.
+            return running_status(&arguments, &error.to_string());
+        }
+    }
     let store = open_output_store(&arguments.output)?;
     let other = |error: grsu::store::StoreError| CliFailure::Other(error.into());
     let manifest = store.manifest().map_err(other)?.ok_or_else(|| {
@@ -44,5 +52,43 @@ pub fn run(arguments: StatusArguments) -> Result<(), CliFailure> {
         );
         println!("{}", status_table(&status));
     }
+    Ok(())
+}
+
+/// The status of a sweep still running: its `progress.json`.
+fn running_status(arguments: &StatusArguments, store_error: &str) -> Result<(), CliFailure> {
+    let path = arguments.output.join("progress.json");
+    let text = std::fs::read_to_string(&path).map_err(|_| {
+        CliFailure::Other(anyhow::anyhow!(
+            "{store_error}; no {} either",
+            path.display()
+        ))
+    })?;
+    if arguments.json {
+        println!("{text}");
+        return Ok(());
+    }
+    let snapshot: ProgressSnapshot = serde_json::from_str(&text)?;
+    let age = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |now| now.as_secs())
+        .saturating_sub(snapshot.updated_unix);
+    println!(
+        "a sweep is running on {} (pid {}, {:.0} s so far, last update {age} s ago): {}/{} samples done, {} failed, {} were already stored",
+        arguments.output.display(),
+        snapshot.pid,
+        snapshot.elapsed_s,
+        snapshot.done,
+        snapshot.total,
+        snapshot.failed,
+        snapshot.skipped
+    );
+    for (role, counters) in &snapshot.roles {
+        println!(
+            "  {role}: {} calls, {} cache hits, {} tokens, {} errors",
+            counters.calls, counters.cache_hits, counters.tokens, counters.errors
+        );
+    }
+    println!("per-cell figures come when it stops (or from `grsu status` on a copy of the store)");
     Ok(())
 }

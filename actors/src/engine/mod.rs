@@ -17,7 +17,7 @@ mod beam_actor;
 mod conversation_actor;
 mod crs_actor;
 mod model_actor;
-mod progress;
+pub mod progress;
 mod results_actor;
 mod sweep_actor;
 mod usage;
@@ -181,7 +181,11 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
         "starting sweep `{}`",
         sweep.name
     );
-    let progress = Progress::new(queue.len() as u64, skipped);
+    let progress = Progress::new(
+        queue.len() as u64,
+        skipped,
+        Some(sweep.output.join("progress.json")),
+    );
     let cache = store.response_cache()?;
 
     // One model actor per distinct (role, model settings): cells asking the same model share its

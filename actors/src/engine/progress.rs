@@ -1,5 +1,6 @@
 //! Progress of a run: samples done and failed, calls and tokens per model role; shown as a
-//! progress bar on a terminal and as plain log lines otherwise.
+//! progress bar on a terminal and as plain log lines otherwise, and written to
+//! `<output>/progress.json` (what `grsu status` shows while the store is held by the running sweep).
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -9,12 +10,12 @@ use std::time::{Duration, Instant};
 
 use grsu::model::ChatResponse;
 
-#[derive(Default, Clone, Copy)]
-struct RoleCounters {
-    calls: u64,
-    cache_hits: u64,
-    errors: u64,
-    tokens: u64,
+#[derive(Debug, Default, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct RoleCounters {
+    pub calls: u64,
+    pub cache_hits: u64,
+    pub errors: u64,
+    pub tokens: u64,
 }
 
 /// Shared counters, updated by the actors.
@@ -25,10 +26,26 @@ pub struct Progress {
     pub skipped: u64,
     roles: Mutex<BTreeMap<String, RoleCounters>>,
     started: Instant,
+    snapshot_path: Option<std::path::PathBuf>,
+}
+
+/// What `progress.json` holds.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ProgressSnapshot {
+    pub pid: u32,
+    pub updated_unix: u64,
+    pub elapsed_s: f64,
+    pub total: u64,
+    pub done: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub roles: BTreeMap<String, RoleCounters>,
 }
 
 impl Progress {
-    pub fn new(total: u64, skipped: u64) -> Arc<Self> {
+    /// Counters for `total` units to run (`skipped` were already stored); a snapshot is written
+    /// to `snapshot_path` while the run reports.
+    pub fn new(total: u64, skipped: u64, snapshot_path: Option<std::path::PathBuf>) -> Arc<Self> {
         Arc::new(Progress {
             total,
             done: AtomicU64::new(0),
@@ -36,7 +53,44 @@ impl Progress {
             skipped,
             roles: Mutex::new(BTreeMap::new()),
             started: Instant::now(),
+            snapshot_path,
         })
+    }
+
+    /// The counters now.
+    pub fn snapshot(&self) -> ProgressSnapshot {
+        ProgressSnapshot {
+            pid: std::process::id(),
+            updated_unix: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.as_secs()),
+            elapsed_s: self.started.elapsed().as_secs_f64(),
+            total: self.total,
+            done: self.done.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            skipped: self.skipped,
+            roles: self
+                .roles
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .clone(),
+        }
+    }
+
+    /// Writes the snapshot (to a temporary file renamed over the old one: readers never see half
+    /// a file). Best effort: progress reporting never stops a run.
+    fn write_snapshot(&self) {
+        let Some(path) = &self.snapshot_path else {
+            return;
+        };
+        let partial = path.with_extension("json.partial");
+        let written = serde_json::to_vec_pretty(&self.snapshot())
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| std::fs::write(&partial, bytes))
+            .and_then(|_| std::fs::rename(&partial, path));
+        if let Err(error) = written {
+            tracing::debug!(error = %error, "cannot write the progress snapshot");
+        }
     }
 
     pub fn record_call(&self, role: &str, cached: bool, response: &ChatResponse) {
@@ -122,11 +176,13 @@ impl Progress {
                     tracing::info!(done, failed, total = self.total, skipped = self.skipped, rates = %self.line(), "progress")
                 }
             }
+            self.write_snapshot();
             tokio::select! {
                 _ = tokio::time::sleep(period) => {}
                 _ = stop.changed() => break,
             }
         }
+        self.write_snapshot();
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
