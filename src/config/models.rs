@@ -39,6 +39,14 @@ pub struct ModelRoleConfig {
     /// A GGUF file for the embedded model instead of the default one.
     #[serde(default)]
     pub embedded_model: Option<PathBuf>,
+    /// Send a sample's requests to one replica (its prompts share prefixes that vLLM caches);
+    /// `false`: least-outstanding routing alone (what a plain load balancer does).
+    #[serde(default = "default_affinity")]
+    pub affinity: bool,
+}
+
+fn default_affinity() -> bool {
+    true
 }
 
 fn default_max_concurrency() -> usize {

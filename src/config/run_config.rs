@@ -213,6 +213,14 @@ pub struct CrsSection {
     /// pre-fill (OpenAI's API does not support it).
     #[serde(default)]
     pub answer_prefix: Option<String>,
+    /// Ask for a node's lists in one request with `n` choices (vLLM shares the prompt's prefill);
+    /// `false`: one request per list, as the reference implementation does.
+    #[serde(default = "default_true")]
+    pub batch_lists: bool,
+    /// End an answer after its k-th item (a stop sequence); `false`: let the model finish, as the
+    /// reference implementation does.
+    #[serde(default = "default_true")]
+    pub stop_after_list: bool,
 }
 
 fn default_crs_tokens() -> u32 {
@@ -470,6 +478,7 @@ impl RunConfig {
                     role.remove("max_concurrency");
                     role.remove("timeout_s");
                     role.remove("api_key_env");
+                    role.remove("affinity");
                 }
             }
         }

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use futures_util::future::join_all;
 use grsu::catalog::Catalog;
 use grsu::data::Sample;
 use grsu::matching::TitleMatcher;
@@ -58,6 +59,10 @@ pub struct CrsArguments {
     pub max_tokens: u32,
     /// Pre-fill of the answer (see `[crs] answer_prefix`).
     pub answer_prefix: Option<String>,
+    /// One request with `n` choices per node (else one request per list).
+    pub batch_lists: bool,
+    /// A stop sequence after the k-th item.
+    pub stop_after_list: bool,
 }
 
 /// The shared settings of every recommendation task.
@@ -121,22 +126,53 @@ async fn recommend(settings: &CrsArguments, job: RecommendJob) -> RecommendOutco
         request.temperature = retry_temperature(job.temperature, attempt);
         request.seed = Some(request_seed(job.run_seed, &job.sample.id, &path, attempt));
         request.max_tokens = settings.max_tokens;
-        request.stop = list_stop_sequence(k);
+        if settings.stop_after_list {
+            request.stop = list_stop_sequence(k);
+        }
         if !prefix.is_empty() {
             request.continue_final_message = true;
             request.add_generation_prompt = false;
         }
-        let answer = match ask(&settings.model, request, &job.sample.id).await {
-            Ok(answer) => answer,
-            Err(error) => {
-                return RecommendOutcome {
-                    lists: Err(error),
-                    usage,
+        let requests: Vec<ChatRequest> = if settings.batch_lists {
+            vec![request]
+        } else {
+            // The reference's way: one request per list, each with its own seed.
+            (0..missing)
+                .map(|list| {
+                    let mut single = request.clone();
+                    single.n = 1;
+                    single.seed = Some(request_seed(
+                        job.run_seed,
+                        &job.sample.id,
+                        &format!("{path}#{list}"),
+                        attempt,
+                    ));
+                    single
+                })
+                .collect()
+        };
+        let answers = join_all(
+            requests
+                .into_iter()
+                .map(|request| ask(&settings.model, request, &job.sample.id)),
+        )
+        .await;
+        let mut choices = Vec::new();
+        for answer in answers {
+            match answer {
+                Ok(answer) => {
+                    usage.add_answer(&answer);
+                    choices.extend(answer.response.choices);
+                }
+                Err(error) => {
+                    return RecommendOutcome {
+                        lists: Err(error),
+                        usage,
+                    }
                 }
             }
-        };
-        usage.add_answer(&answer);
-        for choice in &answer.response.choices {
+        }
+        for choice in &choices {
             let answer = format!("{prefix}{}", choice.text);
             let titles = match_list(
                 &parse_list(&answer, settings.parse_mode),

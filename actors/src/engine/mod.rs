@@ -242,6 +242,8 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
                 parse_mode: config.crs.list_parse,
                 max_tokens: config.crs.max_tokens,
                 answer_prefix: config.crs.answer_prefix.clone(),
+                batch_lists: config.crs.batch_lists,
+                stop_after_list: config.crs.stop_after_list,
             },
         )
         .await?;
@@ -480,11 +482,14 @@ impl Backends {
                 ))
             })
             .collect::<Result<Vec<_>, grsu::model::ModelError>>()?;
-        Ok(ModelTarget::Pool(EndpointPool::new(
-            role.to_string(),
-            endpoints,
-            RetryPolicy::default(),
-            EjectionPolicy::default(),
-        )?))
+        Ok(ModelTarget::Pool {
+            pool: EndpointPool::new(
+                role.to_string(),
+                endpoints,
+                RetryPolicy::default(),
+                EjectionPolicy::default(),
+            )?,
+            affinity: settings.affinity,
+        })
     }
 }

@@ -19,8 +19,9 @@ use super::progress::Progress;
 /// Where a role's requests go.
 #[derive(Clone)]
 pub enum ModelTarget {
-    /// Replicas behind an endpoint pool (requests of one sample stick to one replica).
-    Pool(EndpointPool),
+    /// Replicas behind an endpoint pool; with `affinity`, requests of one sample stick to one
+    /// replica.
+    Pool { pool: EndpointPool, affinity: bool },
     /// One backend (the embedded model).
     Single(Arc<dyn Backend>),
 }
@@ -28,7 +29,7 @@ pub enum ModelTarget {
 impl ModelTarget {
     pub fn identity(&self) -> String {
         match self {
-            ModelTarget::Pool(pool) => pool.identity(),
+            ModelTarget::Pool { pool, .. } => pool.identity(),
             ModelTarget::Single(backend) => backend.identity(),
         }
     }
@@ -39,7 +40,11 @@ impl ModelTarget {
         affinity: &str,
     ) -> Result<ChatResponse, ModelError> {
         match self {
-            ModelTarget::Pool(pool) => pool.chat_with_affinity(request, Some(affinity)).await,
+            ModelTarget::Pool {
+                pool,
+                affinity: true,
+            } => pool.chat_with_affinity(request, Some(affinity)).await,
+            ModelTarget::Pool { pool, .. } => pool.chat_with_affinity(request, None).await,
             ModelTarget::Single(backend) => backend.chat(request).await,
         }
     }
