@@ -1,0 +1,215 @@
+//! The capacity model at run time: slots, the FIFO queue, the prefill unit and the prefix cache of
+//! one replica, as tokio primitives (see [`crate::capacity`] for the model itself).
+//!
+//! Slots are a fair (FIFO) semaphore of S permits, the prefill unit a fair mutex; durations are
+//! tokio sleeps of simulated time × `time_scale`. A request's sequences run as tasks in a
+//! `JoinSet` owned by the request, so a request whose client went away (its handler dropped) gives
+//! its slots back at once, as vLLM aborts requests of closed connections.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::capacity::CapacityConfig;
+use crate::prefix_cache::PrefixCache;
+use crate::stats::StatsRecorder;
+
+/// One replica's GPU, as far as time goes.
+#[derive(Debug)]
+pub struct Scheduler {
+    config: CapacityConfig,
+    slots: Arc<Semaphore>,
+    prefill_unit: tokio::sync::Mutex<()>,
+    cache: Mutex<PrefixCache>,
+    stats: Arc<StatsRecorder>,
+}
+
+/// What serving a request found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Served {
+    /// Prompt tokens served by the prefix cache.
+    pub cached_tokens: usize,
+}
+
+/// Sequences of a request still waiting for a slot; on drop the rest leave the queue.
+struct Queued<'a> {
+    stats: &'a StatsRecorder,
+    left: usize,
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        if self.left > 0 {
+            self.stats.abandoned(self.left);
+        }
+    }
+}
+
+/// A slot held by a sequence; gives it back (and counts the time held) on drop.
+struct Slot {
+    _permit: OwnedSemaphorePermit,
+    since: Instant,
+    stats: Arc<StatsRecorder>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.stats.released(self.since.elapsed());
+    }
+}
+
+async fn sleep(duration: Duration) {
+    if !duration.is_zero() {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+impl Scheduler {
+    pub fn new(config: CapacityConfig, cache: PrefixCache, stats: Arc<StatsRecorder>) -> Self {
+        Scheduler {
+            slots: Arc::new(Semaphore::new(config.max_running_sequences)),
+            config,
+            prefill_unit: tokio::sync::Mutex::new(()),
+            cache: Mutex::new(cache),
+            stats,
+        }
+    }
+
+    /// Forgets the prefix cache.
+    pub fn clear_prefix_cache(&self) {
+        self.cache
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .clear();
+    }
+
+    async fn take_slot(&self, queued: &mut Queued<'_>) -> Slot {
+        let waiting = Instant::now();
+        let permit = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the slot semaphore is never closed");
+        queued.left -= 1;
+        self.stats.admitted(waiting.elapsed());
+        Slot {
+            _permit: permit,
+            since: Instant::now(),
+            stats: self.stats.clone(),
+        }
+    }
+
+    fn running(&self) -> usize {
+        self.config.max_running_sequences - self.slots.available_permits()
+    }
+
+    async fn decode(self: Arc<Self>, slot: Slot, tokens: usize) {
+        let seconds = self.config.decode_seconds(tokens, self.running());
+        sleep(self.config.real(seconds)).await;
+        drop(slot);
+    }
+
+    /// Runs a request whose prompt has the token ids `prompt` and whose choices generate
+    /// `completions` tokens each; returns when every sequence has finished.
+    pub async fn serve(self: &Arc<Self>, prompt: &[u64], completions: &[usize]) -> Served {
+        // The first sequence queues now; the others once the prompt is prefilled.
+        self.stats.enqueued(1);
+        let mut queued = Queued {
+            stats: &self.stats,
+            left: 1,
+        };
+        let first = self.take_slot(&mut queued).await;
+        let cached = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .lookup_and_insert(prompt);
+        {
+            let _unit = self.prefill_unit.lock().await;
+            let started = Instant::now();
+            let seconds = self.config.prefill_seconds(prompt.len() - cached);
+            sleep(self.config.real(seconds)).await;
+            self.stats.prefilled(started.elapsed());
+        }
+        let mut decoding = JoinSet::new();
+        decoding.spawn(
+            self.clone()
+                .decode(first, completions.first().copied().unwrap_or(0)),
+        );
+        let children = completions.len().saturating_sub(1);
+        self.stats.enqueued(children);
+        queued.left += children;
+        for &tokens in completions.iter().skip(1) {
+            let slot = self.take_slot(&mut queued).await;
+            decoding.spawn(self.clone().decode(slot, tokens));
+        }
+        while decoding.join_next().await.is_some() {}
+        Served {
+            cached_tokens: cached,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scheduler(slots: usize, time_scale: f64) -> Arc<Scheduler> {
+        let config = CapacityConfig {
+            max_running_sequences: slots,
+            prefill_tokens_per_s: 1000.0,
+            decode_tokens_per_s_per_sequence: 10.0,
+            decode_slowdown: 0.0,
+            time_scale,
+        };
+        let stats = Arc::new(StatsRecorder::new(0, "test".into(), slots, time_scale));
+        Arc::new(Scheduler::new(config, PrefixCache::new(1000, 16), stats))
+    }
+
+    #[tokio::test]
+    async fn slots_bound_the_running_sequences_and_children_share_the_prefill() {
+        // Each sequence decodes 1 simulated second (10 tokens), 50 ms real.
+        let scheduler = scheduler(2, 0.05);
+        let started = Instant::now();
+        let prompt: Vec<u64> = (0..32).collect();
+        let runs: Vec<_> = (0..3)
+            .map(|_| {
+                let scheduler = scheduler.clone();
+                let prompt = prompt.clone();
+                tokio::spawn(async move { scheduler.serve(&prompt, &[10, 10]).await })
+            })
+            .collect();
+        for run in runs {
+            run.await.unwrap();
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let stats = scheduler.stats.snapshot(false);
+        assert_eq!(stats.max_running, 2);
+        assert_eq!((stats.running, stats.queued), (0, 0));
+        assert!(stats.max_queue_length >= 2, "{}", stats.max_queue_length);
+        // 6 sequences of 1 s on 2 slots: 3 s (plus prefill of 32 + 2 × 16 uncached tokens).
+        assert!((0.145..0.29).contains(&elapsed), "{elapsed}");
+        assert!((stats.slot_s - 6.0).abs() < 1.5, "{}", stats.slot_s);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_request_gives_its_slots_back() {
+        let scheduler = scheduler(1, 1.0);
+        let waiting = {
+            let scheduler = scheduler.clone();
+            tokio::spawn(async move { scheduler.serve(&[1, 2, 3], &[1000]).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(scheduler.stats.snapshot(false).running, 1);
+        waiting.abort();
+        let _ = waiting.await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let stats = scheduler.stats.snapshot(false);
+        assert_eq!((stats.running, stats.queued), (0, 0));
+        let quick = scheduler.serve(&[1, 2, 3], &[0]).await;
+        assert_eq!(quick.cached_tokens, 0);
+    }
+}

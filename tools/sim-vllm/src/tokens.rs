@@ -1,0 +1,166 @@
+//! The approximate tokenizer: how the simulator counts and cuts tokens.
+//!
+//! A real server counts tokens with the model's BPE tokenizer; the simulator needs only counts of
+//! the right size (about 4 characters of English per token, as Llama-3's tokenizer gives) and a
+//! deterministic split, so that usage, `max_tokens`, per-token logprobs and the prefix cache agree
+//! with one another. The rules:
+//! - letters and digits form words; a word of up to [`WORD_CHARS`] characters is one token, a
+//!   longer one a token per [`WORD_CHARS`] characters;
+//! - every other visible character (punctuation, `*`, `(`) is a token of its own;
+//! - a single space belongs to the token after it (`" the"`, `" Yes"`, as BPE vocabularies do);
+//! - a run of newlines is one token, and so is any other run of whitespace.
+//!
+//! The prompt is the chat template applied to the messages ([`prompt_token_ids`]), Llama-3 style:
+//! `<|begin_of_text|>`, then per message `<|start_header_id|>role<|end_header_id|>\n\ncontent
+//! <|eot_id|>`, then the assistant header when `add_generation_prompt`; with
+//! `continue_final_message` the last message stays open (no `<|eot_id|>`). Special tokens count
+//! one each. Token ids are hashes of the token text, so equal text prefixes give equal id prefixes,
+//! which is all the prefix cache needs.
+
+use grsu::model::ChatMessage;
+
+use crate::random::hash_str;
+
+/// The longest word that is a single token.
+pub const WORD_CHARS: usize = 6;
+
+const BEGIN_OF_TEXT: u64 = 1;
+const START_HEADER: u64 = 2;
+const END_HEADER: u64 = 3;
+const END_OF_TURN: u64 = 4;
+
+/// The tokens of `text`, as slices that concatenate back to it.
+pub fn pieces(text: &str) -> Vec<&str> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let end_of = |index: usize| chars.get(index).map_or(text.len(), |(at, _)| *at);
+    let mut out = Vec::new();
+    let mut index = 0;
+    while index < chars.len() {
+        let start = index;
+        let (_, c) = chars[index];
+        if c == '\n' {
+            while index < chars.len() && chars[index].1 == '\n' {
+                index += 1;
+            }
+        } else if c.is_whitespace() {
+            let next_visible = chars
+                .get(index + 1)
+                .is_some_and(|(_, next)| !next.is_whitespace());
+            if c == ' ' && next_visible {
+                index = word_end(&chars, index + 1);
+            } else {
+                while index < chars.len()
+                    && chars[index].1.is_whitespace()
+                    && chars[index].1 != '\n'
+                {
+                    index += 1;
+                }
+            }
+        } else {
+            index = word_end(&chars, index);
+        }
+        out.push(&text[end_of(start)..end_of(index)]);
+    }
+    out
+}
+
+/// The end of the token starting at `index` (a visible character): a word of up to
+/// [`WORD_CHARS`] letters or digits, or one other character.
+fn word_end(chars: &[(usize, char)], index: usize) -> usize {
+    if !chars[index].1.is_alphanumeric() {
+        return index + 1;
+    }
+    let mut end = index;
+    while end < chars.len() && end - index < WORD_CHARS && chars[end].1.is_alphanumeric() {
+        end += 1;
+    }
+    end
+}
+
+/// How many tokens `text` is.
+pub fn count(text: &str) -> usize {
+    pieces(text).len()
+}
+
+/// The token id of a piece of text (never one of the special ids).
+fn piece_id(piece: &str) -> u64 {
+    hash_str(piece) | (1 << 63)
+}
+
+/// The token ids of the prompt the server would build from `messages` with its chat template.
+pub fn prompt_token_ids(
+    messages: &[ChatMessage],
+    add_generation_prompt: bool,
+    continue_final_message: bool,
+) -> Vec<u64> {
+    let mut ids = vec![BEGIN_OF_TEXT];
+    for (index, message) in messages.iter().enumerate() {
+        ids.push(START_HEADER);
+        ids.extend(pieces(&message.role).into_iter().map(piece_id));
+        ids.push(END_HEADER);
+        ids.push(piece_id("\n\n"));
+        ids.extend(pieces(&message.content).into_iter().map(piece_id));
+        let open = continue_final_message && index + 1 == messages.len();
+        if !open {
+            ids.push(END_OF_TURN);
+        }
+    }
+    if add_generation_prompt && !continue_final_message {
+        ids.push(START_HEADER);
+        ids.push(piece_id("assistant"));
+        ids.push(END_HEADER);
+        ids.push(piece_id("\n\n"));
+    }
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_concatenate_back_and_attach_spaces_to_the_next_word() {
+        let text = "Accept the recommendation (Yes/No)? Yes\n\n1. **Heat (1995)**  é";
+        let split = pieces(text);
+        assert_eq!(split.concat(), text);
+        assert_eq!(
+            &split[..10],
+            &["Accept", " the", " recomm", "endati", "on", " (", "Yes", "/", "No", ")"]
+        );
+        assert!(split.contains(&" Yes") && split.contains(&"\n\n") && split.contains(&"  "));
+        assert_eq!(pieces(" Yes"), vec![" Yes"]);
+        assert_eq!(count(""), 0);
+    }
+
+    #[test]
+    fn english_text_is_about_four_characters_a_token() {
+        let text = "I'm in the mood for a gangster movie. Goodfellas (1990) and The Godfather \
+                    (1972) are two of my all-time favorites, anything more recent?";
+        let ratio = text.len() as f64 / count(text) as f64;
+        assert!((3.0..5.0).contains(&ratio), "{ratio}");
+    }
+
+    #[test]
+    fn prompts_share_ids_as_far_as_their_text_is_shared() {
+        let a = vec![ChatMessage::user(
+            "## Conversation\n\nUser: hi\n\n## Task A",
+        )];
+        let b = vec![ChatMessage::user(
+            "## Conversation\n\nUser: hi\n\n## Task B",
+        )];
+        let (ids_a, ids_b) = (
+            prompt_token_ids(&a, true, false),
+            prompt_token_ids(&b, true, false),
+        );
+        let shared = ids_a.iter().zip(&ids_b).take_while(|(x, y)| x == y).count();
+        assert_eq!(ids_a.len(), ids_b.len());
+        assert_eq!(
+            shared,
+            1 + 4 + count("## Conversation\n\nUser: hi\n\n## Task")
+        );
+        let mut forced = a.clone();
+        forced.push(ChatMessage::assistant("Accept"));
+        let open = prompt_token_ids(&forced, false, true);
+        assert_eq!(open.last(), Some(&piece_id("Accept")));
+    }
+}
