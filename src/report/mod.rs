@@ -95,25 +95,10 @@ pub struct Report {
     pub cells: Vec<CellStatus>,
 }
 
-/// Columns of the depth curves (Figure 3 plots Recall@50 and NDCG@50).
-pub const DEPTH_COLUMNS: [Column; 4] = [
-    Column {
-        metric: "recall",
-        k: 10,
-    },
-    Column {
-        metric: "recall",
-        k: 50,
-    },
-    Column {
-        metric: "ndcg",
-        k: 10,
-    },
-    Column {
-        metric: "ndcg",
-        k: 50,
-    },
-];
+/// Columns of the depth curves (Recall and NDCG at 10 and 50; Figure 3 plots the @50 ones).
+pub fn depth_columns() -> &'static [Column] {
+    &TABLE_COLUMNS[..4]
+}
 
 impl Report {
     /// Builds the report of the sweep in `store`.
@@ -248,7 +233,7 @@ fn depth_curve(
                         )
                     })
                     .collect();
-                for column in DEPTH_COLUMNS {
+                for column in depth_columns() {
                     let values: Vec<f64> = metrics
                         .iter()
                         .map(|m| m.mean().get(column.metric, column.k).unwrap_or(0.0))

@@ -14,7 +14,7 @@ use grsu::prompts::match_list;
 use grsu::report::method_scores::sample_labels;
 use grsu::store::ImportedRankings;
 
-use super::output_store::open_output_store;
+use super::output_store::open_sweep;
 use super::CliFailure;
 
 #[derive(Debug, Args)]
@@ -31,14 +31,8 @@ pub struct ImportArguments {
 }
 
 pub fn run(arguments: ImportArguments) -> Result<(), CliFailure> {
-    let store = open_output_store(&arguments.into)?;
+    let (store, manifest) = open_sweep(&arguments.into)?;
     let other = |error: grsu::store::StoreError| CliFailure::Other(error.into());
-    let manifest = store.manifest().map_err(other)?.ok_or_else(|| {
-        CliFailure::Config(format!(
-            "{}: no sweep was started there",
-            arguments.into.display()
-        ))
-    })?;
     if manifest
         .cells
         .iter()

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use grsu::store::Store;
+use grsu::store::{Store, SweepManifest};
 
 use super::CliFailure;
 use crate::engine::store_path;
@@ -24,4 +24,16 @@ pub fn open_output_store(output: &Path) -> Result<Store, CliFailure> {
             "{error} (is a `grsu run` still writing it? its progress is on that process's terminal)"
         ))
     })
+}
+
+/// Opens `<output>/store` and reads the manifest of the sweep in it.
+pub fn open_sweep(output: &Path) -> Result<(Store, SweepManifest), CliFailure> {
+    let store = open_output_store(output)?;
+    let manifest = store
+        .manifest()
+        .map_err(|error| CliFailure::Other(error.into()))?
+        .ok_or_else(|| {
+            CliFailure::Config(format!("{}: no sweep was started there", output.display()))
+        })?;
+    Ok((store, manifest))
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use grsu::report::status::{cell_status, status_table};
 
-use super::output_store::open_output_store;
+use super::output_store::open_sweep;
 use super::CliFailure;
 use crate::engine::progress::ProgressSnapshot;
 
@@ -27,14 +27,8 @@ pub fn run(arguments: StatusArguments) -> Result<(), CliFailure> {
             return running_status(&arguments, &error.to_string());
         }
     }
-    let store = open_output_store(&arguments.output)?;
+    let (store, manifest) = open_sweep(&arguments.output)?;
     let other = |error: grsu::store::StoreError| CliFailure::Other(error.into());
-    let manifest = store.manifest().map_err(other)?.ok_or_else(|| {
-        CliFailure::Config(format!(
-            "{}: no sweep was started there",
-            arguments.output.display()
-        ))
-    })?;
     let status = cell_status(
         &manifest,
         &store.records().map_err(other)?,
