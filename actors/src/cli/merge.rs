@@ -7,7 +7,7 @@ use clap::Args;
 use grsu::report::{Report, ReportOptions};
 use grsu::store::{MergeCounts, Store};
 
-use super::output_store::open_output_store;
+use super::output_store::open_sweep;
 use super::CliFailure;
 use crate::engine::store_path;
 
@@ -25,10 +25,7 @@ pub fn run(arguments: MergeArguments) -> Result<(), CliFailure> {
     let other = |error: grsu::store::StoreError| CliFailure::Other(error.into());
     let mut sources = Vec::new();
     for source in &arguments.sources {
-        let store = open_output_store(source)?;
-        let manifest = store.manifest().map_err(other)?.ok_or_else(|| {
-            CliFailure::Config(format!("{}: no sweep was started there", source.display()))
-        })?;
+        let (store, manifest) = open_sweep(source)?;
         sources.push((source, store, manifest));
     }
     let (first_path, _, first) = &sources[0];
