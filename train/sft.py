@@ -164,7 +164,8 @@ class GgufChatTokenizer:
 
         environment = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
         environment.globals["raise_exception"] = raise_exception
-        self.template = environment.from_string(value("tokenizer.chat_template"))
+        self.template_source = value("tokenizer.chat_template")
+        self.template = environment.from_string(self.template_source)
         self.name = os.path.basename(path)
 
     def ids(self, messages: list, add_generation_prompt: bool) -> list[int]:
@@ -345,7 +346,8 @@ def train(arguments) -> int:
         weight_decay=arguments.weight_decay,
         max_grad_norm=arguments.max_grad_norm,
         bf16=arguments.bf16,
-        gradient_checkpointing=arguments.gradient_checkpointing,
+        # transformers 5 renamed gradient checkpointing; the old name only warns.
+        activation_checkpointing=arguments.gradient_checkpointing,
         deepspeed=arguments.deepspeed,
         max_length=arguments.max_length,
         completion_only_loss=True,
