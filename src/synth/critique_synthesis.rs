@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::CritiqueSection;
 use super::example::{ExampleKind, ExampleMeta, TrainingExample};
-use super::lists::{critique_lists, label_items, CritiqueList};
+use super::lists::{critique_lists, label_items, CritiqueList, HistoryLists};
 use super::progress::SynthProgress;
 use super::subsets::subset_count;
 use super::teacher::Teacher;
@@ -64,6 +64,39 @@ pub struct CritiqueCounts {
     pub answers_leaking_preference: u64,
     /// Lists whose teacher call failed (connection, server): asked again by the next run.
     pub teacher_errors: u64,
+}
+
+impl CritiqueCounts {
+    /// Adds the history-level counts of one history's lists.
+    fn add_history(&mut self, lists: &HistoryLists) {
+        self.histories += 1;
+        self.labels += lists.labels.len() as u64;
+        self.subsets_total += lists.subsets_total.min(u64::MAX as u128) as u64;
+        self.subsets_capped += lists.subsets_capped.min(u64::MAX as u128) as u64;
+        self.histories_capped += u64::from(lists.subsets_capped > 0);
+        for list in &lists.lists {
+            if list.labels_in_list > 0 {
+                self.lists_with_labels += 1;
+            } else {
+                self.lists_without_labels += 1;
+            }
+        }
+    }
+}
+
+/// The lists critique synthesis would make, counted without asking the teacher (the example
+/// and failure counts stay 0): what a synthesis will cost before it is run.
+pub fn plan_critiques(
+    samples: &[Sample],
+    catalog: &Catalog,
+    settings: &CritiqueSection,
+    seed: u64,
+) -> CritiqueCounts {
+    let mut counts = CritiqueCounts::default();
+    for sample in samples {
+        counts.add_history(&critique_lists(sample, catalog, settings, seed));
+    }
+    counts
 }
 
 /// The number of lists critique synthesis will make for `samples` (for a progress bar).
@@ -288,21 +321,7 @@ pub async fn synthesize_critiques(
     let counts = RefCell::new(CritiqueCounts::default());
     let jobs = samples.iter().flat_map(|sample| {
         let lists = std::rc::Rc::new(critique_lists(sample, catalog, settings, seed));
-        {
-            let mut counts = counts.borrow_mut();
-            counts.histories += 1;
-            counts.labels += lists.labels.len() as u64;
-            counts.subsets_total += lists.subsets_total.min(u64::MAX as u128) as u64;
-            counts.subsets_capped += lists.subsets_capped.min(u64::MAX as u128) as u64;
-            counts.histories_capped += u64::from(lists.subsets_capped > 0);
-            for list in &lists.lists {
-                if list.labels_in_list > 0 {
-                    counts.lists_with_labels += 1;
-                } else {
-                    counts.lists_without_labels += 1;
-                }
-            }
-        }
+        counts.borrow_mut().add_history(&lists);
         (0..lists.lists.len()).map(move |index| (sample, lists.clone(), index))
     });
     let mut results = stream::iter(jobs)
@@ -528,6 +547,15 @@ mod tests {
         );
         assert_eq!(counts.critique_examples, 5);
         assert_eq!(counts.failed_lists, 0);
+        let plan = plan_critiques(&samples, &catalog, &settings, 0);
+        assert_eq!(
+            (
+                plan.lists_with_labels,
+                plan.subsets_capped,
+                plan.critique_examples
+            ),
+            (3, 1, 0)
+        );
         assert_eq!(counts.invalid_answers, 5);
         assert_eq!(
             written

@@ -47,5 +47,5 @@ pub use example::{ExampleKind, TrainingExample};
 pub use manifest::SynthManifest;
 pub use progress::{ProgressSnapshot, SynthProgress};
 pub use score_examples::ScoreCounts;
-pub use synthesis::{run_critique, run_score, SynthError, SynthOutcome};
+pub use synthesis::{plan_critique, run_critique, run_score, SynthError, SynthOutcome};
 pub use teacher::Teacher;

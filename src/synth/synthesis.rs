@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::config::SynthConfig;
-use super::critique_synthesis::{synthesize_critiques, CritiqueContext};
+use super::critique_synthesis::{
+    plan_critiques, synthesize_critiques, CritiqueContext, CritiqueCounts,
+};
 use super::example::{write_atomically, ExampleFile, ExampleKind};
 use super::manifest::{SeedInfo, SourceInfo, SynthManifest, TeacherInfo, ThisRun, EXAMPLE_FORMAT};
 use super::progress::SynthProgress;
@@ -141,6 +143,17 @@ fn write_manifest(path: &Path, manifest: &SynthManifest) -> Result<(), SynthErro
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// `grsu synth critique --plan`: the lists a critique synthesis would make (no teacher, no file).
+pub fn plan_critique(config: &SynthConfig) -> Result<CritiqueCounts, SynthError> {
+    let (catalog, samples) = load_source(config)?;
+    Ok(plan_critiques(
+        &samples,
+        &catalog,
+        &config.critique,
+        config.synth.seed,
+    ))
 }
 
 /// `grsu synth critique`: critique examples from the teacher, resumable through the store's

@@ -141,6 +141,26 @@ async fn synthesis_through_the_binary_counts_hides_the_preference_and_resumes_fr
     assert_eq!(critique_manifest["teacher"]["identity"], "openai:det");
     assert_eq!(critique_manifest["seeds"]["seed"], 3);
 
+    // The plan counts the same lists without asking the teacher.
+    let plan = succeed(&[
+        "synth",
+        "critique",
+        "--config",
+        &config_arg,
+        "--plan",
+        "--json",
+    ]);
+    let plan: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    for key in [
+        "histories",
+        "lists_with_labels",
+        "lists_without_labels",
+        "subsets_capped",
+    ] {
+        assert_eq!(plan[key], counts[key], "{key}");
+    }
+    assert_eq!(server.traffic().total(), lists);
+
     let examples = lines(&output.join("critique.jsonl"));
     assert_eq!(examples.len() as u64, lists);
     let labels = demo_labels(4);

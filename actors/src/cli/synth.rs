@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use grsu::synth::{
-    run_critique, run_score, ExampleKind, SynthConfig, SynthError, SynthOutcome, SynthProgress,
+    plan_critique, run_critique, run_score, ExampleKind, SynthConfig, SynthError, SynthOutcome,
+    SynthProgress,
 };
 
 use super::runtime::runtime;
@@ -33,6 +34,9 @@ pub struct SynthArguments {
     /// Print the manifest as JSON instead of the counts table.
     #[arg(long)]
     json: bool,
+    /// Critique only: count the histories, lists and capped subsets without asking the teacher.
+    #[arg(long)]
+    plan: bool,
 }
 
 pub fn run(command: SynthCommand) -> Result<(), CliFailure> {
@@ -42,6 +46,25 @@ pub fn run(command: SynthCommand) -> Result<(), CliFailure> {
     };
     let config = SynthConfig::load(&arguments.config)
         .map_err(|error| CliFailure::Config(error.to_string()))?;
+    if arguments.plan {
+        if kind != "critique" {
+            return Err(CliFailure::Config(
+                "--plan is for `grsu synth critique` (scoring needs no teacher)".into(),
+            ));
+        }
+        let counts = plan_critique(&config).map_err(failure)?;
+        let value = serde_json::to_value(counts)?;
+        if arguments.json {
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        } else {
+            print_table(&value);
+            println!(
+                "\nplan only: {} teacher requests at least (one per list, up to 3 with retries)",
+                counts.lists_with_labels + counts.lists_without_labels
+            );
+        }
+        return Ok(());
+    }
     let progress = Arc::new(SynthProgress::default());
     let unit = if kind == "critique" {
         "lists"
@@ -98,14 +121,18 @@ fn failure(error: SynthError) -> CliFailure {
     }
 }
 
-fn print_counts(outcome: &SynthOutcome) {
-    let manifest = &outcome.manifest;
+fn print_table(counts: &serde_json::Value) {
     println!("| count | value |\n|---|---|");
-    if let Some(counts) = manifest.counts.as_object() {
+    if let Some(counts) = counts.as_object() {
         for (name, value) in counts {
             println!("| {name} | {value} |");
         }
     }
+}
+
+fn print_counts(outcome: &SynthOutcome) {
+    let manifest = &outcome.manifest;
+    print_table(&manifest.counts);
     let run = &manifest.this_run;
     println!(
         "\n{} examples in {}; manifest {}; teacher calls {} (cached {}), wall time {:.1} s",
