@@ -155,16 +155,8 @@ async fn report_until(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let terminal = std::io::stderr().is_terminal();
-    let bar = terminal.then(|| {
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(&format!(
-                "{{bar:30}} {{pos}}/{{len}} {unit}, eta {{eta}} | {{msg}}"
-            ))
-            .expect("a valid template"),
-        );
-        bar
-    });
+    // Made once the work is planned, so that it never shows an empty bar as full.
+    let mut bar: Option<indicatif::ProgressBar> = None;
     let period = if terminal {
         Duration::from_millis(500)
     } else {
@@ -172,6 +164,16 @@ async fn report_until(
     };
     loop {
         let now = progress.snapshot();
+        if terminal && bar.is_none() && now.total > 0 {
+            let new_bar = indicatif::ProgressBar::new(now.total);
+            new_bar.set_style(
+                indicatif::ProgressStyle::with_template(&format!(
+                    "{{bar:30}} {{pos}}/{{len}} {unit}, eta {{eta}} | {{msg}}"
+                ))
+                .expect("a valid template"),
+            );
+            bar = Some(new_bar);
+        }
         match &bar {
             Some(bar) => {
                 bar.set_length(now.total);
@@ -181,7 +183,7 @@ async fn report_until(
                     now.failed, now.teacher_calls, now.cache_hits, now.tokens
                 ));
             }
-            None if now.total == 0 => {}
+            None if terminal || now.total == 0 => {}
             None => tracing::info!(
                 done = now.done,
                 total = now.total,
