@@ -32,6 +32,8 @@
 //! - [`seeds`]: per-request seeds derived from (run seed, sample, request path, attempt).
 //! - [`statistics`]: mean ± std, paired t-test, bootstrap intervals (for reports).
 //! - [`store`]: the sled store of a run: response cache (and, with the engine, records).
+//! - [`synth`]: instruction-data synthesis for training the simulated user (critique and scoring
+//!   examples, a teacher model behind the response cache).
 //! - [`input_error`]: the error type for bad input files, naming file, line and field.
 
 pub mod catalog;
@@ -52,5 +54,6 @@ pub mod search;
 pub mod seeds;
 pub mod statistics;
 pub mod store;
+pub mod synth;
 
 pub use input_error::InputError;

@@ -16,6 +16,7 @@ mod run_command;
 mod runtime;
 mod serve_command;
 mod status;
+mod synth;
 
 use clap::{Parser, Subcommand};
 
@@ -60,6 +61,11 @@ enum Command {
     Serve(serve_command::ServeArguments),
     /// Check endpoints (reachability, logprobs, n, continue_final_message, latency) before a sweep.
     Doctor(doctor_command::DoctorArguments),
+    /// Instruction data for training the simulated user: critique and scoring examples.
+    Synth {
+        #[command(subcommand)]
+        command: synth::SynthCommand,
+    },
     /// Score a predictions file (`{"sample": ..., "ranking": [...]}` per line) against a dataset.
     Evaluate(evaluate::EvaluateArguments),
 }
@@ -86,5 +92,6 @@ pub fn run(cli: Cli) -> Result<(), CliFailure> {
         Command::Model { command } => model::run(command),
         Command::Serve(arguments) => serve_command::run(arguments),
         Command::Doctor(arguments) => doctor_command::run(arguments),
+        Command::Synth { command } => synth::run(command),
     }
 }
