@@ -202,8 +202,10 @@ fn default_critique_tokens() -> u32 {
 pub struct CrsSection {
     #[serde(default)]
     pub list_parse: ListParseMode,
-    #[serde(default = "default_crs_tokens")]
-    pub max_tokens: u32,
+    /// Tokens a CRS answer may take; absent: enough for its list (512, or 40 per item for longer
+    /// lists such as the zero-shot 50).
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
     /// Titles matching no catalog item at least this well (0–100) are dropped; absent: the
     /// reference's match-everything behaviour.
     #[serde(default)]
@@ -221,10 +223,6 @@ pub struct CrsSection {
     /// reference implementation does.
     #[serde(default = "default_true")]
     pub stop_after_list: bool,
-}
-
-fn default_crs_tokens() -> u32 {
-    512
 }
 
 impl Default for CrsSection {
@@ -447,6 +445,13 @@ impl RunConfig {
             scoring: self.user.scoring,
             seed,
         }
+    }
+
+    /// The token budget of a CRS answer: `[crs] max_tokens`, else enough for the list asked for.
+    pub fn crs_max_tokens(&self) -> u32 {
+        self.crs
+            .max_tokens
+            .unwrap_or_else(|| (40 * self.crs_list_length() as u32).max(512))
     }
 
     /// The items a CRS call asks for: k, or the zero-shot length without search.

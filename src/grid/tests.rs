@@ -192,3 +192,18 @@ fn a_plain_run_config_refuses_a_grid() {
     let message = RunConfig::load(&path).unwrap_err().to_string();
     assert!(message.contains("load the file as a sweep"), "{message}");
 }
+
+#[test]
+fn the_crs_token_budget_fits_the_list_unless_set() {
+    let (_folder, sweep) = load(
+        "[[variant]]\nname = \"search\"\n[[variant]]\nname = \"zero shot\"\nsearch.strategy = \"none\"\n[[variant]]\nname = \"set\"\nsearch.strategy = \"none\"\ncrs.max_tokens = 300\n",
+    );
+    let sweep = sweep.unwrap();
+    let budgets: Vec<u32> = sweep
+        .cells
+        .iter()
+        .map(|cell| cell.config.crs_max_tokens())
+        .collect();
+    // k = 4 with search; 50 items without (40 tokens each); an explicit budget wins.
+    assert_eq!(budgets, [512, 2000, 300]);
+}

@@ -77,7 +77,7 @@ pub fn depth_chart(report: &Report, column: &str) -> Option<LineChart> {
     })
 }
 
-/// Figure 2: one bar per method for Recall@10 and NDCG@10, error bars = std over seeds.
+/// Figure 2: one bar per method for Recall@10 and NDCG@10, error bars = std over seeds (cut at 0).
 pub fn ablation_chart(report: &Report) -> Option<BarChart> {
     let positions: Vec<usize> = ABLATION_COLUMNS
         .iter()
@@ -94,9 +94,13 @@ pub fn ablation_chart(report: &Report) -> Option<BarChart> {
                 .map(|&position| method.columns[position].mean)
                 .collect(),
             errors: (method.seeds.len() > 1).then(|| {
+                // Metrics are never negative: an error bar stops at 0.
                 positions
                     .iter()
-                    .map(|&position| method.columns[position].std)
+                    .map(|&position| {
+                        let column = &method.columns[position];
+                        column.std.min(column.mean)
+                    })
                     .collect()
             }),
         })

@@ -21,7 +21,8 @@ pub fn markdown(report: &Report) -> String {
     let mut text = format!(
         "# {}\n\nSeeds {:?}; mean ± std over seeds (each seed averaged over its samples). `*`: \
          significantly better than the baseline `{}` (paired t-test per sample, p < 0.05), `†`: \
-         significantly worse.\n\n",
+         significantly worse. Cost: model calls and tokens of the method's search (cells sharing a \
+         search show the same), sample-seconds = the wall time of its samples added up.\n\n",
         report.name,
         report.seeds,
         report.baseline.as_deref().unwrap_or("-")
@@ -30,7 +31,7 @@ pub fn markdown(report: &Report) -> String {
     for column in &report.columns {
         text.push_str(&format!(" {column} |"));
     }
-    text.push_str(" calls | prompt tokens | completion tokens | wall s |\n|---|---|");
+    text.push_str(" calls | prompt tokens | completion tokens | sample-seconds |\n|---|---|");
     text.push_str(&"---|".repeat(report.columns.len() + 4));
     text.push('\n');
     for method in &report.methods {

@@ -240,7 +240,7 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
                 matcher,
                 list_length: config.crs_list_length(),
                 parse_mode: config.crs.list_parse,
-                max_tokens: config.crs.max_tokens,
+                max_tokens: config.crs_max_tokens(),
                 answer_prefix: config.crs.answer_prefix.clone(),
                 batch_lists: config.crs.batch_lists,
                 stop_after_list: config.crs.stop_after_list,
