@@ -15,7 +15,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::http::HttpEndpoint;
+use std::sync::Arc;
+
+use crate::model::http::{HttpBackend, HttpEndpoint};
+use crate::model::pool::{EjectionPolicy, EndpointPool, RetryPolicy};
+use crate::model::Backend;
 
 /// The endpoints of one model role.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,6 +133,41 @@ impl ModelRoleConfig {
                 timeout: Duration::from_secs_f64(self.timeout_s),
             })
             .collect())
+    }
+
+    /// The endpoint pool of this role: an HTTP backend per endpoint, each capped at
+    /// `max_concurrency`, with the default retry and ejection policies.
+    pub fn endpoint_pool(&self, role: &str) -> Result<EndpointPool, ModelConfigError> {
+        let invalid = |problem: String| ModelConfigError::Invalid {
+            role: role.to_string(),
+            problem,
+        };
+        let endpoints = self
+            .http_endpoints(role)?
+            .into_iter()
+            .map(|endpoint| {
+                Ok((
+                    Arc::new(
+                        HttpBackend::new(endpoint).map_err(|error| invalid(error.to_string()))?,
+                    ) as Arc<dyn Backend>,
+                    self.max_concurrency,
+                ))
+            })
+            .collect::<Result<Vec<_>, ModelConfigError>>()?;
+        EndpointPool::new(
+            role.to_string(),
+            endpoints,
+            RetryPolicy::default(),
+            EjectionPolicy::default(),
+        )
+        .map_err(|error| invalid(error.to_string()))
+    }
+
+    /// The GGUF file of the embedded model this role uses.
+    pub fn embedded_model_path(&self) -> PathBuf {
+        self.embedded_model
+            .clone()
+            .unwrap_or_else(crate::model::embedded::default_model_path)
     }
 }
 

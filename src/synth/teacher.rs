@@ -12,9 +12,8 @@ use std::sync::Arc;
 
 use crate::config::models::ModelConfigError;
 use crate::config::ModelRoleConfig;
-use crate::model::embedded::{default_model_path, EmbeddedBackend};
-use crate::model::http::HttpBackend;
-use crate::model::pool::{EjectionPolicy, EndpointPool, PoolError, RetryPolicy};
+use crate::model::embedded::EmbeddedBackend;
+use crate::model::pool::{EndpointPool, PoolError};
 use crate::model::{Backend, ChatRequest, ChatResponse, ModelError};
 use crate::store::ResponseCache;
 
@@ -71,10 +70,7 @@ impl Teacher {
     ) -> Result<Self, TeacherError> {
         const ROLE: &str = "teacher";
         if settings.is_embedded() {
-            let path = settings
-                .embedded_model
-                .clone()
-                .unwrap_or_else(default_model_path);
+            let path = settings.embedded_model_path();
             let loaded = tokio::task::spawn_blocking(move || EmbeddedBackend::load(&path))
                 .await
                 .map_err(|error| ModelError::Embedded {
@@ -82,22 +78,7 @@ impl Teacher {
                 })??;
             return Ok(Teacher::single(Arc::new(loaded), cache));
         }
-        let endpoints = settings
-            .http_endpoints(ROLE)?
-            .into_iter()
-            .map(|endpoint| {
-                Ok((
-                    Arc::new(HttpBackend::new(endpoint)?) as Arc<dyn Backend>,
-                    settings.max_concurrency,
-                ))
-            })
-            .collect::<Result<Vec<_>, ModelError>>()?;
-        let pool = EndpointPool::new(
-            ROLE.to_string(),
-            endpoints,
-            RetryPolicy::default(),
-            EjectionPolicy::default(),
-        )?;
+        let pool = settings.endpoint_pool(ROLE)?;
         Ok(Teacher {
             identity: pool.identity(),
             target: Target::Pool(pool),

@@ -34,9 +34,7 @@ use grsu::config::RunConfig;
 use grsu::data::{Dataset, LoadOptions, Sample};
 use grsu::grid::{Shard, Sweep};
 use grsu::matching::TitleMatcher;
-use grsu::model::embedded::{default_model_path, EmbeddedBackend};
-use grsu::model::http::HttpBackend;
-use grsu::model::pool::{EjectionPolicy, EndpointPool, RetryPolicy};
+use grsu::model::embedded::EmbeddedBackend;
 use grsu::model::scoring::ScoringSettings;
 use grsu::model::Backend;
 use grsu::prompts::ItemView;
@@ -455,10 +453,7 @@ impl Backends {
         settings: &grsu::config::ModelRoleConfig,
     ) -> anyhow::Result<ModelTarget> {
         if settings.is_embedded() {
-            let path = settings
-                .embedded_model
-                .clone()
-                .unwrap_or_else(default_model_path);
+            let path = settings.embedded_model_path();
             if let Some(backend) = self.embedded.get(&path) {
                 return Ok(ModelTarget::Single(backend.clone()));
             }
@@ -472,23 +467,8 @@ impl Backends {
             self.embedded.insert(path, backend.clone());
             return Ok(ModelTarget::Single(backend));
         }
-        let endpoints = settings
-            .http_endpoints(role)?
-            .into_iter()
-            .map(|endpoint| {
-                Ok((
-                    Arc::new(HttpBackend::new(endpoint)?) as Arc<dyn Backend>,
-                    settings.max_concurrency,
-                ))
-            })
-            .collect::<Result<Vec<_>, grsu::model::ModelError>>()?;
         Ok(ModelTarget::Pool {
-            pool: EndpointPool::new(
-                role.to_string(),
-                endpoints,
-                RetryPolicy::default(),
-                EjectionPolicy::default(),
-            )?,
+            pool: settings.endpoint_pool(role)?,
             affinity: settings.affinity,
         })
     }
