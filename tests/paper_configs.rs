@@ -37,7 +37,7 @@ fn every_paper_config_loads_with_the_rows_of_its_table() {
     // (cells, shared searches) per config.
     let expected: BTreeMap<&str, (usize, usize)> = BTreeMap::from([
         ("table3", (5, 5)),
-        ("table4", (6, 5)),
+        ("table4", (7, 6)),
         ("table5", (3, 3)),
         ("table6", (5, 5)),
         ("figure2", (4, 3)),
@@ -82,6 +82,12 @@ fn every_paper_config_loads_with_the_rows_of_its_table() {
         base_critic.config.role("user").model.as_deref(),
         Some("grsu-user")
     );
+    let discriminative = table4.cell("discriminative scoring").unwrap();
+    assert_eq!(
+        discriminative.config.roles_used(),
+        ["crs", "user", "critique", "reward"]
+    );
     let grsu = table4.cell("GRSU").unwrap();
+    assert_eq!(grsu.config.roles_used(), ["crs", "user", "critique"]);
     assert_eq!(grsu.config.role("critique"), grsu.config.role("user"));
 }

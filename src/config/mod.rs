@@ -12,4 +12,4 @@ pub mod models;
 pub mod run_config;
 
 pub use models::{ModelRoleConfig, ModelsSection};
-pub use run_config::{ConfigError, RunConfig, ScoreContext, StrategyName};
+pub use run_config::{ConfigError, RunConfig, ScoreContext, Scorer, StrategyName};

@@ -167,6 +167,18 @@ pub enum ScoreContext {
     List,
 }
 
+/// What scores an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scorer {
+    /// The simulated user's probability of "Yes" (the method).
+    #[default]
+    Generative,
+    /// A classification model's probability of the positive class for the same prompt
+    /// (`[models.reward]`, vLLM's `/classify`): Table 4's discriminative scoring.
+    Discriminative,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserSection {
@@ -179,6 +191,11 @@ pub struct UserSection {
     #[serde(default = "default_true")]
     pub scoring: bool,
     #[serde(default)]
+    pub scorer: Scorer,
+    /// With the discriminative scorer: the class whose probability is the score.
+    #[serde(default = "default_positive_class")]
+    pub positive_class: usize,
+    #[serde(default)]
     pub scoring_mode: ScoringMode,
     #[serde(default)]
     pub score_formula: ScoreFormula,
@@ -188,6 +205,10 @@ pub struct UserSection {
     pub top_logprobs: u32,
     #[serde(default = "default_critique_tokens")]
     pub critique_max_tokens: u32,
+}
+
+fn default_positive_class() -> usize {
+    1
 }
 
 fn default_top_logprobs() -> u32 {
@@ -273,10 +294,10 @@ pub struct RunConfig {
     pub output: OutputSection,
 }
 
-/// The model roles of a run: the CRS, the simulated user (scoring), and the simulated user's
+/// The model roles of a run: the CRS, the simulated user (scoring), the simulated user's
 /// critiquing, which is the `user` model unless `[models.critique]` names another (Table 4 varies
-/// them separately).
-pub const ROLES: [&str; 3] = ["crs", "user", "critique"];
+/// them separately), and the discriminative reward model of `scorer = "discriminative"`.
+pub const ROLES: [&str; 4] = ["crs", "user", "critique", "reward"];
 
 impl RunConfig {
     /// Reads, resolves relative paths against the config's folder, and validates.
@@ -402,12 +423,20 @@ impl RunConfig {
                 return Err(invalid(
                     "models",
                     "role",
-                    format!("unknown role `{role}`; expected crs, user or critique"),
+                    format!("unknown role `{role}`; expected crs, user, critique or reward"),
                 ));
             }
             settings
                 .validate(role)
                 .map_err(|error| invalid("models", "endpoints", error.to_string()))?;
+        }
+        if self.user.scorer == Scorer::Discriminative && self.role("reward").is_embedded() {
+            return Err(invalid(
+                "user",
+                "scorer",
+                "the discriminative scorer needs [models.reward] endpoints serving a classification model"
+                    .into(),
+            ));
         }
         if self.output.strategies.is_empty() {
             return Err(invalid(
@@ -427,6 +456,14 @@ impl RunConfig {
             None if role == "critique" => self.role("user"),
             None => toml::from_str("").expect("defaults"),
         }
+    }
+
+    /// The roles this run calls (the reward model only with the discriminative scorer).
+    pub fn roles_used(&self) -> Vec<&'static str> {
+        ROLES
+            .into_iter()
+            .filter(|role| *role != "reward" || self.user.scorer == Scorer::Discriminative)
+            .collect()
     }
 
     /// The search settings for one seed.

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use super::classify::{ClassifyRequest, ClassifyResponse};
 use super::{ChatRequest, ChatResponse, ModelError};
 
 /// A chat-completion server or model.
@@ -13,6 +14,15 @@ pub trait Backend: Send + Sync {
 
     /// Answers one request. Implementations return exactly `request.n` choices or an error.
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError>;
+
+    /// Classifies texts (a discriminative reward model). Chat-only backends refuse.
+    async fn classify(&self, _request: &ClassifyRequest) -> Result<ClassifyResponse, ModelError> {
+        Err(ModelError::Rejected {
+            endpoint: self.endpoint(),
+            status: 400,
+            message: "this backend serves chat completions only, not classification".into(),
+        })
+    }
 
     /// Whether the backend can take requests now. An endpoint pool calls it before re-admitting
     /// an endpoint it ejected after repeated failures; an HTTP backend asks the server (`GET

@@ -14,6 +14,7 @@
 //! - [`backend`]: the [`Backend`] trait.
 //! - [`scoring`]: the Yes/No score of an item from token logprobs (`generate` and `forced`).
 //! - [`cached`]: the response cache in front of any backend.
+//! - [`classify`]: class probabilities from a discriminative reward model (`/classify`).
 //! - [`doctor`]: the checks `grsu doctor` runs against an endpoint.
 //! - [`embedded`]: the small CPU model used when no server is configured.
 //! - [`http`]: the OpenAI-compatible HTTP backend (vLLM, llama.cpp, OpenAI).
@@ -22,6 +23,7 @@
 
 pub mod backend;
 pub mod cached;
+pub mod classify;
 pub mod doctor;
 pub mod embedded;
 pub mod error;

@@ -128,14 +128,19 @@ impl CallCounts {
 
     /// Adds one answer: a model call, or a cache hit (which cost nothing now).
     pub fn add_answer(&mut self, response: &crate::model::ChatResponse, cached: bool) {
+        self.add_usage(&response.usage, cached);
+    }
+
+    /// Adds one answer's token counts: a model call, or a cache hit.
+    pub fn add_usage(&mut self, usage: &crate::model::Usage, cached: bool) {
         if cached {
             self.cache_hits += 1;
-            self.cached_prompt_tokens += response.usage.prompt_tokens;
-            self.cached_completion_tokens += response.usage.completion_tokens;
+            self.cached_prompt_tokens += usage.prompt_tokens;
+            self.cached_completion_tokens += usage.completion_tokens;
         } else {
             self.calls += 1;
-            self.prompt_tokens += response.usage.prompt_tokens;
-            self.completion_tokens += response.usage.completion_tokens;
+            self.prompt_tokens += usage.prompt_tokens;
+            self.completion_tokens += usage.completion_tokens;
         }
     }
 }

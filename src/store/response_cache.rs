@@ -12,6 +12,10 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::StoreError;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::model::classify::{ClassifyRequest, ClassifyResponse};
 use crate::model::{ChatRequest, ChatResponse};
 
 /// Hits and misses since the cache was opened.
@@ -47,13 +51,58 @@ impl ResponseCache {
         hasher.finalize().into()
     }
 
+    /// The cache key of a classification request: the same scheme, marked so that it can never
+    /// equal a chat request's key.
+    pub fn classify_key(identity: &str, request: &ClassifyRequest) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        hasher.update(identity.as_bytes());
+        hasher.update([0u8]);
+        hasher.update(b"classify");
+        hasher.update([0u8]);
+        hasher.update(serde_json::to_vec(request).expect("a request always serialises"));
+        hasher.finalize().into()
+    }
+
     /// The cached response, if any (counted as a hit or a miss).
     pub fn get(
         &self,
         identity: &str,
         request: &ChatRequest,
     ) -> Result<Option<ChatResponse>, StoreError> {
-        let key = Self::key(identity, request);
+        self.get_keyed(Self::key(identity, request))
+    }
+
+    /// Stores a finished response and flushes it before returning, so that a call the run counted
+    /// as done survives a crash.
+    pub async fn put(
+        &self,
+        identity: &str,
+        request: &ChatRequest,
+        response: &ChatResponse,
+    ) -> Result<(), StoreError> {
+        self.put_keyed(Self::key(identity, request), response)
+    }
+
+    /// The cached classification, if any (counted as a hit or a miss).
+    pub fn get_classified(
+        &self,
+        identity: &str,
+        request: &ClassifyRequest,
+    ) -> Result<Option<ClassifyResponse>, StoreError> {
+        self.get_keyed(Self::classify_key(identity, request))
+    }
+
+    /// Stores a classification and flushes it.
+    pub fn put_classified(
+        &self,
+        identity: &str,
+        request: &ClassifyRequest,
+        response: &ClassifyResponse,
+    ) -> Result<(), StoreError> {
+        self.put_keyed(Self::classify_key(identity, request), response)
+    }
+
+    fn get_keyed<T: DeserializeOwned>(&self, key: [u8; 32]) -> Result<Option<T>, StoreError> {
         let found = self.tree.get(key).map_err(|error| StoreError::Io {
             operation: "cache read",
             message: error.to_string(),
@@ -75,16 +124,7 @@ impl ResponseCache {
         }
     }
 
-    /// Stores a response and flushes it to disk before returning. The flush runs on sled's own
-    /// threads, so an async runtime's workers are never blocked in `fsync`, and concurrent puts
-    /// share flushes.
-    pub async fn put(
-        &self,
-        identity: &str,
-        request: &ChatRequest,
-        response: &ChatResponse,
-    ) -> Result<(), StoreError> {
-        let key = Self::key(identity, request);
+    fn put_keyed<T: Serialize>(&self, key: [u8; 32], response: &T) -> Result<(), StoreError> {
         let value = serde_json::to_vec(response).expect("a response always serialises");
         self.tree
             .insert(key, value)

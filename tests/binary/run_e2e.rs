@@ -197,3 +197,55 @@ fn a_config_with_a_typo_or_another_store_is_refused_with_exit_code_two() {
     let message = String::from_utf8_lossy(&refused.stderr);
     assert!(message.contains("unknown field `critque`"), "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discriminative_scoring_reads_the_positive_class_of_a_classification_endpoint() {
+    let root = support::repository_root();
+    let server = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
+    let folder = tempfile::tempdir().unwrap();
+    let output = folder.path().join("out");
+    let extra = format!(
+        "scorer = \"discriminative\"\n\n[models.reward]\nendpoints = [\"{}\"]\nmodel = \"rm\"\n",
+        server.url()
+    );
+    let config = write_config(folder.path(), &server.url(), &output, 2, &extra);
+    let finished = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || grsu(&["run", config.to_str().unwrap()])
+    })
+    .await
+    .unwrap();
+    assert!(
+        finished.status.success(),
+        "{}",
+        String::from_utf8_lossy(&finished.stderr)
+    );
+    let traffic = server.traffic();
+    assert!(traffic.by_kind["classify"] > 0, "{traffic:?}");
+    assert!(!traffic.by_kind.contains_key("score"), "{traffic:?}");
+    for record in export(&output) {
+        for node in record["tree"]["nodes"].as_array().unwrap() {
+            for (item, score) in node["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(node["scores"].as_array().unwrap())
+            {
+                let expected = p_yes(item.as_str().unwrap());
+                assert!((score.as_f64().unwrap() - expected).abs() < 1e-12, "{item}");
+            }
+        }
+    }
+
+    // Without a reward endpoint the config is refused, naming the key.
+    let refused_config = write_config(
+        folder.path(),
+        &server.url(),
+        &folder.path().join("refused"),
+        1,
+        "scorer = \"discriminative\"",
+    );
+    let refused = grsu(&["run", refused_config.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("[user] scorer"));
+}

@@ -82,6 +82,9 @@ impl DeterministicServer {
                     } else {
                         tokio::time::sleep(delay).await;
                         match serde_json::from_str::<Value>(&body) {
+                            Ok(request) if path.ends_with("/classify") => {
+                                classify(&request, &traffic)
+                            }
                             Ok(request) => answer(&request, &titles, &traffic),
                             Err(_) => json!({"error": {"message": "bad body", "code": 400}}),
                         }
@@ -119,6 +122,40 @@ fn token(text: &str, logprob: f64, top: &[(&str, f64)]) -> Value {
     json!({"token": text, "logprob": logprob, "top_logprobs": top.iter().map(|(token, logprob)| json!({"token": token, "logprob": logprob})).collect::<Vec<_>>()})
 }
 
+/// The title a scoring prompt asks about: the numbered line after its last "## Recommendation".
+fn scored_title(prompt: &str) -> String {
+    let asked = prompt.rsplit("## Recommendation").next().unwrap_or("");
+    asked
+        .lines()
+        .find_map(|line| {
+            line.split_once(". ")
+                .filter(|(number, _)| number.trim().parse::<u32>().is_ok())
+                .map(|(_, rest)| rest.trim().to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// vLLM's `/classify`: class probabilities [P(no), P(yes)] with P(yes) = [`p_yes`] of the title.
+fn classify(request: &Value, traffic: &Mutex<Traffic>) -> Value {
+    let inputs = request["input"].as_array().cloned().unwrap_or_default();
+    *traffic
+        .lock()
+        .unwrap()
+        .by_kind
+        .entry("classify".into())
+        .or_default() += 1;
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(index, text)| {
+            let p = p_yes(&scored_title(text.as_str().unwrap_or("")));
+            json!({"index": index, "label": if p >= 0.5 { "Yes" } else { "No" }, "probs": [1.0 - p, p], "num_classes": 2})
+        })
+        .collect();
+    json!({"id": "classify-1", "object": "list", "created": 0, "model": request["model"], "data": data,
+           "usage": {"prompt_tokens": 10 * inputs.len(), "total_tokens": 10 * inputs.len(), "completion_tokens": 0}})
+}
+
 fn answer(request: &Value, titles: &[String], traffic: &Mutex<Traffic>) -> Value {
     let messages = request["messages"].as_array().cloned().unwrap_or_default();
     let prompt: String = messages
@@ -147,16 +184,7 @@ fn answer(request: &Value, titles: &[String], traffic: &Mutex<Traffic>) -> Value
         let child_seed = seed.wrapping_add(child);
         let (text, logprobs) = match kind {
             "score" => {
-                let asked = prompt.rsplit("## Recommendation").next().unwrap_or("");
-                let title = asked
-                    .lines()
-                    .find_map(|line| {
-                        line.split_once(". ")
-                            .filter(|(number, _)| number.trim().parse::<u32>().is_ok())
-                            .map(|(_, rest)| rest.trim().to_string())
-                    })
-                    .unwrap_or_default();
-                let p = p_yes(&title);
+                let p = p_yes(&scored_title(&prompt));
                 let (yes, no) = (p.ln(), (1.0 - p).ln());
                 let answer = if p >= 0.5 { " Yes" } else { " No" };
                 let answer_token = token(

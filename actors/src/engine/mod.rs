@@ -19,6 +19,7 @@ mod crs_actor;
 mod model_actor;
 pub mod progress;
 mod results_actor;
+mod reward_model;
 mod sweep_actor;
 mod usage;
 mod user_actor;
@@ -30,7 +31,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
 use grsu::catalog::Catalog;
-use grsu::config::RunConfig;
+use grsu::config::{RunConfig, Scorer};
 use grsu::data::{Dataset, LoadOptions, Sample};
 use grsu::grid::{Shard, Sweep};
 use grsu::matching::TitleMatcher;
@@ -46,6 +47,7 @@ use crs_actor::{CrsActor, CrsArguments};
 use model_actor::{ModelActor, ModelArguments, ModelMessage, ModelTarget};
 use progress::Progress;
 use results_actor::ResultsActor;
+use reward_model::RewardModel;
 use sweep_actor::{SearchRuntime, SweepActor, SweepArguments, SweepSummary};
 use user_actor::{UserActor, UserArguments};
 
@@ -261,6 +263,11 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
                 },
                 score_context: config.user.score_context,
                 critique_max_tokens: config.user.critique_max_tokens,
+                reward: (config.user.scorer == Scorer::Discriminative).then(|| RewardModel {
+                    target: targets["reward"].1.clone(),
+                    cache: cache.clone(),
+                    positive_class: config.user.positive_class,
+                }),
             },
         )
         .await?;
@@ -429,7 +436,7 @@ impl Backends {
         config: &RunConfig,
     ) -> anyhow::Result<BTreeMap<String, (String, ModelTarget)>> {
         let mut targets = BTreeMap::new();
-        for role in grsu::config::run_config::ROLES {
+        for role in config.roles_used() {
             let settings = config.role(role);
             // Keyed by settings alone: roles and cells naming the same endpoints share one pool,
             // so per-endpoint caps hold across them.

@@ -34,6 +34,22 @@ impl ModelTarget {
         }
     }
 
+    /// Classifies on the role's endpoints (a discriminative reward model).
+    pub async fn classify(
+        &self,
+        request: &grsu::model::classify::ClassifyRequest,
+        affinity: &str,
+    ) -> Result<grsu::model::classify::ClassifyResponse, ModelError> {
+        match self {
+            ModelTarget::Pool {
+                pool,
+                affinity: true,
+            } => pool.classify_with_affinity(request, Some(affinity)).await,
+            ModelTarget::Pool { pool, .. } => pool.classify_with_affinity(request, None).await,
+            ModelTarget::Single(backend) => backend.classify(request).await,
+        }
+    }
+
     async fn chat(
         &self,
         request: &ChatRequest,

@@ -21,6 +21,12 @@ impl Usage {
         self.requests.push(answer.key);
     }
 
+    /// Adds the cost of an answer that is not a chat completion (a classification).
+    pub fn add_usage(&mut self, usage: &grsu::model::Usage, cached: bool, key: [u8; 32]) {
+        self.counts.add_usage(usage, cached);
+        self.requests.push(key);
+    }
+
     pub fn add(&mut self, other: Usage) {
         self.counts.add(&other.counts);
         self.requests.extend(other.requests);

@@ -23,6 +23,7 @@ use grsu::seeds::request_seed;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use super::model_actor::{ask, ModelMessage};
+use super::reward_model::RewardModel;
 use super::usage::Usage;
 
 /// Attempts at reading a score before the item is given 0.
@@ -83,6 +84,8 @@ pub struct UserArguments {
     pub scoring: ScoringSettings,
     pub score_context: ScoreContext,
     pub critique_max_tokens: u32,
+    /// The discriminative scorer, when `[user] scorer = "discriminative"`.
+    pub reward: Option<RewardModel>,
 }
 
 /// The shared settings of every task.
@@ -184,7 +187,16 @@ async fn score(settings: &UserArguments, job: ScoreJob) -> ScoreOutcome {
     let asks = items.iter().map(|item| {
         let list = (settings.score_context == ScoreContext::List).then_some(items.as_slice());
         let messages = score_messages(&job.sample.history, item, list, settings.view);
-        score_item(settings, &job, &path, &item.title, messages)
+        async {
+            match &settings.reward {
+                Some(reward) => reward
+                    .score(prompt_text(&messages), &job.sample.id)
+                    .await
+                    .map(|(score, usage)| (Some(score), usage))
+                    .map_err(|error| (error, Usage::default())),
+                None => score_item(settings, &job, &path, &item.title, messages).await,
+            }
+        }
     });
     let mut usage = Usage::default();
     let mut scores = Vec::with_capacity(items.len());
@@ -218,6 +230,15 @@ async fn score(settings: &UserArguments, job: ScoreJob) -> ScoreOutcome {
 }
 
 type ItemScore = Result<(Option<f64>, Usage), (ModelError, Usage)>;
+
+/// The scoring prompt as one text, for a classification model.
+fn prompt_text(messages: &[grsu::model::ChatMessage]) -> String {
+    messages
+        .iter()
+        .map(|message| message.content.as_str())
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
 
 async fn score_item(
     settings: &UserArguments,

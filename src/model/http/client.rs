@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use reqwest::StatusCode;
 
 use super::wire::{error_message_of, WireRequest, WireResponse};
+use crate::model::classify::{ClassifyRequest, ClassifyResponse};
 use crate::model::{Backend, ChatRequest, ChatResponse, ModelError};
 
 /// Where and how to reach one endpoint.
@@ -142,6 +143,11 @@ impl HttpBackend {
         Ok(wire.into_response())
     }
 
+    /// The server's root: vLLM serves `/classify` beside `/v1`, not under it.
+    fn root(&self) -> &str {
+        self.base.strip_suffix("/v1").unwrap_or(&self.base)
+    }
+
     /// The model ids the server lists at `/v1/models`.
     pub async fn list_models(&self) -> Result<Vec<String>, ModelError> {
         let text = self
@@ -180,6 +186,28 @@ impl Backend for HttpBackend {
 
     async fn health(&self) -> Result<(), ModelError> {
         self.list_models().await.map(|_| ())
+    }
+
+    async fn classify(&self, request: &ClassifyRequest) -> Result<ClassifyResponse, ModelError> {
+        let body = serde_json::json!({"model": self.endpoint.model, "input": request.input});
+        let text = self
+            .body_of(
+                self.client
+                    .post(format!("{}/classify", self.root()))
+                    .timeout(self.endpoint.timeout)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.to_string()),
+            )
+            .await?;
+        let response: ClassifyResponse =
+            serde_json::from_str(&text).map_err(|error| ModelError::Malformed {
+                endpoint: self.base.clone(),
+                message: format!(
+                    "/classify: {error}; body starts {:?}",
+                    text.chars().take(120).collect::<String>()
+                ),
+            })?;
+        response.validated(request.input.len(), &self.base)
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {

@@ -28,6 +28,9 @@ use super::error::PoolError;
 use super::retry_policy::RetryPolicy;
 use super::routing::{EjectionPolicy, RoutingTable};
 use super::stats::{EndpointCounters, EndpointStats, PoolStats};
+use futures_util::future::BoxFuture;
+
+use crate::model::classify::{ClassifyRequest, ClassifyResponse};
 use crate::model::{Backend, ChatRequest, ChatResponse, ModelError};
 
 /// The replicas serving one model role (e.g. every vLLM server of the CRS model), used as one
@@ -155,6 +158,27 @@ impl EndpointPool {
         request: &ChatRequest,
         affinity: Option<&str>,
     ) -> Result<ChatResponse, ModelError> {
+        self.call_with_affinity(affinity, |backend| backend.chat(request))
+            .await
+    }
+
+    /// Classifies texts on some endpoint, with the same routing and retries as
+    /// [`chat_with_affinity`](Self::chat_with_affinity).
+    pub async fn classify_with_affinity(
+        &self,
+        request: &ClassifyRequest,
+        affinity: Option<&str>,
+    ) -> Result<ClassifyResponse, ModelError> {
+        self.call_with_affinity(affinity, |backend| backend.classify(request))
+            .await
+    }
+
+    /// One call (`call` on the chosen endpoint's backend) with slots, retries and ejection.
+    async fn call_with_affinity<'a, T>(
+        &'a self,
+        affinity: Option<&str>,
+        call: impl Fn(&'a dyn Backend) -> BoxFuture<'a, Result<T, ModelError>>,
+    ) -> Result<T, ModelError> {
         let affinity_hash = affinity.map(affinity_hash);
         let policy = &self.shared.policy;
         let mut attempts_made = 0u32;
@@ -162,10 +186,10 @@ impl EndpointPool {
             let slot = self.acquire(affinity_hash, &mut attempts_made).await?;
             attempts_made += 1;
             let endpoint = &self.shared.endpoints[slot.index];
-            let error = match endpoint.backend.chat(request).await {
-                Ok(response) => {
+            let error = match call(endpoint.backend.as_ref()).await {
+                Ok(answer) => {
                     slot.succeeded();
-                    return Ok(response);
+                    return Ok(answer);
                 }
                 Err(error) => error,
             };
@@ -376,6 +400,10 @@ impl Backend for EndpointPool {
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
         self.chat_with_affinity(request, None).await
+    }
+
+    async fn classify(&self, request: &ClassifyRequest) -> Result<ClassifyResponse, ModelError> {
+        self.classify_with_affinity(request, None).await
     }
 
     /// Healthy when any endpoint is; otherwise the last endpoint's error.
