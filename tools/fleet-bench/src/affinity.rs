@@ -78,6 +78,7 @@ async fn measure(
         "run",
         None,
         Duration::from_secs(1),
+        bench.run_timeout,
     )
     .await?;
     run.check()?;

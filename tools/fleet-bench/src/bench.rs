@@ -21,6 +21,8 @@ pub struct Bench {
     pub work: PathBuf,
     /// Where the tables are written.
     pub out: PathBuf,
+    /// The longest a grsu run may take before it is killed.
+    pub run_timeout: std::time::Duration,
 }
 
 impl Bench {

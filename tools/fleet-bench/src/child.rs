@@ -128,7 +128,8 @@ fn seconds(time: libc::timeval) -> f64 {
 }
 
 /// Runs `grsu <arguments>` with stdout and stderr into `<logs>/<label>.{out,err}`, sampling every
-/// `every` (the fleet's totals when `fleet` is given), until it exits.
+/// `every` (the fleet's totals when `fleet` is given), until it exits; kills it (SIGKILL) after
+/// `limit`, and then fails.
 pub async fn run_grsu(
     grsu: &Path,
     arguments: &[&str],
@@ -136,6 +137,7 @@ pub async fn run_grsu(
     label: &str,
     fleet: Option<&Fleet>,
     every: Duration,
+    limit: Duration,
 ) -> anyhow::Result<ChildRun> {
     std::fs::create_dir_all(logs)?;
     let stdout = logs.join(format!("{label}.out"));
@@ -174,12 +176,25 @@ pub async fn run_grsu(
         })
     };
     sample(&mut ticks);
+    let mut killed = false;
     let (reaped, status, usage) = loop {
         tokio::select! {
             done = &mut waiter => break done?,
             () = tokio::time::sleep(every) => sample(&mut ticks),
         }
+        if !killed && started.elapsed() > limit {
+            // SAFETY: kill has no memory-safety preconditions; the pid is our unreaped child.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            killed = true;
+        }
     };
+    if killed {
+        bail!(
+            "`{command}` ran longer than {} s and was killed (logs: {})",
+            limit.as_secs(),
+            stderr.display()
+        );
+    }
     let wall_s = started.elapsed().as_secs_f64();
     // The last sample, after the exit: the fleet's final totals (the child's CPU is in `usage`).
     sample(&mut ticks);

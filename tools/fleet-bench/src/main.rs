@@ -78,6 +78,9 @@ struct Cli {
     /// the end).
     #[arg(long)]
     work: Option<PathBuf>,
+    /// A grsu run taking longer than this many seconds is killed and the benchmark fails.
+    #[arg(long, default_value_t = 3600)]
+    run_timeout_s: u64,
     #[command(flatten)]
     throughput: throughput::ThroughputOptions,
     #[command(flatten)]
@@ -142,6 +145,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         paper,
         work,
         out: cli.out.clone(),
+        run_timeout: std::time::Duration::from_secs(cli.run_timeout_s),
     };
     let machine = Machine::read(&bench.grsu);
     println!("{}\n", machine.line());

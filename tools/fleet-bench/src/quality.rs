@@ -78,6 +78,7 @@ pub async fn run(bench: &Bench, options: &QualityOptions) -> anyhow::Result<Stri
         "run",
         None,
         Duration::from_secs(1),
+        bench.run_timeout,
     )
     .await?;
     fleet.shutdown().await;

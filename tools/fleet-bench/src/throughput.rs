@@ -254,6 +254,7 @@ async fn measure(
         "run",
         Some(&fleet),
         Duration::from_millis(options.tick_ms),
+        bench.run_timeout,
     )
     .await?;
     let sim_cpu_s = crate::child::own_cpu_s() - sim_cpu_before;

@@ -134,6 +134,7 @@ async fn run_scope(
             "run",
             None,
             Duration::from_secs(1),
+            bench.run_timeout,
         )
         .await?;
         run.check()?;
