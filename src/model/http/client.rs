@@ -67,7 +67,14 @@ impl HttpBackend {
     }
 
     fn transport_error(&self, error: reqwest::Error) -> ModelError {
-        if error.is_timeout() {
+        if error.is_timeout() && error.is_connect() {
+            // The connect timeout (at most 10 s), not the request's: a connection that never
+            // opened is a connection failure.
+            ModelError::Connection {
+                endpoint: self.base.clone(),
+                message: format!("connecting timed out: {}", error_chain(&error)),
+            }
+        } else if error.is_timeout() {
             ModelError::Timeout {
                 endpoint: self.base.clone(),
                 seconds: self.endpoint.timeout.as_secs_f64(),
