@@ -1,14 +1,12 @@
 //! Table 3: the prefix-cache hit rate with per-sample affinity against least-outstanding routing
 //! alone (what a plain load balancer does), on a fresh fleet each time (cold prefix cache).
 
-use std::time::Duration;
-
 use clap::Args;
 use serde::Serialize;
 use sim_vllm::ReplicaStats;
 
 use crate::bench::Bench;
-use crate::child::{check_complete, report_json, run_grsu};
+use crate::child::{check_complete, report_json, run_sweep};
 use crate::grsu_config::{self, ModelsSpec};
 use crate::table::{fixed, percent, ratio, thousands, Table};
 
@@ -68,19 +66,8 @@ async fn measure(
     );
     grsu_config::merge(&mut config, &bench.paper.setting);
     grsu_config::set(&mut config, "user.scoring_mode", "forced");
-    let path = grsu_config::write(&config, &folder, "config.toml")?;
-    let path = path.display().to_string();
     eprintln!("affinity: {label}");
-    let run = run_grsu(
-        &bench.grsu,
-        &["run", &path],
-        &folder,
-        "run",
-        None,
-        Duration::from_secs(1),
-        bench.run_timeout,
-    )
-    .await?;
+    let run = run_sweep(bench, &config, &folder).await?;
     run.check()?;
     check_complete(
         &report_json(&bench.grsu, &folder.join("output"), None)?,

@@ -269,6 +269,27 @@ pub fn check_complete(report: &serde_json::Value, what: &str) -> anyhow::Result<
     Ok(())
 }
 
+/// Writes `config` into `folder` and runs `grsu run` on it (1 s samples of the child, the bench's
+/// run timeout); the run is returned unchecked.
+pub async fn run_sweep(
+    bench: &crate::bench::Bench,
+    config: &toml::Table,
+    folder: &Path,
+) -> anyhow::Result<ChildRun> {
+    let path = crate::grsu_config::write(config, folder, "config.toml")?;
+    let path = path.display().to_string();
+    run_grsu(
+        &bench.grsu,
+        &["run", &path],
+        folder,
+        "run",
+        None,
+        Duration::from_secs(1),
+        bench.run_timeout,
+    )
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

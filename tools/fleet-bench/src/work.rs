@@ -8,14 +8,12 @@
 //! per-sample cache the reference has). Both on a fresh fleet whose prefix cache starts cold; the
 //! reference's cells run one after another on the same fleet, as they would on one set of servers.
 
-use std::time::Duration;
-
 use clap::Args;
 use serde::Serialize;
 use sim_vllm::{CapacityConfig, ReplicaStats};
 
 use crate::bench::{modelled_replica_seconds, Bench};
-use crate::child::{check_complete, report_json, run_grsu};
+use crate::child::{check_complete, report_json, run_sweep};
 use crate::grsu_config::{self, ModelsSpec, PaperConfig};
 use crate::table::{fixed, ratio, Table};
 
@@ -124,19 +122,8 @@ async fn run_scope(
                 ),
             );
         }
-        let path = grsu_config::write(&config, &folder, "config.toml")?;
-        let path = path.display().to_string();
         eprintln!("work: {label} {name}");
-        let run = run_grsu(
-            &bench.grsu,
-            &["run", &path],
-            &folder,
-            "run",
-            None,
-            Duration::from_secs(1),
-            bench.run_timeout,
-        )
-        .await?;
+        let run = run_sweep(bench, &config, &folder).await?;
         run.check()?;
         check_complete(
             &report_json(&bench.grsu, &folder.join("output"), None)?,
