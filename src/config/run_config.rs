@@ -68,6 +68,42 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// The error with the line and column of its key in `text` (the config file), where the key
+    /// is written there.
+    pub fn located(self, text: &str) -> Self {
+        use super::locate::{key_in_message, locate, locate_anywhere};
+        match self {
+            ConfigError::Invalid {
+                path,
+                table,
+                key,
+                problem,
+            } => {
+                let problem = match locate(text, table, key) {
+                    Some(location) => format!("{problem} (at {location})"),
+                    None => problem,
+                };
+                ConfigError::Invalid {
+                    path,
+                    table,
+                    key,
+                    problem,
+                }
+            }
+            ConfigError::Parse { path, message } if !message.contains(" line ") => {
+                let location = key_in_message(&message).and_then(|key| locate_anywhere(text, key));
+                let message = match location {
+                    Some(location) => format!("{message} (at {location})"),
+                    None => message,
+                };
+                ConfigError::Parse { path, message }
+            }
+            other => other,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunSection {

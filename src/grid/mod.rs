@@ -25,9 +25,12 @@
 //!
 //! ## Layout
 //!
+//! - [`changes`]: what changed since the sweep an output folder last ran, said when a run takes
+//!   it over.
 //! - [`document`]: dotted-path edits of the TOML document.
 //! - [`shard`]: `--shard i/n`, one orchestrator's share of a sweep.
 
+pub mod changes;
 pub mod document;
 pub mod shard;
 
@@ -52,12 +55,16 @@ pub const GRID_TABLES: [&str; 2] = ["grid", "variant"];
 pub struct Cell {
     /// Unique within the sweep: the variant name and the grid values (`strategy=greedy`).
     pub name: String,
+    /// How errors name this cell: the config file, and the cell in a sweep.
+    pub label: String,
     /// The grid and variant values of this cell, as `(dotted path, displayed value)`.
     pub assignments: Vec<(String, String)>,
     pub config: RunConfig,
     /// Index into [`Sweep::searches`].
     pub search: usize,
-    /// The depth the shared search's trees are truncated at; `None`: the whole tree.
+    /// The depth the shared search's trees are truncated at (beam and greedy search: the cell's
+    /// own depth, always given, so that a store searched deeper still reports this depth);
+    /// `None`: the whole tree (strategies without depth).
     pub depth: Option<u32>,
 }
 
@@ -82,6 +89,8 @@ pub struct SharedSearch {
 #[derive(Debug, Clone)]
 pub struct Sweep {
     pub path: PathBuf,
+    /// The command-line overrides it was loaded with (`--set key=value`, `--output DIR`), as given.
+    pub overrides: Vec<String>,
     pub name: String,
     pub seeds: Vec<u64>,
     pub output: PathBuf,
@@ -90,24 +99,81 @@ pub struct Sweep {
     pub searches: Vec<SharedSearch>,
 }
 
+/// Changes to a config file given on the command line: `grsu run CONFIG --set search.depth=3
+/// --output DIR`. They apply to the file's document before its cells are expanded, and are
+/// validated like the file's own values.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `(dotted path, value)`, in the order given.
+    pub set: Vec<(String, Value)>,
+    /// `[run] output`, already resolved (relative to where the command runs, not to the config).
+    pub output: Option<PathBuf>,
+}
+
+impl Overrides {
+    /// Parses one `--set key=value`: the value is TOML (`3`, `true`, `["vote"]`, `"text"`), or
+    /// else taken as a string (`--set run.name=paper`).
+    pub fn parse_set(assignment: &str) -> Result<(String, Value), String> {
+        let (key, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| format!("--set {assignment}: write key=value, e.g. search.depth=3"))?;
+        let key = key.trim();
+        if key.is_empty() || key.split('.').any(str::is_empty) {
+            return Err(format!(
+                "--set {assignment}: `{key}` is not a dotted config key"
+            ));
+        }
+        let value = value.trim();
+        let parsed = toml::from_str::<Table>(&format!("value = {value}"))
+            .ok()
+            .and_then(|mut table| table.remove("value"))
+            .unwrap_or_else(|| Value::String(value.to_string()));
+        Ok((key.to_string(), parsed))
+    }
+
+    /// The overrides as given, for the manifest.
+    pub fn describe(&self) -> Vec<String> {
+        let mut described: Vec<String> = self
+            .set
+            .iter()
+            .map(|(key, value)| format!("--set {key}={}", display_value(value)))
+            .collect();
+        if let Some(output) = &self.output {
+            described.push(format!("--output {}", output.display()));
+        }
+        described
+    }
+}
+
 /// What [`Sweep::hash`] covers.
 #[derive(Serialize)]
 struct HashedCell<'a> {
     name: &'a str,
     search: &'a str,
     depth: Option<u32>,
+    limit: Option<usize>,
     strategies: &'a [OutputStrategy],
 }
 
 impl Sweep {
     /// Reads a config file (plain or with `[grid]` / `[[variant]]`), expands and validates every cell.
     pub fn load(path: &Path) -> Result<Sweep, ConfigError> {
+        Self::load_with(path, &Overrides::default())
+    }
+
+    /// [`Sweep::load`] with command-line overrides applied to the file's document first.
+    pub fn load_with(path: &Path, overrides: &Overrides) -> Result<Sweep, ConfigError> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: file.clone(),
             message: error.to_string(),
         })?;
-        let mut base: Table = toml::from_str(&text).map_err(|error| ConfigError::Parse {
+        Self::from_text(path, &text, overrides).map_err(|error| error.located(&text))
+    }
+
+    fn from_text(path: &Path, text: &str, overrides: &Overrides) -> Result<Sweep, ConfigError> {
+        let file = path.display().to_string();
+        let mut base: Table = toml::from_str(text).map_err(|error| ConfigError::Parse {
             path: file.clone(),
             message: error.to_string(),
         })?;
@@ -115,6 +181,23 @@ impl Sweep {
             path: file.clone(),
             message,
         };
+        for (key, value) in &overrides.set {
+            if GRID_TABLES.contains(&key.split('.').next().unwrap_or_default()) {
+                return Err(parse_error(format!(
+                    "--set {key}: grids and variants are written in the config file"
+                )));
+            }
+            set_path(&mut base, key, value.clone())
+                .map_err(|message| parse_error(format!("--set {key}: {message}")))?;
+        }
+        if let Some(output) = &overrides.output {
+            set_path(
+                &mut base,
+                "run.output",
+                Value::String(output.display().to_string()),
+            )
+            .map_err(parse_error)?;
+        }
         let grid = match base.remove("grid") {
             None => Vec::new(),
             Some(Value::Table(grid)) => grid_axes(&grid).map_err(parse_error)?,
@@ -166,9 +249,10 @@ impl Sweep {
                 } else {
                     format!("{file} (cell `{name}`)")
                 };
-                let config = RunConfig::from_document(document, path, label)?;
+                let config = RunConfig::from_document(document, path, label.clone())?;
                 cells.push(Cell {
                     name,
+                    label,
                     assignments,
                     config,
                     search: 0,
@@ -177,9 +261,11 @@ impl Sweep {
             }
         }
         let first = cells[0].config.run.clone();
-        let searches = share_searches(&mut cells);
+        let fingerprints = data_fingerprints(&cells)?;
+        let searches = share_searches(&mut cells, &fingerprints);
         Ok(Sweep {
             path: path.to_path_buf(),
+            overrides: overrides.describe(),
             name: first.name,
             seeds: first.seeds,
             output: first.output,
@@ -189,8 +275,9 @@ impl Sweep {
         })
     }
 
-    /// A hash of the cells and their searches: a store made by a sweep with another hash cannot be
-    /// resumed (or merged) with this one.
+    /// A hash of the cells, their searches, samples and seeds: stores with another hash cannot be
+    /// merged with this one's. (A run in a folder of another sweep takes it over instead, saying
+    /// what changed: see [`changes`].)
     pub fn hash(&self) -> String {
         let cells: Vec<HashedCell> = self
             .cells
@@ -199,16 +286,13 @@ impl Sweep {
                 name: &cell.name,
                 search: &self.searches[cell.search].key,
                 depth: cell.depth,
+                limit: cell.config.data.limit,
                 strategies: cell.strategies(),
             })
             .collect();
-        let digest =
-            Sha256::digest(serde_json::to_vec(&(&self.seeds, cells)).expect("cells serialise"));
-        digest
-            .iter()
-            .take(8)
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        short_hex(&Sha256::digest(
+            serde_json::to_vec(&(&self.seeds, cells)).expect("cells serialise"),
+        ))
     }
 
     /// The cell with this name.
@@ -310,26 +394,74 @@ fn cartesian(grid: &[(String, Vec<Value>)]) -> Vec<Vec<(&String, &Value)>> {
     combinations
 }
 
-/// Whether the strategy's trees can be truncated to give a shallower search.
-fn depth_is_shared(config: &RunConfig) -> bool {
+/// Whether the strategy's trees can be truncated to give a shallower search (and continued to
+/// give a deeper one).
+pub fn depth_is_shared(config: &RunConfig) -> bool {
     matches!(
         config.search.strategy,
         StrategyName::Beam | StrategyName::Greedy
     )
 }
 
+/// What identifies a search beyond its config: the contents of its data files (a dataset edited
+/// in place must not reuse records of the old one), by path.
+type Fingerprints = BTreeMap<PathBuf, String>;
+
+/// SHA-256 (first 16 hex digits) of every distinct data and catalog file of the cells.
+fn data_fingerprints(cells: &[Cell]) -> Result<Fingerprints, ConfigError> {
+    let mut fingerprints = Fingerprints::new();
+    for cell in cells {
+        let data = &cell.config.data;
+        for (key, file) in [("path", &data.path), ("catalog", &data.catalog)] {
+            if fingerprints.contains_key(file) {
+                continue;
+            }
+            let bytes = std::fs::read(file).map_err(|error| ConfigError::Invalid {
+                path: cell.label.clone(),
+                table: "data",
+                key,
+                problem: format!("cannot read {}: {error}", file.display()),
+            })?;
+            fingerprints.insert(file.clone(), short_hex(&Sha256::digest(&bytes)));
+        }
+    }
+    Ok(fingerprints)
+}
+
+fn short_hex(digest: &[u8]) -> String {
+    digest
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The key of a cell's search: everything that determines its records, and nothing that a
+/// store can serve from records it already holds: not the output strategies (computed from the
+/// stored tree), not the depth of beam and greedy search (trees are continued or truncated), not
+/// the seeds or the sample limit (records are kept per seed and sample).
+pub fn search_key(config: &RunConfig, fingerprints: &BTreeMap<PathBuf, String>) -> String {
+    let mut normalised = config.clone();
+    normalised.output.strategies.clear();
+    normalised.run.seeds.clear();
+    normalised.data.limit = None;
+    if depth_is_shared(&normalised) {
+        normalised.search.depth = 0;
+    }
+    let data = &normalised.data;
+    let contents = [&data.path, &data.catalog].map(|file| fingerprints.get(file).cloned());
+    short_hex(&Sha256::digest(
+        serde_json::to_vec(&(normalised.results_hash(), contents)).expect("keys serialise"),
+    ))
+}
+
 /// Groups cells whose searches are identical up to output strategies and depth; sets each cell's
 /// search index and truncation depth.
-fn share_searches(cells: &mut [Cell]) -> Vec<SharedSearch> {
+fn share_searches(cells: &mut [Cell], fingerprints: &Fingerprints) -> Vec<SharedSearch> {
     let mut by_key: BTreeMap<String, usize> = BTreeMap::new();
     let mut searches: Vec<SharedSearch> = Vec::new();
     for (index, cell) in cells.iter_mut().enumerate() {
-        let mut normalised = cell.config.clone();
-        normalised.output.strategies.clear();
-        if depth_is_shared(&normalised) {
-            normalised.search.depth = 0;
-        }
-        let key = normalised.results_hash();
+        let key = search_key(&cell.config, fingerprints);
         let search = *by_key.entry(key.clone()).or_insert_with(|| {
             searches.push(SharedSearch {
                 key,
@@ -342,6 +474,11 @@ fn share_searches(cells: &mut [Cell]) -> Vec<SharedSearch> {
         let shared = &mut searches[search];
         shared.cells.push(index);
         shared.config.search.depth = shared.config.search.depth.max(cell.config.search.depth);
+        let limit = &mut shared.config.data.limit;
+        *limit = match (*limit, cell.config.data.limit) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
         for strategy in &cell.config.output.strategies {
             if !shared.config.output.strategies.contains(strategy) {
                 shared.config.output.strategies.push(*strategy);
@@ -349,10 +486,7 @@ fn share_searches(cells: &mut [Cell]) -> Vec<SharedSearch> {
         }
     }
     for cell in cells.iter_mut() {
-        let search = &searches[cell.search];
-        cell.depth = (depth_is_shared(&cell.config)
-            && cell.config.search.depth < search.config.search.depth)
-            .then_some(cell.config.search.depth);
+        cell.depth = depth_is_shared(&cell.config).then_some(cell.config.search.depth);
     }
     searches
 }

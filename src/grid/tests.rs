@@ -93,7 +93,9 @@ fn output_strategies_and_depths_share_one_search() {
         vec![OutputStrategy::RewardMean, OutputStrategy::Vote]
     );
     let depths: Vec<Option<u32>> = sweep.cells.iter().map(|cell| cell.depth).collect();
-    assert_eq!(depths, [Some(1), None, Some(1), None]);
+    // Every cell names its depth, the deepest too: a store searched deeper later must still
+    // report each cell at its own depth.
+    assert_eq!(depths, [Some(1), Some(3), Some(1), Some(3)]);
 }
 
 #[test]

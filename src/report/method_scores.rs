@@ -50,9 +50,10 @@ pub fn method_scores(
 ) -> Result<Vec<MethodScores>, StoreError> {
     let mut methods = Vec::new();
     for cell in &manifest.cells {
-        let of_search: &[SampleRecord] = records.get(&cell.search).map_or(&[], Vec::as_slice);
+        let of_search: Vec<&SampleRecord> =
+            manifest.cell_records(cell, records.get(&cell.search).into_iter().flatten());
         let mut cost: BTreeMap<String, CallCounts> = BTreeMap::new();
-        for record in of_search {
+        for record in &of_search {
             for (role, counts) in &record.calls {
                 cost.entry(role.clone()).or_default().add(counts);
             }
@@ -67,7 +68,7 @@ pub fn method_scores(
                 message: format!("cell `{}`: {error}", cell.name),
             })?;
             let mut samples: BTreeMap<u64, BTreeMap<String, SampleMetrics>> = BTreeMap::new();
-            for record in of_search {
+            for record in &of_search {
                 let ranking = rank(&record.tree, strategy, cell.depth);
                 samples.entry(record.seed).or_default().insert(
                     record.sample.clone(),

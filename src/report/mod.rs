@@ -134,32 +134,50 @@ impl Report {
             .iter()
             .map(|method| summarize_method(method, baseline, &TABLE_COLUMNS))
             .collect();
+        let cell_records: BTreeMap<&str, Vec<&SampleRecord>> = manifest
+            .cells
+            .iter()
+            .map(|cell| {
+                let of_search = by_search.get(&cell.search).into_iter().flatten();
+                (cell.name.as_str(), manifest.cell_records(cell, of_search))
+            })
+            .collect();
         let depth_curves = methods
             .iter()
             .filter_map(|method| match &method.source {
                 MethodSource::Cell {
+                    cell,
                     strategy,
-                    search,
                     depth,
                     ..
                 } => depth_curve(
                     &method.name,
                     strategy,
-                    by_search.get(search).map_or(&[], Vec::as_slice),
+                    cell_records.get(cell.as_str()).map_or(&[], Vec::as_slice),
                     *depth,
                 ),
                 MethodSource::Imported { .. } => None,
             })
             .collect();
-        let calls_alone = manifest
-            .cells
-            .iter()
-            .flat_map(|cell| by_search.get(&cell.search).into_iter().flatten())
+        let calls_alone = cell_records
+            .values()
+            .flatten()
             .flat_map(|record| record.calls.values())
             .map(|counts| counts.distinct_requests)
             .sum();
-        let calls_made = records
-            .iter()
+        // Each record once, however many cells read it.
+        let reported: BTreeMap<(&str, u64, &str), &SampleRecord> = cell_records
+            .values()
+            .flatten()
+            .map(|record| {
+                (
+                    (record.search.as_str(), record.seed, record.sample.as_str()),
+                    *record,
+                )
+            })
+            .collect();
+        let calls_made = reported
+            .values()
             .flat_map(|record| record.calls.values())
             .map(|counts| counts.calls)
             .sum();
@@ -206,7 +224,7 @@ impl Report {
 fn depth_curve(
     method: &str,
     strategy: &str,
-    records: &[SampleRecord],
+    records: &[&SampleRecord],
     cell_depth: Option<u32>,
 ) -> Option<DepthCurve> {
     let strategy: OutputStrategy =

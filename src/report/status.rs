@@ -34,14 +34,12 @@ pub fn cell_status(
         .cells
         .iter()
         .map(|cell| {
-            let samples = manifest.search(&cell.search).map_or(0, |search| {
-                (0..search.samples.len())
-                    .filter(|&position| manifest.shard.is_none_or(|shard| shard.owns(position)))
-                    .count()
-            });
+            let samples = (0..manifest.cell_sample_count(cell))
+                .filter(|&position| manifest.shard.is_none_or(|shard| shard.owns(position)))
+                .count();
             let mut cost = CallCounts::default();
             let mut done = 0;
-            for record in records.iter().filter(|record| record.search == cell.search) {
+            for record in manifest.cell_records(cell, records) {
                 done += 1;
                 for counts in record.calls.values() {
                     cost.add(counts);

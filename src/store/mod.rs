@@ -21,7 +21,7 @@ pub use records::{
     record_key, CallCounts, CellManifest, FailureRecord, ImportedRankings, SampleLabels,
     SampleRecord, SearchManifest, SweepManifest,
 };
-pub use response_cache::{CacheStats, ResponseCache};
+pub use response_cache::{origin_of, CacheStats, Origin, ResponseCache};
 
 /// A store failure, naming the store's folder.
 #[derive(Debug, thiserror::Error)]
@@ -152,6 +152,26 @@ impl Store {
         self.tree("records")?
             .contains_key(record_key(search, seed, sample))
             .map_err(Self::io("record lookup"))
+    }
+
+    /// The depth setting a finished (search, seed, sample) was searched with; `None`: not
+    /// finished.
+    pub fn searched_depth(
+        &self,
+        search: &str,
+        seed: u64,
+        sample: &str,
+    ) -> Result<Option<u32>, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Depth {
+            #[serde(default)]
+            searched_depth: u32,
+        }
+        self.tree("records")?
+            .get(record_key(search, seed, sample))
+            .map_err(Self::io("record lookup"))?
+            .map(|bytes| Self::decode::<Depth>("records", &bytes).map(|depth| depth.searched_depth))
+            .transpose()
     }
 
     /// Every record, in key order (search, seed, sample id).

@@ -14,6 +14,9 @@ pub struct SweepManifest {
     pub name: String,
     /// The config file as given (grid and variants included).
     pub config_text: String,
+    /// Command-line overrides of the file (`--set key=value`, `--output DIR`).
+    #[serde(default)]
+    pub overrides: Vec<String>,
     /// [`crate::grid::Sweep::hash`]: a resumed or merged store must have the same.
     pub sweep_hash: String,
     /// The grsu version that started the sweep.
@@ -35,6 +38,47 @@ impl SweepManifest {
     pub fn search(&self, key: &str) -> Option<&SearchManifest> {
         self.searches.iter().find(|search| search.key == key)
     }
+
+    /// The records that make a cell's results: of its search, under the sweep's seeds, for the
+    /// cell's samples (its `data.limit`), searched at least as deep as the cell reports. Records
+    /// of earlier configurations of the folder (other seeds, more samples, a shallower tree that
+    /// is being continued) are left out, so a report is what a fresh run of the config gives.
+    pub fn cell_records<'a>(
+        &self,
+        cell: &CellManifest,
+        records: impl IntoIterator<Item = &'a SampleRecord>,
+    ) -> Vec<&'a SampleRecord> {
+        let samples: std::collections::HashSet<&str> = self
+            .search(&cell.search)
+            .map(|search| {
+                let count = cell.limit.unwrap_or(usize::MAX);
+                search
+                    .samples
+                    .iter()
+                    .take(count)
+                    .map(|sample| sample.id.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        records
+            .into_iter()
+            .filter(|record| {
+                record.search == cell.search
+                    && self.seeds.contains(&record.seed)
+                    && samples.contains(record.sample.as_str())
+                    && cell
+                        .depth
+                        .is_none_or(|depth| record.searched_depth >= depth)
+            })
+            .collect()
+    }
+
+    /// The samples a cell reports (its search's, up to its `data.limit`).
+    pub fn cell_sample_count(&self, cell: &CellManifest) -> usize {
+        self.search(&cell.search).map_or(0, |search| {
+            search.samples.len().min(cell.limit.unwrap_or(usize::MAX))
+        })
+    }
 }
 
 /// One cell of a sweep: the search it reads and how.
@@ -47,6 +91,9 @@ pub struct CellManifest {
     pub search: String,
     /// Truncation depth of the shared search's trees; `None`: whole trees.
     pub depth: Option<u32>,
+    /// The cell's `data.limit`: it reports the first this many samples of its search.
+    #[serde(default)]
+    pub limit: Option<usize>,
     /// Output strategies (kebab-case names).
     pub strategies: Vec<String>,
     /// The cell's whole config as JSON.
@@ -156,6 +203,12 @@ pub struct SampleRecord {
     pub sample: String,
     pub labels: Vec<String>,
     pub tree: SearchTree,
+    /// The depth setting the tree was searched with (beam and greedy search; the tree can be
+    /// shallower when a depth kept nothing). A later run that needs a deeper tree continues it;
+    /// 0 in stores written before this was recorded (such records are searched again, from the
+    /// response cache).
+    #[serde(default)]
+    pub searched_depth: u32,
     /// Ranking per output strategy (by its kebab-case name).
     pub predictions: BTreeMap<String, Vec<String>>,
     pub metrics: BTreeMap<String, SampleMetrics>,

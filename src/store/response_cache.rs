@@ -5,6 +5,12 @@
 //! the cache; never the API key. Value: the response as JSON. Because requests are deterministic
 //! values, a cached response is exactly what the server would answer again: a resumed run replays
 //! its finished calls from here, and grid cells that ask the same question share the answer.
+//!
+//! Each entry also remembers its origin: the unit of work (search, seed, sample) that paid for it.
+//! A unit that meets its own earlier answer (a run resumed after an interruption, a tree continued
+//! to a deeper depth) counts it as its own call, not as sharing; only answers first paid for by
+//! another unit count as cache hits. Value layout: `0x01`, the origin (8 bytes, little-endian),
+//! the response as JSON; a value that starts with `{` is a response stored without an origin.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,6 +30,17 @@ pub struct CacheStats {
     pub hits: u64,
     pub misses: u64,
 }
+
+/// The unit of work that first paid for a cached answer: a hash of its record key.
+pub type Origin = u64;
+
+/// The origin of the unit (search, seed, sample).
+pub fn origin_of(search: &str, seed: u64, sample: &str) -> Origin {
+    let digest = Sha256::digest(super::record_key(search, seed, sample).as_bytes());
+    u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+const WITH_ORIGIN: u8 = 0x01;
 
 /// A response cache over one sled tree. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -69,7 +86,29 @@ impl ResponseCache {
         identity: &str,
         request: &ChatRequest,
     ) -> Result<Option<ChatResponse>, StoreError> {
+        Ok(self
+            .get_keyed(Self::key(identity, request))?
+            .map(|(response, _)| response))
+    }
+
+    /// The cached response and the unit that paid for it, if any (counted as a hit or a miss).
+    pub fn get_with_origin(
+        &self,
+        identity: &str,
+        request: &ChatRequest,
+    ) -> Result<Option<(ChatResponse, Option<Origin>)>, StoreError> {
         self.get_keyed(Self::key(identity, request))
+    }
+
+    /// Stores a finished response paid for by `origin`, flushed before returning.
+    pub async fn put_from(
+        &self,
+        identity: &str,
+        request: &ChatRequest,
+        response: &ChatResponse,
+        origin: Origin,
+    ) -> Result<(), StoreError> {
+        self.put_keyed(Self::key(identity, request), response, Some(origin))
     }
 
     /// Stores a finished response and flushes it before returning, so that a call the run counted
@@ -80,7 +119,7 @@ impl ResponseCache {
         request: &ChatRequest,
         response: &ChatResponse,
     ) -> Result<(), StoreError> {
-        self.put_keyed(Self::key(identity, request), response)
+        self.put_keyed(Self::key(identity, request), response, None)
     }
 
     /// The cached classification, if any (counted as a hit or a miss).
@@ -89,7 +128,9 @@ impl ResponseCache {
         identity: &str,
         request: &ClassifyRequest,
     ) -> Result<Option<ClassifyResponse>, StoreError> {
-        self.get_keyed(Self::classify_key(identity, request))
+        Ok(self
+            .get_keyed(Self::classify_key(identity, request))?
+            .map(|(response, _)| response))
     }
 
     /// Stores a classification and flushes it.
@@ -99,10 +140,13 @@ impl ResponseCache {
         request: &ClassifyRequest,
         response: &ClassifyResponse,
     ) -> Result<(), StoreError> {
-        self.put_keyed(Self::classify_key(identity, request), response)
+        self.put_keyed(Self::classify_key(identity, request), response, None)
     }
 
-    fn get_keyed<T: DeserializeOwned>(&self, key: [u8; 32]) -> Result<Option<T>, StoreError> {
+    fn get_keyed<T: DeserializeOwned>(
+        &self,
+        key: [u8; 32],
+    ) -> Result<Option<(T, Option<Origin>)>, StoreError> {
         let found = self.tree.get(key).map_err(|error| StoreError::Io {
             operation: "cache read",
             message: error.to_string(),
@@ -110,12 +154,21 @@ impl ResponseCache {
         match found {
             Some(bytes) => {
                 self.hits.fetch_add(1, Ordering::Relaxed);
-                serde_json::from_slice(&bytes)
-                    .map(Some)
-                    .map_err(|error| StoreError::Corrupt {
-                        tree: "responses",
-                        message: error.to_string(),
-                    })
+                let corrupt = |message: String| StoreError::Corrupt {
+                    tree: "responses",
+                    message,
+                };
+                let (origin, json) = match bytes.first() {
+                    Some(&WITH_ORIGIN) if bytes.len() >= 9 => (
+                        Some(u64::from_le_bytes(bytes[1..9].try_into().expect("8 bytes"))),
+                        &bytes[9..],
+                    ),
+                    Some(&WITH_ORIGIN) => return Err(corrupt("a truncated entry".into())),
+                    _ => (None, &bytes[..]),
+                };
+                serde_json::from_slice(json)
+                    .map(|response| Some((response, origin)))
+                    .map_err(|error| corrupt(error.to_string()))
             }
             None => {
                 self.misses.fetch_add(1, Ordering::Relaxed);
@@ -124,8 +177,18 @@ impl ResponseCache {
         }
     }
 
-    fn put_keyed<T: Serialize>(&self, key: [u8; 32], response: &T) -> Result<(), StoreError> {
-        let value = serde_json::to_vec(response).expect("a response always serialises");
+    fn put_keyed<T: Serialize>(
+        &self,
+        key: [u8; 32],
+        response: &T,
+        origin: Option<Origin>,
+    ) -> Result<(), StoreError> {
+        let mut value = Vec::new();
+        if let Some(origin) = origin {
+            value.push(WITH_ORIGIN);
+            value.extend_from_slice(&origin.to_le_bytes());
+        }
+        serde_json::to_writer(&mut value, response).expect("a response always serialises");
         self.tree
             .insert(key, value)
             .map_err(|error| StoreError::Io {

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use grsu::grid::{Shard, Sweep};
+use grsu::grid::{Overrides, Shard, Sweep};
 use grsu::report::tables::markdown;
 
 use super::runtime::runtime;
@@ -20,11 +20,33 @@ pub struct RunArguments {
     /// `<output>/shards/<i>-of-<n>`; combine the shares with `grsu merge`.
     #[arg(long, env = "GRSU_SHARD")]
     shard: Option<Shard>,
+    /// Change a config value without editing the file, e.g. `--set search.depth=3 --set
+    /// data.limit=10` (dotted keys; the value is TOML, or else a string). Validated like the
+    /// file's values and recorded in the manifest. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// The output folder (`[run] output`), relative to the current folder.
+    #[arg(long, value_name = "DIR")]
+    output: Option<PathBuf>,
 }
 
 pub fn run(arguments: RunArguments) -> Result<(), CliFailure> {
-    let sweep =
-        Sweep::load(&arguments.config).map_err(|error| CliFailure::Config(error.to_string()))?;
+    let mut overrides = Overrides::default();
+    for assignment in &arguments.set {
+        overrides
+            .set
+            .push(Overrides::parse_set(assignment).map_err(CliFailure::Config)?);
+    }
+    overrides.output = match &arguments.output {
+        Some(output) if output.is_relative() => Some(
+            std::env::current_dir()
+                .map_err(|error| CliFailure::Other(error.into()))?
+                .join(output),
+        ),
+        other => other.clone(),
+    };
+    let sweep = Sweep::load_with(&arguments.config, &overrides)
+        .map_err(|error| CliFailure::Config(error.to_string()))?;
     let outcome = runtime()?
         .block_on(engine::run(sweep, arguments.shard))
         .map_err(CliFailure::Other)?;

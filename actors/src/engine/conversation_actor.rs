@@ -29,6 +29,8 @@ pub struct ConversationArguments {
     pub unit: UnitId,
     /// The key of the shared search (stored in the record).
     pub search_key: String,
+    /// The depth setting of the search (stored in the record).
+    pub searched_depth: u32,
     pub sample: Arc<Sample>,
     pub strategy: Box<dyn SearchStrategy>,
     pub outputs: Vec<OutputStrategy>,
@@ -42,6 +44,7 @@ pub struct ConversationArguments {
 pub struct ConversationState {
     unit: UnitId,
     search_key: String,
+    searched_depth: u32,
     sample: Arc<Sample>,
     outputs: Vec<OutputStrategy>,
     results: ActorRef<ResultsMessage>,
@@ -76,6 +79,7 @@ impl Actor for ConversationActor {
         Ok(ConversationState {
             unit: arguments.unit,
             search_key: arguments.search_key,
+            searched_depth: arguments.searched_depth,
             sample: arguments.sample,
             outputs: arguments.outputs,
             results: arguments.results,
@@ -135,6 +139,7 @@ impl Actor for ConversationActor {
             sample: state.sample.id.clone(),
             labels: state.sample.labels.clone(),
             tree: outcome.tree,
+            searched_depth: state.searched_depth,
             predictions,
             metrics,
             calls: outcome.calls,

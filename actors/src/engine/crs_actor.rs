@@ -17,6 +17,8 @@ use grsu::search::RequestKey;
 use grsu::seeds::request_seed;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
+use grsu::store::origin_of;
+
 use super::model_actor::{ask, ModelMessage};
 use super::usage::Usage;
 
@@ -51,6 +53,9 @@ pub enum CrsMessage {
 
 /// What a [`CrsActor`] is started with.
 pub struct CrsArguments {
+    /// The key of the search these requests belong to (with seed and sample: the origin of
+    /// what they pay for in the response cache).
+    pub search_key: String,
     pub model: ActorRef<ModelMessage>,
     pub catalog: Arc<Catalog>,
     pub matcher: Arc<TitleMatcher>,
@@ -151,11 +156,14 @@ async fn recommend(settings: &CrsArguments, job: RecommendJob) -> RecommendOutco
                 })
                 .collect()
         };
-        let answers = join_all(
-            requests
-                .into_iter()
-                .map(|request| ask(&settings.model, request, &job.sample.id)),
-        )
+        let answers = join_all(requests.into_iter().map(|request| {
+            ask(
+                &settings.model,
+                request,
+                &job.sample.id,
+                origin_of(&settings.search_key, job.run_seed, &job.sample.id),
+            )
+        }))
         .await;
         let mut choices = Vec::new();
         for answer in answers {
@@ -182,7 +190,7 @@ async fn recommend(settings: &CrsArguments, job: RecommendJob) -> RecommendOutco
             match validate_list(&titles, k) {
                 Ok(list) if lists.len() < job.lists as usize => lists.push(list),
                 Ok(_) => {}
-                Err(_) => usage.counts.invalid_answers += 1,
+                Err(_) => usage.invalid_answers += 1,
             }
         }
     }

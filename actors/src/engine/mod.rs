@@ -33,7 +33,7 @@ use anyhow::{bail, Context};
 use grsu::catalog::Catalog;
 use grsu::config::{RunConfig, Scorer};
 use grsu::data::{Dataset, LoadOptions, Sample};
-use grsu::grid::{Shard, Sweep};
+use grsu::grid::{depth_is_shared, Shard, Sweep};
 use grsu::matching::TitleMatcher;
 use grsu::model::embedded::EmbeddedBackend;
 use grsu::model::scoring::ScoringSettings;
@@ -141,12 +141,15 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
         search_samples.push((catalog, samples));
         search_targets.push(backends.targets(config).await?);
     }
-    check_manifest(&store, &sweep, shard, &search_targets, &search_samples)?;
+    update_manifest(&store, &sweep, shard, &search_targets, &search_samples)?;
 
     // Admission order: seed, then sample, then search, so that the cells of one sample run
-    // side by side and share their requests while they are in flight.
+    // side by side and share their requests while they are in flight. A record searched less
+    // deep than its search now asks for is searched again: its earlier calls are answered from
+    // the response cache, so the tree is continued where it stopped.
     let mut queue = VecDeque::new();
     let mut skipped = 0;
+    let mut continued = 0;
     let longest = search_samples
         .iter()
         .map(|(_, samples)| samples.len())
@@ -163,10 +166,16 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
                 let Some(sample) = samples.get(position) else {
                     continue;
                 };
-                if store.has_record(&search.key, seed, &sample.id)? {
-                    skipped += 1;
-                } else {
-                    queue.push_back((index, seed, sample.clone()));
+                let needed = search.config.search.depth;
+                match store.searched_depth(&search.key, seed, &sample.id)? {
+                    Some(depth) if !depth_is_shared(&search.config) || depth >= needed => {
+                        skipped += 1;
+                    }
+                    Some(_) => {
+                        continued += 1;
+                        queue.push_back((index, seed, sample.clone()));
+                    }
+                    None => queue.push_back((index, seed, sample.clone())),
                 }
             }
         }
@@ -177,6 +186,7 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
         seeds = sweep.seeds.len(),
         to_run = queue.len(),
         already_done = skipped,
+        continued_deeper = continued,
         output = %sweep.output.display(),
         "starting sweep `{}`",
         sweep.name
@@ -235,6 +245,7 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
             None,
             CrsActor,
             CrsArguments {
+                search_key: search.key.clone(),
                 model: model_actors[&crs_key].clone(),
                 catalog: catalog.clone(),
                 matcher,
@@ -251,6 +262,7 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
             None,
             UserActor,
             UserArguments {
+                search_key: search.key.clone(),
                 model: model_actors[&user_key].clone(),
                 critique_model: model_actors[&critique_key].clone(),
                 catalog: catalog.clone(),
@@ -335,15 +347,18 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
     })
 }
 
-/// Refuses to resume a store made by a different sweep; writes the manifest of a new one.
-fn check_manifest(
+/// Writes the manifest of this sweep into its store. A store made by an earlier run of another
+/// configuration is taken over (its records stay, keyed by their searches), and what changed is
+/// said: every key either leaves results as they were, extends them, or starts a new search
+/// (see `grsu config reference`), so that what is reported is always what a fresh run of this
+/// config would give.
+fn update_manifest(
     store: &Store,
     sweep: &Sweep,
     shard: Option<Shard>,
     targets: &[BTreeMap<String, (String, ModelTarget)>],
     samples: &[(Arc<Catalog>, Vec<Arc<Sample>>)],
 ) -> anyhow::Result<()> {
-    let hash = sweep.hash();
     let searches: Vec<SearchManifest> = sweep
         .searches
         .iter()
@@ -364,61 +379,63 @@ fn check_manifest(
                 .collect(),
         })
         .collect();
-    match store.manifest()? {
-        Some(manifest) if manifest.sweep_hash != hash => bail!(
-            "{} holds a sweep of another configuration (hash {} there, {} in {}); choose another [run] output",
-            sweep.output.display(),
-            manifest.sweep_hash,
-            hash,
-            sweep.path.display()
-        ),
-        Some(manifest) => {
-            for (stored, now) in manifest.searches.iter().zip(&searches) {
-                if stored.models != now.models {
-                    bail!(
-                        "{} was run with other models ({:?}); now {:?}: choose another [run] output",
-                        sweep.output.display(),
-                        stored.models,
-                        now.models
-                    );
-                }
-            }
-            Ok(())
-        }
-        None => {
-            let manifest = SweepManifest {
-                name: sweep.name.clone(),
-                config_text: std::fs::read_to_string(&sweep.path).unwrap_or_default(),
-                sweep_hash: hash,
-                code_version: env!("CARGO_PKG_VERSION").to_string(),
-                seeds: sweep.seeds.clone(),
-                cells: sweep
-                    .cells
-                    .iter()
-                    .map(|cell| {
-                        Ok(CellManifest {
-                            name: cell.name.clone(),
-                            assignments: cell.assignments.clone(),
-                            search: sweep.searches[cell.search].key.clone(),
-                            depth: cell.depth,
-                            strategies: cell
-                                .strategies()
-                                .iter()
-                                .map(|strategy| strategy.as_str().to_string())
-                                .collect(),
-                            config: serde_json::to_value(&cell.config)?,
-                        })
-                    })
-                    .collect::<anyhow::Result<_>>()?,
-                searches,
-                shard,
-                created_unix: SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |elapsed| elapsed.as_secs()),
-            };
-            Ok(store.put_manifest(&manifest)?)
+    let previous = store.manifest()?;
+    if let Some(previous) = &previous {
+        if previous.shard != shard {
+            bail!(
+                "{} holds the share {:?} of a sweep, not {:?}",
+                sweep.output.display(),
+                previous.shard,
+                shard
+            );
         }
     }
+    let manifest = SweepManifest {
+        name: sweep.name.clone(),
+        config_text: std::fs::read_to_string(&sweep.path).unwrap_or_default(),
+        overrides: sweep.overrides.clone(),
+        sweep_hash: sweep.hash(),
+        code_version: env!("CARGO_PKG_VERSION").to_string(),
+        seeds: sweep.seeds.clone(),
+        cells: sweep
+            .cells
+            .iter()
+            .map(|cell| {
+                Ok(CellManifest {
+                    name: cell.name.clone(),
+                    assignments: cell.assignments.clone(),
+                    search: sweep.searches[cell.search].key.clone(),
+                    depth: cell.depth,
+                    limit: cell.config.data.limit,
+                    strategies: cell
+                        .strategies()
+                        .iter()
+                        .map(|strategy| strategy.as_str().to_string())
+                        .collect(),
+                    config: serde_json::to_value(&cell.config)?,
+                })
+            })
+            .collect::<anyhow::Result<_>>()?,
+        searches,
+        shard,
+        created_unix: previous.as_ref().map_or_else(
+            || {
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |elapsed| elapsed.as_secs())
+            },
+            |previous| previous.created_unix,
+        ),
+    };
+    if let Some(previous) = &previous {
+        for change in grsu::grid::changes::describe(previous, &manifest) {
+            tracing::warn!("{}: {change}", sweep.output.display());
+        }
+    }
+    if previous.as_ref() != Some(&manifest) {
+        store.put_manifest(&manifest)?;
+    }
+    Ok(())
 }
 
 /// Model backends, built once per distinct role settings: searches that name the same endpoints

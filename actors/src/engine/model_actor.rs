@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use grsu::model::pool::EndpointPool;
 use grsu::model::{Backend, ChatRequest, ChatResponse, ModelError};
-use grsu::store::ResponseCache;
+use grsu::store::{Origin, ResponseCache};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use super::progress::Progress;
@@ -70,7 +70,10 @@ impl ModelTarget {
 #[derive(Debug, Clone)]
 pub struct ModelAnswer {
     pub response: ChatResponse,
+    /// Answered from the cache, or by the same request of another asker in flight.
     pub cached: bool,
+    /// Answered from the cache by an entry the asking unit itself paid for in an earlier run.
+    pub own: bool,
     /// The request's cache key (counts distinct requests).
     pub key: [u8; 32],
 }
@@ -83,6 +86,9 @@ pub enum ModelMessage {
         /// The sample the request belongs to: its requests share a prompt prefix, so they go to
         /// the same replica.
         affinity: String,
+        /// The unit of work asking (see [`grsu::store::Origin`]): its own earlier answers count
+        /// as its calls, not as cache hits.
+        origin: Origin,
         reply: RpcReplyPort<Result<ModelAnswer, ModelError>>,
     },
     /// A request sent by this actor was answered (internal).
@@ -144,6 +150,7 @@ impl Actor for ModelActor {
             ModelMessage::Chat {
                 request,
                 affinity,
+                origin,
                 reply,
             } => {
                 let key = ResponseCache::key(&state.identity, &request);
@@ -161,7 +168,7 @@ impl Actor for ModelActor {
                 );
                 tokio::spawn(async move {
                     let answer = answer(
-                        &role, &identity, &target, &cache, &progress, &request, &affinity,
+                        &role, &identity, &target, &cache, &progress, &request, &affinity, origin,
                     )
                     .await;
                     let _ = myself.cast(ModelMessage::Answered { key, answer });
@@ -183,6 +190,7 @@ impl Actor for ModelActor {
                             Ok(ModelAnswer {
                                 response: first.response.clone(),
                                 cached: true,
+                                own: false,
                                 key,
                             })
                         }
@@ -197,6 +205,7 @@ impl Actor for ModelActor {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn answer(
     role: &str,
     identity: &str,
@@ -205,15 +214,20 @@ async fn answer(
     progress: &Progress,
     request: &ChatRequest,
     affinity: &str,
+    origin: Origin,
 ) -> Result<ModelAnswer, ModelError> {
     let cache_error = |error: grsu::store::StoreError| ModelError::Cache {
         message: error.to_string(),
     };
-    if let Some(response) = cache.get(identity, request).map_err(cache_error)? {
+    if let Some((response, paid_by)) = cache
+        .get_with_origin(identity, request)
+        .map_err(cache_error)?
+    {
         progress.record_call(role, true, &response);
         return Ok(ModelAnswer {
             response,
             cached: true,
+            own: paid_by == Some(origin),
             key: ResponseCache::key(identity, request),
         });
     }
@@ -225,13 +239,14 @@ async fn answer(
         }
     };
     cache
-        .put(identity, request, &response)
+        .put_from(identity, request, &response, origin)
         .await
         .map_err(cache_error)?;
     progress.record_call(role, false, &response);
     Ok(ModelAnswer {
         response,
         cached: false,
+        own: false,
         key: ResponseCache::key(identity, request),
     })
 }
@@ -241,6 +256,7 @@ pub async fn ask(
     model: &ActorRef<ModelMessage>,
     request: ChatRequest,
     affinity: &str,
+    origin: Origin,
 ) -> Result<ModelAnswer, ModelError> {
     let affinity = affinity.to_string();
     match model
@@ -248,6 +264,7 @@ pub async fn ask(
             |reply| ModelMessage::Chat {
                 request,
                 affinity,
+                origin,
                 reply,
             },
             None,

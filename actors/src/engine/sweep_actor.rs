@@ -201,6 +201,7 @@ impl SweepActor {
             let arguments = ConversationArguments {
                 unit: unit.clone(),
                 search_key: search.key.clone(),
+                searched_depth: search.config.search.depth,
                 sample,
                 strategy: strategy_for(&search.config, seed),
                 outputs: search.config.output.strategies.clone(),

@@ -1,5 +1,11 @@
 //! [`Usage`]: what a piece of a sample's search cost, and which distinct requests it asked (the
 //! cost the sample would have had alone, against which sharing between cells is measured).
+//!
+//! Whether an answer was a call of the sample or a cache hit is decided once per sample, when its
+//! pieces are added up: the first time the sample meets a request, it is the sample's call if a
+//! model answered it now or if the sample itself paid for it in an earlier run (an interrupted
+//! run resumed, a tree continued deeper); it is a cache hit only when another unit paid for it
+//! (sharing between cells). Meeting the same request again within the sample is a cache hit.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -7,56 +13,90 @@ use grsu::store::CallCounts;
 
 use super::model_actor::ModelAnswer;
 
-/// Call counts plus the cache keys of the requests behind them.
+/// One answer a piece of the search received.
+#[derive(Debug, Clone)]
+struct Answered {
+    key: [u8; 32],
+    /// Answered from the cache or by a request already in flight.
+    cached: bool,
+    /// Answered from the cache by an entry this same unit paid for in an earlier run.
+    own: bool,
+    usage: grsu::model::Usage,
+}
+
+/// The answers of a piece of work, and its invalid answers.
 #[derive(Debug, Clone, Default)]
 pub struct Usage {
-    pub counts: CallCounts,
-    pub requests: Vec<[u8; 32]>,
+    answers: Vec<Answered>,
+    /// Answers that were invalid (unparseable lists, cut critiques, no Yes/No) and asked again.
+    pub invalid_answers: u64,
 }
 
 impl Usage {
     /// Adds one answer (a model call or a cache hit).
     pub fn add_answer(&mut self, answer: &ModelAnswer) {
-        self.counts.add_answer(&answer.response, answer.cached);
-        self.requests.push(answer.key);
+        self.answers.push(Answered {
+            key: answer.key,
+            cached: answer.cached,
+            own: answer.own,
+            usage: answer.response.usage,
+        });
     }
 
     /// Adds the cost of an answer that is not a chat completion (a classification).
     pub fn add_usage(&mut self, usage: &grsu::model::Usage, cached: bool, key: [u8; 32]) {
-        self.counts.add_usage(usage, cached);
-        self.requests.push(key);
+        self.answers.push(Answered {
+            key,
+            cached,
+            own: false,
+            usage: *usage,
+        });
     }
 
     pub fn add(&mut self, other: Usage) {
-        self.counts.add(&other.counts);
-        self.requests.extend(other.requests);
+        self.answers.extend(other.answers);
+        self.invalid_answers += other.invalid_answers;
     }
 }
 
 /// A sample's usage per role, with its distinct requests counted once.
 #[derive(Debug, Default)]
 pub struct SampleUsage {
-    counts: BTreeMap<String, CallCounts>,
-    requests: BTreeMap<String, HashSet<[u8; 32]>>,
+    invalid_answers: BTreeMap<String, u64>,
+    answers: BTreeMap<String, Vec<Answered>>,
 }
 
 impl SampleUsage {
     pub fn add(&mut self, role: &str, usage: Usage) {
-        self.counts
+        *self.invalid_answers.entry(role.to_string()).or_default() += usage.invalid_answers;
+        self.answers
             .entry(role.to_string())
             .or_default()
-            .add(&usage.counts);
-        self.requests
-            .entry(role.to_string())
-            .or_default()
-            .extend(usage.requests);
+            .extend(usage.answers);
     }
 
-    /// The counts per role, `distinct_requests` filled in.
+    /// The counts per role, `distinct_requests` filled in. Decided when the sample is done, so
+    /// that the order in which concurrent answers arrived does not matter: a request is one call
+    /// of the sample if any of its answers was paid for by the sample, and its other answers
+    /// are cache hits.
     pub fn finish(self) -> BTreeMap<String, CallCounts> {
-        let mut counts = self.counts;
-        for (role, requests) in self.requests {
-            counts.entry(role).or_default().distinct_requests = requests.len() as u64;
+        let mut counts: BTreeMap<String, CallCounts> = BTreeMap::new();
+        for (role, invalid) in self.invalid_answers {
+            counts.entry(role).or_default().invalid_answers = invalid;
+        }
+        for (role, answers) in self.answers {
+            let role_counts = counts.entry(role).or_default();
+            let paid: HashSet<[u8; 32]> = answers
+                .iter()
+                .filter(|answer| !answer.cached || answer.own)
+                .map(|answer| answer.key)
+                .collect();
+            let mut counted: HashSet<[u8; 32]> = HashSet::new();
+            for answer in &answers {
+                let first = counted.insert(answer.key);
+                role_counts.add_usage(&answer.usage, !(first && paid.contains(&answer.key)));
+            }
+            role_counts.distinct_requests = counted.len() as u64;
         }
         counts
     }

@@ -22,6 +22,8 @@ use grsu::search::RequestKey;
 use grsu::seeds::request_seed;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
+use grsu::store::origin_of;
+
 use super::model_actor::{ask, ModelMessage};
 use super::reward_model::RewardModel;
 use super::usage::Usage;
@@ -75,6 +77,9 @@ pub enum UserMessage {
 
 /// What a [`UserActor`] is started with.
 pub struct UserArguments {
+    /// The key of the search these requests belong to (with seed and sample: the origin of
+    /// what they pay for in the response cache).
+    pub search_key: String,
     /// The scoring model (`[models.user]`).
     pub model: ActorRef<ModelMessage>,
     /// The critiquing model (`[models.critique]`, the scoring model unless set).
@@ -157,7 +162,14 @@ async fn critique(settings: &UserArguments, job: CritiqueJob) -> CritiqueOutcome
         request.temperature = 1.0;
         request.seed = Some(request_seed(job.run_seed, &job.sample.id, &path, attempt));
         request.max_tokens = settings.critique_max_tokens;
-        let answer = match ask(&settings.critique_model, request, &job.sample.id).await {
+        let answer = match ask(
+            &settings.critique_model,
+            request,
+            &job.sample.id,
+            origin_of(&settings.search_key, job.run_seed, &job.sample.id),
+        )
+        .await
+        {
             Ok(answer) => answer,
             Err(error) => {
                 return CritiqueOutcome {
@@ -171,7 +183,7 @@ async fn critique(settings: &UserArguments, job: CritiqueJob) -> CritiqueOutcome
             match validate_critique(choice) {
                 Ok(text) if critiques.len() < job.count as usize => critiques.push(text),
                 Ok(_) => {}
-                Err(_) => usage.counts.invalid_answers += 1,
+                Err(_) => usage.invalid_answers += 1,
             }
         }
     }
@@ -260,7 +272,14 @@ async fn score_item(
                 attempt,
             ));
         }
-        let answer = match ask(&settings.model, request, &job.sample.id).await {
+        let answer = match ask(
+            &settings.model,
+            request,
+            &job.sample.id,
+            origin_of(&settings.search_key, job.run_seed, &job.sample.id),
+        )
+        .await
+        {
             Ok(answer) => answer,
             Err(error) => return Err((error, usage)),
         };
@@ -273,7 +292,7 @@ async fn score_item(
             .map(|choice| read_score(choice, settings.scoring.mode, formula))
         {
             Some(Ok(score)) => return Ok((Some(score.score), usage)),
-            _ => usage.counts.invalid_answers += 1,
+            _ => usage.invalid_answers += 1,
         }
     }
     Ok((None, usage))

@@ -1,0 +1,148 @@
+//! Where in a config file a key is written, so that an error about it can give its line and
+//! column. A sweep's cells are deserialised from edited documents that have lost their spans, so
+//! the key is looked up in the file's text instead: in its table (`[search]`, `[models.crs]`, a
+//! `[[variant]]`), written plainly, quoted or dotted (`search.depth = 3`, `"search.depth" = [..]`).
+
+/// A 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "line {}, column {}", self.line, self.column)
+    }
+}
+
+/// The first place `key` of `table` (dotted, e.g. `search` or `models.crs`) is assigned in
+/// `text`; with no such assignment, the table's header; `None` when neither is written.
+pub fn locate(text: &str, table: &str, key: &str) -> Option<Location> {
+    let full = if table.is_empty() {
+        key.to_string()
+    } else {
+        format!("{table}.{key}")
+    };
+    let mut current = String::new();
+    let mut header = None;
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        let at = |column: usize| Location {
+            line: index + 1,
+            column: indent + column + 1,
+        };
+        if let Some(name) = table_header(trimmed) {
+            current = name;
+            if !table.is_empty() && current == table && header.is_none() {
+                header = Some(at(0));
+            }
+            continue;
+        }
+        let Some((assigned, _)) = trimmed.split_once('=') else {
+            continue;
+        };
+        let assigned = unquote(assigned.trim());
+        let path = if current.is_empty() || current == "variant" || current == "grid" {
+            assigned.clone()
+        } else {
+            format!("{current}.{assigned}")
+        };
+        if path == full || (current == table && assigned == key) {
+            return Some(at(0));
+        }
+    }
+    header
+}
+
+/// The first assignment of a key whose last part is `key`, in any table.
+pub fn locate_anywhere(text: &str, key: &str) -> Option<Location> {
+    text.lines().enumerate().find_map(|(index, line)| {
+        let trimmed = line.trim_start();
+        let (assigned, _) = trimmed.split_once('=')?;
+        let assigned = unquote(assigned.trim());
+        (assigned.rsplit('.').next() == Some(key)).then(|| Location {
+            line: index + 1,
+            column: line.len() - trimmed.len() + 1,
+        })
+    })
+}
+
+/// `[search]` → `search`, `[[variant]]` → `variant`, `[models.crs]` → `models.crs`.
+fn table_header(line: &str) -> Option<String> {
+    let inner = line
+        .strip_prefix("[[")
+        .and_then(|rest| rest.split_once("]]"))
+        .or_else(|| line.strip_prefix('[').and_then(|rest| rest.split_once(']')))?
+        .0;
+    Some(unquote(inner.trim()))
+}
+
+/// Removes the quotes of every part of a dotted key: `"search.depth"` and `search."depth"` both
+/// give `search.depth`.
+fn unquote(key: &str) -> String {
+    key.split('.')
+        .map(|part| part.trim().trim_matches('"').trim_matches('\''))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The key named in a deserialiser's message: `unknown field `detph``, `missing field `x``,
+/// `invalid value ... for key `search.depth``.
+pub fn key_in_message(message: &str) -> Option<&str> {
+    for marker in [
+        "unknown field `",
+        "missing field `",
+        "for key `",
+        "duplicate key `",
+    ] {
+        if let Some(start) = message.find(marker) {
+            let rest = &message[start + marker.len()..];
+            return rest.split('`').next();
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "[run]\nname = \"x\"\n\n[search]\n  depth = 3\nbeam_width = 2\n\n[models.crs]\nmodel = \"m\"\n\n[grid]\n\"search.depth\" = [1, 2]\n";
+
+    #[test]
+    fn keys_are_found_in_their_table() {
+        assert_eq!(
+            locate(TEXT, "search", "depth"),
+            Some(Location { line: 5, column: 3 })
+        );
+        assert_eq!(
+            locate(TEXT, "models.crs", "model"),
+            Some(Location { line: 9, column: 1 })
+        );
+        assert_eq!(
+            locate(TEXT, "run", "name"),
+            Some(Location { line: 2, column: 1 })
+        );
+    }
+
+    #[test]
+    fn an_absent_key_points_at_its_table_and_an_absent_table_at_nothing() {
+        assert_eq!(
+            locate(TEXT, "search", "samples"),
+            Some(Location { line: 4, column: 1 })
+        );
+        assert_eq!(locate(TEXT, "user", "critique"), None);
+    }
+
+    #[test]
+    fn keys_are_read_out_of_deserialiser_messages() {
+        assert_eq!(
+            key_in_message("unknown field `detph`, expected one of `strategy`"),
+            Some("detph")
+        );
+        assert_eq!(key_in_message("missing field `output`"), Some("output"));
+        assert_eq!(key_in_message("no key here"), None);
+    }
+}
