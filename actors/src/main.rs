@@ -1,13 +1,16 @@
 //! The `grsu` command-line tool: a thin layer over the `grsu` library (and, for runs, the actor
 //! runtime of this crate). Every subcommand has `--help` and a `--json` output for scripts.
 //!
-//! Exit codes: 0 success, 2 bad input or usage (a dataset, catalog, predictions file or argument
-//! that cannot be used: the message names the file, line and field), 1 anything else.
+//! Exit codes: 0 success, 2 bad input or usage (a dataset, catalog, predictions file, config or
+//! argument that cannot be used: the message names the file, line and field), 3 a run stopped
+//! because every endpoint of a model role kept failing, 130 a run interrupted (Ctrl-C), 1
+//! anything else.
 
 mod cli;
 mod engine;
 mod serve;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -19,6 +22,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal: logs sent to a file (a Slurm job's output) stay plain.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let arguments = cli::Cli::parse();
     match cli::run(arguments) {

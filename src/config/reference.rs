@@ -111,6 +111,15 @@ pub const KEYS: &[ConfigKey] = &[
         Reused,
         "Samples in flight at once across the whole run (admission control); at least 1.",
     ),
+    key(
+        "run.give_up_after_s",
+        "float",
+        "120.0",
+        Reused,
+        "Seconds every endpoint of a model role may fail without one answer before the run stops \
+         (exit code 3) with the role, its endpoints and the last error, instead of grinding on; \
+         finished samples stay stored and the same command resumes.",
+    ),
     // [data]
     key(
         "data.format",

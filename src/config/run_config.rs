@@ -114,6 +114,14 @@ pub struct RunSection {
     pub output: PathBuf,
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight: usize,
+    /// Stop the run when every endpoint of a model role has failed for this many seconds
+    /// without one answer (dead or misconfigured servers), instead of grinding on.
+    #[serde(default = "default_give_up_after_s")]
+    pub give_up_after_s: f64,
+}
+
+fn default_give_up_after_s() -> f64 {
+    120.0
 }
 
 fn default_seeds() -> Vec<u64> {
@@ -421,6 +429,16 @@ impl RunConfig {
         if self.run.max_in_flight == 0 {
             return Err(invalid("run", "max_in_flight", "must be at least 1".into()));
         }
+        if !(self.run.give_up_after_s.is_finite() && self.run.give_up_after_s > 0.0) {
+            return Err(invalid(
+                "run",
+                "give_up_after_s",
+                format!(
+                    "must be a positive number of seconds, not {}",
+                    self.run.give_up_after_s
+                ),
+            ));
+        }
         for (key, file) in [("path", &self.data.path), ("catalog", &self.data.catalog)] {
             if !file.is_file() {
                 return Err(invalid(
@@ -544,6 +562,7 @@ impl RunConfig {
             run.remove("name");
             run.remove("output");
             run.remove("max_in_flight");
+            run.remove("give_up_after_s");
         }
         if let Some(models) = value
             .get_mut("models")

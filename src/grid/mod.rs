@@ -95,6 +95,8 @@ pub struct Sweep {
     pub seeds: Vec<u64>,
     pub output: PathBuf,
     pub max_in_flight: usize,
+    /// `[run] give_up_after_s`: how long every endpoint of a role may fail before the run stops.
+    pub give_up_after: std::time::Duration,
     pub cells: Vec<Cell>,
     pub searches: Vec<SharedSearch>,
 }
@@ -270,6 +272,7 @@ impl Sweep {
             seeds: first.seeds,
             output: first.output,
             max_in_flight: first.max_in_flight,
+            give_up_after: std::time::Duration::from_secs_f64(first.give_up_after_s),
             cells,
             searches,
         })
@@ -293,6 +296,32 @@ impl Sweep {
         short_hex(&Sha256::digest(
             serde_json::to_vec(&(&self.seeds, cells)).expect("cells serialise"),
         ))
+    }
+
+    /// Every API key variable the cells' roles name is set: a missing one is bad input naming the
+    /// cell and the role (not a model error hundreds of samples later).
+    pub fn check_api_keys(&self) -> Result<(), ConfigError> {
+        for cell in &self.cells {
+            for role in cell.config.roles_used() {
+                let settings = cell.config.role(role);
+                if settings.is_embedded() {
+                    continue;
+                }
+                if let Some(variable) = &settings.api_key_env {
+                    if std::env::var(variable).map_or(true, |key| key.is_empty()) {
+                        return Err(ConfigError::Invalid {
+                            path: cell.label.clone(),
+                            table: "models",
+                            key: "api_key_env",
+                            problem: format!(
+                                "[models.{role}] names the API key variable {variable}, which is not set in the environment"
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The cell with this name.

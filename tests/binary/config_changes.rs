@@ -251,6 +251,7 @@ fn change_of(key: &str, fixtures: &Fixtures) -> Result<Vec<String>, &'static str
         "run.seeds" => set(&["run.seeds=[0, 1]"]),
         "run.output" => Err("the output folder itself: another value is another folder"),
         "run.max_in_flight" => set(&["run.max_in_flight=1"]),
+        "run.give_up_after_s" => set(&["run.give_up_after_s=60.0"]),
         "data.format" => match &fixtures.ievalm {
             Some((data, catalog)) => Ok(vec![
                 "data.format=\"ievalm\"".into(),

@@ -11,6 +11,9 @@ pub enum CliFailure {
     Input(InputError),
     /// A config (or output folder) that cannot be used; exit code 2.
     Config(String),
+    /// A run that stopped before its work was done, with the exit code that says why (3: a
+    /// model role's endpoints all kept failing, 130: interrupted).
+    Stopped { code: u8, message: String },
     /// Anything else (an I/O failure on stdout, a bug); exit code 1.
     Other(anyhow::Error),
 }
@@ -19,6 +22,7 @@ impl CliFailure {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliFailure::Input(_) | CliFailure::Config(_) => 2,
+            CliFailure::Stopped { code, .. } => *code,
             CliFailure::Other(_) => 1,
         }
     }
@@ -28,7 +32,9 @@ impl fmt::Display for CliFailure {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CliFailure::Input(error) => write!(formatter, "{error}"),
-            CliFailure::Config(message) => write!(formatter, "{message}"),
+            CliFailure::Config(message) | CliFailure::Stopped { message, .. } => {
+                write!(formatter, "{message}")
+            }
             CliFailure::Other(error) => write!(formatter, "{error:#}"),
         }
     }

@@ -47,9 +47,26 @@ pub fn run(arguments: RunArguments) -> Result<(), CliFailure> {
     };
     let sweep = Sweep::load_with(&arguments.config, &overrides)
         .map_err(|error| CliFailure::Config(error.to_string()))?;
-    let outcome = runtime()?
-        .block_on(engine::run(sweep, arguments.shard))
-        .map_err(CliFailure::Other)?;
+    sweep
+        .check_api_keys()
+        .map_err(|error| CliFailure::Config(error.to_string()))?;
+    let runtime = runtime()?;
+    let outcome = runtime.block_on(engine::run(sweep, arguments.shard));
+    // Calls still running on blocking threads (the embedded model) are not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    let outcome = outcome.map_err(|error| match error.downcast::<engine::RunStopped>() {
+        Ok(stopped) => CliFailure::Stopped {
+            code: match stopped {
+                engine::RunStopped::Interrupted { .. } => 130,
+                engine::RunStopped::DeadRole { .. } => 3,
+            },
+            message: stopped.to_string(),
+        },
+        Err(error) => match error.downcast::<engine::BadData>() {
+            Ok(bad) => CliFailure::Config(bad.to_string()),
+            Err(error) => CliFailure::Other(error),
+        },
+    })?;
     println!("{}", markdown(&outcome.report));
     println!(
         "{} samples finished now, {} already stored, {} failed; {} model calls; wall time {:.1} s; output {}",

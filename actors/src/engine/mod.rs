@@ -36,6 +36,7 @@ use grsu::data::{Dataset, LoadOptions, Sample};
 use grsu::grid::{depth_is_shared, Shard, Sweep};
 use grsu::matching::TitleMatcher;
 use grsu::model::embedded::EmbeddedBackend;
+use grsu::model::pool::EndpointPool;
 use grsu::model::scoring::ScoringSettings;
 use grsu::model::Backend;
 use grsu::prompts::ItemView;
@@ -121,10 +122,10 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
         let catalog = match catalogs.get(&catalog_key) {
             Some(catalog) => catalog.clone(),
             None => {
-                let catalog = Arc::new(Catalog::load(
-                    &config.data.catalog,
-                    config.data.catalog_format,
-                )?);
+                let catalog = Arc::new(
+                    Catalog::load(&config.data.catalog, config.data.catalog_format)
+                        .map_err(|error| bad_data(&sweep, search, error))?,
+                );
                 catalogs.insert(catalog_key.clone(), catalog.clone());
                 catalog
             }
@@ -133,7 +134,8 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
         let samples = match datasets.get(&data_key) {
             Some(samples) => samples.clone(),
             None => {
-                let samples = load_samples(config, &catalog)?;
+                let samples = load_samples(config, &catalog)
+                    .map_err(|error| bad_data(&sweep, search, error))?;
                 datasets.insert(data_key, samples.clone());
                 samples
             }
@@ -314,15 +316,21 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
             },
         )
         .await?;
+        let resume = resume_command(&sweep, shard);
         let summary = tokio::select! {
             summary = done => summary.context("the sweep stopped without a summary")?,
             _ = tokio::signal::ctrl_c() => {
+                eprintln!(
+                    "stopping (Ctrl-C): admitting no more samples; finished samples are stored, calls in flight are abandoned"
+                );
                 sweep_actor.stop(None);
                 store.flush()?;
-                bail!(
-                    "interrupted: finished samples are stored; run `grsu run {}` again to resume",
-                    sweep.path.display()
-                );
+                return Err(RunStopped::Interrupted { resume }.into());
+            }
+            dead = dead_role(backends.pools(), sweep.give_up_after) => {
+                sweep_actor.stop(None);
+                store.flush()?;
+                return Err(RunStopped::DeadRole { dead, resume }.into());
             }
         };
         let _ = sweep_handle.await;
@@ -345,6 +353,119 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
         output: sweep.output.clone(),
         wall: started.elapsed(),
     })
+}
+
+/// A dataset or catalog that cannot be used (exit code 2), naming the cells that read it.
+#[derive(Debug, thiserror::Error)]
+#[error("{cells}: {message}")]
+pub struct BadData {
+    pub cells: String,
+    pub message: String,
+}
+
+fn bad_data(
+    sweep: &Sweep,
+    search: &grsu::grid::SharedSearch,
+    error: impl std::fmt::Display,
+) -> anyhow::Error {
+    let data = &search.config.data;
+    let readers: Vec<&str> = sweep
+        .cells
+        .iter()
+        .filter(|cell| {
+            cell.config.data.path == data.path && cell.config.data.catalog == data.catalog
+        })
+        .map(|cell| cell.name.as_str())
+        .collect();
+    let cells = if sweep.cells.len() == 1 {
+        sweep.path.display().to_string()
+    } else if readers.len() == sweep.cells.len() {
+        format!("{} (the data of every cell)", sweep.path.display())
+    } else {
+        format!(
+            "{} (the data of cells {})",
+            sweep.path.display(),
+            readers
+                .iter()
+                .map(|name| format!("`{name}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    BadData {
+        cells,
+        message: format!("{error:#}"),
+    }
+    .into()
+}
+
+/// Why a run stopped before its work was done (each with its own exit code in the CLI).
+#[derive(Debug, thiserror::Error)]
+pub enum RunStopped {
+    #[error("interrupted: finished samples are stored; run `{resume}` to resume")]
+    Interrupted { resume: String },
+    #[error(
+        "stopped: every endpoint of the `{}` role has failed for {:.0} s without an answer ({}); last error: {}. Finished samples are stored; check the servers (`grsu doctor --config …`), then run `{resume}` to resume",
+        dead.role, dead.failing_for.as_secs_f64(), dead.endpoints.join(", "), dead.last_error
+    )]
+    DeadRole { dead: DeadRole, resume: String },
+}
+
+/// A model role none of whose endpoints answers.
+#[derive(Debug)]
+pub struct DeadRole {
+    pub role: String,
+    pub endpoints: Vec<String>,
+    pub failing_for: Duration,
+    pub last_error: String,
+}
+
+/// Resolves when some pool has gone `give_up_after` without an answer while failing.
+async fn dead_role(pools: Vec<EndpointPool>, give_up_after: Duration) -> DeadRole {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        for pool in &pools {
+            if let Some((failing_for, last_error)) = pool.failing_for() {
+                if failing_for >= give_up_after {
+                    return DeadRole {
+                        role: pool.role().to_string(),
+                        endpoints: pool.endpoints(),
+                        failing_for,
+                        last_error,
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// The command that resumes this run (its overrides and shard included), quoted for a shell.
+fn resume_command(sweep: &Sweep, shard: Option<Shard>) -> String {
+    let quote = |word: &str| {
+        if word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-=:,".contains(c))
+        {
+            word.to_string()
+        } else {
+            format!("'{}'", word.replace('\'', "'\\''"))
+        }
+    };
+    let mut words = vec![
+        "grsu".to_string(),
+        "run".into(),
+        quote(&sweep.path.display().to_string()),
+    ];
+    for override_ in &sweep.overrides {
+        let (flag, value) = override_.split_once(' ').unwrap_or((override_, ""));
+        words.push(flag.to_string());
+        words.push(quote(value));
+    }
+    if let Some(shard) = shard {
+        words.push(format!("--shard {}/{}", shard.index, shard.count));
+    }
+    words.join(" ")
 }
 
 /// Writes the manifest of this sweep into its store. A store made by an earlier run of another
@@ -447,6 +568,17 @@ struct Backends {
 }
 
 impl Backends {
+    /// Every endpoint pool built so far.
+    fn pools(&self) -> Vec<EndpointPool> {
+        self.pools
+            .values()
+            .filter_map(|target| match target {
+                ModelTarget::Pool { pool, .. } => Some(pool.clone()),
+                ModelTarget::Single(_) => None,
+            })
+            .collect()
+    }
+
     /// The target of each role of `config`, with the key of its settings.
     async fn targets(
         &mut self,

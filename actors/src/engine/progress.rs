@@ -146,16 +146,31 @@ impl Progress {
         parts.join(" | ")
     }
 
+    /// The time left at the rate so far; "estimating" until the first unit is finished (a rate
+    /// of nothing says nothing).
+    pub fn eta(&self) -> String {
+        let finished = self.done.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed);
+        if finished == 0 {
+            return "estimating".into();
+        }
+        let left = self.total.saturating_sub(finished);
+        let seconds = self.started.elapsed().as_secs_f64() / finished as f64 * left as f64;
+        let seconds = seconds.round() as u64;
+        match seconds {
+            0..60 => format!("{seconds}s"),
+            60..3600 => format!("{}m{:02}s", seconds / 60, seconds % 60),
+            _ => format!("{}h{:02}m", seconds / 3600, seconds % 3600 / 60),
+        }
+    }
+
     /// Shows progress until `stop` resolves: a bar on a terminal, a log line every 10 s otherwise.
     pub async fn report_until(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
         let terminal = std::io::stderr().is_terminal();
         let bar = terminal.then(|| {
             let bar = indicatif::ProgressBar::new(self.total);
             bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:30} {pos}/{len} samples, eta {eta} | {msg}",
-                )
-                .expect("a valid template"),
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} samples, {msg}")
+                    .expect("a valid template"),
             );
             bar
         });
@@ -170,10 +185,14 @@ impl Progress {
             match &bar {
                 Some(bar) => {
                     bar.set_position(done + failed);
-                    bar.set_message(format!("{failed} failed | {}", self.line()));
+                    bar.set_message(format!(
+                        "eta {} | {failed} failed | {}",
+                        self.eta(),
+                        self.line()
+                    ));
                 }
                 None => {
-                    tracing::info!(done, failed, total = self.total, skipped = self.skipped, rates = %self.line(), "progress")
+                    tracing::info!(done, failed, total = self.total, skipped = self.skipped, eta = %self.eta(), rates = %self.line(), "progress")
                 }
             }
             self.write_snapshot();

@@ -65,6 +65,9 @@ struct PoolState {
     /// Health checks failed so far, so that waiting requests can count those they sat through.
     failed_health_checks: u64,
     last_health_check_error: Option<ModelError>,
+    /// Since when no endpoint has answered while calls or health checks failed (`None` after a
+    /// success), with the last failure: a role whose every endpoint is dead shows here.
+    failing: Option<(std::time::Instant, String)>,
 }
 
 impl EndpointPool {
@@ -96,6 +99,7 @@ impl EndpointPool {
             counters: vec![EndpointCounters::default(); endpoints.len()],
             failed_health_checks: 0,
             last_health_check_error: None,
+            failing: None,
         };
         let endpoints = endpoints
             .into_iter()
@@ -123,6 +127,25 @@ impl EndpointPool {
     /// The retry policy of every request.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.shared.policy
+    }
+
+    /// How long the pool has gone without an answer while its calls or health checks failed, and
+    /// the last failure; `None` when the last call (or check) of any endpoint succeeded.
+    pub fn failing_for(&self) -> Option<(std::time::Duration, String)> {
+        let state = self.shared.state();
+        state
+            .failing
+            .as_ref()
+            .map(|(since, error)| (now().saturating_duration_since(*since), error.clone()))
+    }
+
+    /// Where the pool's endpoints are, in its order.
+    pub fn endpoints(&self) -> Vec<String> {
+        self.shared
+            .endpoints
+            .iter()
+            .map(|endpoint| endpoint.address.clone())
+            .collect()
     }
 
     /// A snapshot of every endpoint's counters and state.
@@ -299,6 +322,7 @@ impl Shared {
             let mut state = self.state();
             match result {
                 Ok(()) => {
+                    state.failing = None;
                     state.routing.readmit(index);
                     state.counters[index].readmissions += 1;
                     info!(
@@ -321,12 +345,19 @@ impl Shared {
                         "health check failed, ejecting endpoint again"
                     );
                     state.failed_health_checks += 1;
+                    note_failure(&mut state, &endpoint.address, &error);
                     state.last_health_check_error = Some(error);
                 }
             }
         }
         self.changed.notify_waiters();
     }
+}
+
+/// Starts (or continues) the pool's failing streak.
+fn note_failure(state: &mut PoolState, endpoint: &str, error: &ModelError) {
+    let since = state.failing.as_ref().map_or_else(now, |(since, _)| *since);
+    state.failing = Some((since, format!("{endpoint}: {error}")));
 }
 
 /// The pool's clock: Tokio's, so that tests with paused time control ejections too.
@@ -354,6 +385,7 @@ impl Slot<'_> {
             let mut state = self.shared.state();
             state.routing.on_success(self.index);
             state.counters[self.index].successes += 1;
+            state.failing = None;
         }
         self.shared.changed.notify_one();
     }
@@ -368,6 +400,13 @@ impl Slot<'_> {
                 .failures
                 .entry(error.label())
                 .or_insert(0) += 1;
+            if error.is_retryable() {
+                note_failure(
+                    &mut state,
+                    &self.shared.endpoints[self.index].address,
+                    error,
+                );
+            }
             if !error.is_retryable() {
                 state.routing.release(self.index);
             } else if let Some(ejected_for) = state.routing.on_failure(self.index, now()) {

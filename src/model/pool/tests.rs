@@ -439,3 +439,33 @@ fn pools_that_cannot_work_are_refused() {
         Some(PoolError::NoAttempts { .. })
     ));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_role_whose_every_endpoint_fails_says_for_how_long_and_a_success_clears_it() {
+    let dead = Arc::new(FakeBackend::new("dead", Outcome::ConnectionError).unhealthy());
+    let pool = pool_of(&[Arc::clone(&dead)], 2, fast_policy(2), ejection(1));
+    assert!(pool.failing_for().is_none(), "nothing failed yet");
+    assert!(pool.chat(&request()).await.is_err());
+    let (first, error) = pool.failing_for().expect("failing");
+    assert!(error.contains("dead"), "{error}");
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert!(pool.chat(&request()).await.is_err());
+    let (later, _) = pool.failing_for().expect("still failing");
+    assert!(
+        later >= first + Duration::from_secs(30),
+        "{first:?} then {later:?}"
+    );
+
+    let steady = Arc::new(FakeBackend::new("steady", Outcome::Ok));
+    let mixed = pool_of(&[dead, steady], 2, fast_policy(4), ejection(1));
+    for _ in 0..4 {
+        mixed
+            .chat(&request())
+            .await
+            .expect("the steady endpoint answers");
+    }
+    assert!(
+        mixed.failing_for().is_none(),
+        "one live endpoint keeps the role alive"
+    );
+}
