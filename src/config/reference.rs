@@ -542,6 +542,17 @@ pub fn leaf_paths_of(config: &RunConfig) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn docs_config_md_is_the_generated_reference() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/config.md");
+        let written = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            written == markdown(),
+            "{} differs from the config reference: run `grsu config reference > docs/config.md`",
+            path.display()
+        );
+    }
+
     use std::collections::BTreeSet;
 
     use serde::Deserialize;

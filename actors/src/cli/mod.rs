@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch of the subcommands.
 
+mod config_reference;
 mod data_stats;
 mod dataset_arguments;
 mod doctor_command;
@@ -45,6 +46,11 @@ enum Command {
     Merge(merge::MergeArguments),
     /// Export a sweep's per-sample records as JSON lines.
     Export(export::ExportArguments),
+    /// The config reference: every key, its type, default and meaning.
+    Config {
+        #[command(subcommand)]
+        command: config_reference::ConfigCommand,
+    },
     /// Dataset commands.
     Data {
         #[command(subcommand)]
@@ -81,6 +87,7 @@ pub fn run(cli: Cli) -> Result<(), CliFailure> {
         Command::Data {
             command: DataCommand::Stats(arguments),
         } => data_stats::run(arguments),
+        Command::Config { command } => config_reference::run(command),
         Command::Match(arguments) => match_titles::run(arguments),
         Command::Run(arguments) => run_command::run(arguments),
         Command::Status(arguments) => status::run(arguments),
