@@ -216,7 +216,28 @@ pub struct SampleRecord {
     pub calls: BTreeMap<String, CallCounts>,
     /// Items whose score could not be read after every attempt (scored 0).
     pub unscored_items: u64,
+    /// For each request of the search (`kind/node/index`, e.g. `recommend/d1.3/0`: the lists
+    /// below node `d1.3`; `critique/d2.3.0/0`; `score/d2.3.0/0`), the model requests that
+    /// answered it, attempts included: their response-cache keys, so that a node leads to the raw
+    /// answers it came from ([`crate::store::ResponseCache::get_by_prefix`]).
+    #[serde(default)]
+    pub requests: BTreeMap<String, ModelRequests>,
     pub wall_ms: u64,
+}
+
+/// The model requests behind one request of a search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelRequests {
+    /// The model role that answered (`crs`, `user`).
+    pub role: String,
+    /// The response-cache keys, as [`key_prefix`]es, in the order they were asked.
+    pub keys: Vec<String>,
+}
+
+/// The first 8 bytes of a response-cache key, in hex: enough to find the entry (a prefix scan),
+/// a quarter of the key's size in every record.
+pub fn key_prefix(key: &[u8; 32]) -> String {
+    key[..8].iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The store key of a record: search, then seed, so the records of a search (and of a seed) are

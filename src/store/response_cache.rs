@@ -204,6 +204,41 @@ impl ResponseCache {
             })
     }
 
+    /// The raw entry whose key starts with the hex `prefix` (a [`crate::store::key_prefix`]):
+    /// the response as JSON and the origin, without counting a hit. `None` for no entry; an
+    /// error for a prefix that is not hex.
+    pub fn get_by_prefix(
+        &self,
+        prefix: &str,
+    ) -> Result<Option<(serde_json::Value, Option<Origin>)>, StoreError> {
+        let bytes: Option<Vec<u8>> = (0..prefix.len())
+            .step_by(2)
+            .map(|at| {
+                prefix
+                    .get(at..at + 2)
+                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+            })
+            .collect();
+        let bytes = bytes.ok_or_else(|| StoreError::Corrupt {
+            tree: "responses",
+            message: format!("`{prefix}` is not a hex key prefix"),
+        })?;
+        let Some(entry) = self.tree.scan_prefix(&bytes).next() else {
+            return Ok(None);
+        };
+        let (key, _) = entry.map_err(|error| StoreError::Io {
+            operation: "cache read",
+            message: error.to_string(),
+        })?;
+        let key: [u8; 32] = key.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+            tree: "responses",
+            message: "a key that is not 32 bytes".into(),
+        })?;
+        let found = self.get_keyed::<serde_json::Value>(key)?;
+        self.hits.fetch_sub(1, Ordering::Relaxed);
+        Ok(found)
+    }
+
     pub fn len(&self) -> usize {
         self.tree.len()
     }

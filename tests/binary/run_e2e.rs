@@ -162,6 +162,46 @@ async fn beam_search_through_the_binary_counts_selects_ranks_and_resumes() {
         assert_eq!(ranked, expected);
     }
 
+    // Every node leads to the raw answers it came from: its list's CRS request (below its parent)
+    // and its score requests, through their response-cache keys.
+    let store = grsu::store::Store::open(&output.join("store")).unwrap();
+    let cache = store.response_cache().unwrap();
+    for record in &records {
+        let requests = record["requests"]
+            .as_object()
+            .expect("request keys recorded");
+        for node in record["tree"]["nodes"].as_array().unwrap() {
+            let path = node["path"].as_str().unwrap();
+            let parent = match node["parent"].as_u64() {
+                Some(parent) => record["tree"]["nodes"][parent as usize]["path"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                None => "root".into(),
+            };
+            let recommend = requests
+                .iter()
+                .find(|(key, _)| key.starts_with(&format!("recommend/{parent}/")))
+                .unwrap_or_else(|| panic!("no CRS request below {parent}"));
+            assert_eq!(recommend.1["role"], "crs");
+            let score = &requests[&format!("score/{path}/0")];
+            assert_eq!(score["role"], "user");
+            for keys in [&recommend.1["keys"], &score["keys"]] {
+                let keys = keys.as_array().unwrap();
+                assert!(!keys.is_empty());
+                for key in keys {
+                    let (answer, _) = cache
+                        .get_by_prefix(key.as_str().unwrap())
+                        .unwrap()
+                        .expect("the key finds its cached answer");
+                    assert!(answer["choices"].is_array(), "{answer}");
+                }
+            }
+        }
+    }
+    drop(cache);
+    drop(store);
+
     // A second run on the same output: nothing to do, no model call, identical predictions.
     let before = server.traffic().total();
     let second = tokio::task::spawn_blocking(move || grsu(&["run", config.to_str().unwrap()]))

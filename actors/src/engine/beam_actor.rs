@@ -20,6 +20,8 @@ pub struct SearchOutcome {
     pub tree: SearchTree,
     pub calls: BTreeMap<String, grsu::store::CallCounts>,
     pub unscored_items: u64,
+    /// The model requests behind each request of the search (see [`grsu::store::ModelRequests`]).
+    pub requests: BTreeMap<String, grsu::store::ModelRequests>,
     /// The first model error (an unreachable endpoint, a rejected request): the sample is not
     /// recorded, so a later run retries it.
     pub failure: Option<ModelError>,
@@ -59,6 +61,7 @@ pub struct BeamState {
     owner: ActorRef<ConversationMessage>,
     outstanding: usize,
     usage: SampleUsage,
+    requests: BTreeMap<String, grsu::store::ModelRequests>,
     unscored: u64,
     failure: Option<ModelError>,
 }
@@ -85,6 +88,7 @@ impl Actor for BeamActor {
             owner: arguments.owner,
             outstanding: 0,
             usage: SampleUsage::default(),
+            requests: BTreeMap::new(),
             unscored: 0,
             failure: None,
         })
@@ -110,6 +114,13 @@ impl Actor for BeamActor {
             } => {
                 state.outstanding -= 1;
                 tracing::debug!(sample = %state.sample.id, request = %event.request(), outstanding = state.outstanding, "search event");
+                state.requests.insert(
+                    event.request().path(),
+                    grsu::store::ModelRequests {
+                        role: role.to_string(),
+                        keys: usage.key_prefixes(),
+                    },
+                );
                 state.usage.add(role, *usage);
                 state.unscored += unscored;
                 if state.failure.is_none() {
@@ -141,6 +152,7 @@ impl Actor for BeamActor {
             let outcome = SearchOutcome {
                 tree,
                 calls: std::mem::take(&mut state.usage).finish(),
+                requests: std::mem::take(&mut state.requests),
                 unscored_items: state.unscored,
                 failure: state.failure.take(),
             };

@@ -144,6 +144,7 @@ impl Actor for ConversationActor {
             metrics,
             calls: outcome.calls,
             unscored_items: outcome.unscored_items,
+            requests: outcome.requests,
             wall_ms: state.started.elapsed().as_millis() as u64,
         };
         let written = state

@@ -53,6 +53,19 @@ impl Usage {
         });
     }
 
+    /// The response-cache keys of the answers, in order, each once (as
+    /// [`grsu::store::key_prefix`]).
+    pub fn key_prefixes(&self) -> Vec<String> {
+        let mut keys: Vec<String> = Vec::new();
+        for answer in &self.answers {
+            let key = grsu::store::key_prefix(&answer.key);
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        keys
+    }
+
     pub fn add(&mut self, other: Usage) {
         self.answers.extend(other.answers);
         self.invalid_answers += other.invalid_answers;
