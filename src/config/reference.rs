@@ -167,6 +167,14 @@ pub const KEYS: &[ConfigKey] = &[
         Extended,
         "Run only the first N samples; absent: all of them.",
     ),
+    key(
+        "data.per_conversation",
+        "integer",
+        "(none)",
+        Rerun,
+        "At most this many samples of each conversation (its first ones), applied before `limit`: \
+         a few samples spread over many conversations. At least 1; absent: every sample.",
+    ),
     // [models.<role>]
     key(
         "models.<role>.endpoints",
@@ -572,6 +580,7 @@ mod tests {
         catalog_format = "movie2info"
         only_new = false
         limit = 3
+        per_conversation = 2
         [models.crs]
         endpoints = ["http://a:8000/v1"]
         model = "m"

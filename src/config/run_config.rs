@@ -92,6 +92,8 @@ impl ConfigError {
                 }
             }
             ConfigError::Parse { path, message } if !message.contains(" line ") => {
+                // The deserialiser's messages span lines ("…\nin `search`\n"): one line here.
+                let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
                 let location = key_in_message(&message).and_then(|key| locate_anywhere(text, key));
                 let message = match location {
                     Some(location) => format!("{message} (at {location})"),
@@ -143,6 +145,10 @@ pub struct DataSection {
     pub only_new: bool,
     #[serde(default)]
     pub limit: Option<usize>,
+    /// At most this many samples of each conversation (its first ones), applied before
+    /// `limit`: a few samples spread over many conversations.
+    #[serde(default)]
+    pub per_conversation: Option<usize>,
 }
 
 fn default_true() -> bool {
@@ -420,6 +426,13 @@ impl RunConfig {
                 key,
                 problem,
             };
+        if self.data.per_conversation == Some(0) {
+            return Err(invalid(
+                "data",
+                "per_conversation",
+                "must be at least 1 (leave it out for every sample)".into(),
+            ));
+        }
         if self.run.name.trim().is_empty() {
             return Err(invalid("run", "name", "must not be empty".into()));
         }

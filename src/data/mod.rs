@@ -18,6 +18,7 @@
 //! history of later samples: the user saw it, so the recommender must too.
 
 mod conversation;
+pub mod fetch;
 mod format;
 mod grsu_jsonl;
 mod ievalm_jsonl;

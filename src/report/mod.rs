@@ -117,18 +117,40 @@ impl Report {
                 .push(record.clone());
         }
         let methods = method_scores(&manifest, &by_search, &imports)?;
+        // A method by its exact name, else a cell's method written `cell/strategy`,
+        // `cell strategy` or `cell·strategy` (`·` is awkward to type): one match, or none.
+        let spelt_as = |method: &&method_scores::MethodScores, name: &str| match &method.source {
+            MethodSource::Cell { cell, strategy, .. }
+                if method.name == format!("{cell} · {strategy}") =>
+            {
+                name.strip_prefix(cell.as_str())
+                    .and_then(|rest| rest.strip_suffix(strategy.as_str()))
+                    .is_some_and(|separator| {
+                        !separator.is_empty() && matches!(separator.trim(), "" | "/" | "·")
+                    })
+            }
+            _ => false,
+        };
         let baseline = match &options.baseline {
             None => methods.first(),
-            Some(name) => Some(methods.iter().find(|m| &m.name == name).ok_or_else(|| {
-                ReportError::UnknownBaseline {
-                    name: name.clone(),
-                    known: methods
-                        .iter()
-                        .map(|m| format!("`{}`", m.name))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                }
-            })?),
+            Some(name) => {
+                let exact = methods.iter().find(|m| &m.name == name);
+                let spelt: Vec<_> = methods.iter().filter(|m| spelt_as(m, name)).collect();
+                let found = exact.or(match spelt.as_slice() {
+                    [only] => Some(*only),
+                    _ => None,
+                });
+                Some(found.ok_or_else(|| {
+                    ReportError::UnknownBaseline {
+                        name: name.clone(),
+                        known: methods
+                            .iter()
+                            .map(|m| format!("`{}`", m.name))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    }
+                })?)
+            }
         };
         let summaries = methods
             .iter()

@@ -1,6 +1,8 @@
 //! The statistics of one report column for one method: mean ± std over seeds (each seed's value is
 //! the average over its samples), a bootstrap 95 % interval of the mean over samples (each sample
-//! averaged over seeds), and a paired t-test per sample against the baseline.
+//! averaged over seeds), and a paired t-test per sample against the baseline; and what the method
+//! cost, with the invalid answers of each model role per request (how often a model had to be
+//! asked again: a small CRS that rarely returns a parseable list shows it here).
 
 use std::collections::BTreeMap;
 
@@ -111,6 +113,64 @@ pub struct CostSummary {
     pub completion_tokens: u64,
     pub distinct_requests: u64,
     pub wall_ms: u64,
+    /// Invalid answers per model role (roles that answered nothing are left out).
+    #[serde(default)]
+    pub invalid_answers: BTreeMap<String, InvalidAnswers>,
+}
+
+/// What the invalid-answer figures mean (printed under the tables that show them).
+pub const INVALID_ANSWERS_NOTE: &str = "invalid answers per request of each model role \
+     (requests: its model calls and cache hits): answers that could not be parsed (CRS lists), \
+     were cut (critiques) or had no Yes/No (scores), each asked again";
+
+/// The invalid answers of one model role: answers that could not be used and were asked again.
+/// A request can give several (one per choice when it asks for several), so the rate can pass 1.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct InvalidAnswers {
+    pub invalid_answers: u64,
+    /// Requests the role answered: model calls and cache hits.
+    pub requests: u64,
+    /// `invalid_answers / requests` (0 without requests).
+    pub per_request: f64,
+}
+
+impl InvalidAnswers {
+    pub fn of(counts: &CallCounts) -> Self {
+        let requests = counts.calls + counts.cache_hits;
+        InvalidAnswers {
+            invalid_answers: counts.invalid_answers,
+            requests,
+            per_request: if requests == 0 {
+                0.0
+            } else {
+                counts.invalid_answers as f64 / requests as f64
+            },
+        }
+    }
+}
+
+/// The invalid answers of each role of `counts` that answered or refused anything.
+pub fn invalid_answers_per_role(
+    counts: &BTreeMap<String, CallCounts>,
+) -> BTreeMap<String, InvalidAnswers> {
+    counts
+        .iter()
+        .map(|(role, counts)| (role.clone(), InvalidAnswers::of(counts)))
+        .filter(|(_, invalid)| invalid.requests > 0 || invalid.invalid_answers > 0)
+        .collect()
+}
+
+/// The compact form of the tables: `crs 2.60, user 0.10` (invalid answers per request per role),
+/// `-` without any role.
+pub fn format_invalid_answers(invalid: &BTreeMap<String, InvalidAnswers>) -> String {
+    if invalid.is_empty() {
+        return "-".into();
+    }
+    invalid
+        .iter()
+        .map(|(role, invalid)| format!("{role} {:.2}", invalid.per_request))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl CostSummary {
@@ -126,6 +186,7 @@ impl CostSummary {
             completion_tokens: total.completion_tokens,
             distinct_requests: total.distinct_requests,
             wall_ms,
+            invalid_answers: invalid_answers_per_role(counts),
         }
     }
 }

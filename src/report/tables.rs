@@ -1,9 +1,15 @@
 //! Markdown and CSV renderings of a [`Report`]: the main table in the paper's layout (one row per
-//! method, mean ± std over seeds with significance markers, then cost columns), the bootstrap
-//! intervals and p-values, the sharing line and the status of every cell.
+//! method, mean ± std over seeds with significance markers, then cost columns and the invalid
+//! answers per request of each model role), the bootstrap intervals and p-values, the sharing
+//! line and the status of every cell.
+//!
+//! The CSV writes every number as a plain decimal (`0.066000`, never `6.6e-2`): spreadsheets and
+//! simple parsers read it as it is, and the columns of one file look alike.
+
+use std::collections::BTreeSet;
 
 use super::status::status_table;
-use super::summary::MethodSummary;
+use super::summary::{format_invalid_answers, MethodSummary, INVALID_ANSWERS_NOTE};
 use super::Report;
 
 fn value_cell(method: &MethodSummary, column: usize, seeds: usize) -> String {
@@ -31,8 +37,10 @@ pub fn markdown(report: &Report) -> String {
     for column in &report.columns {
         text.push_str(&format!(" {column} |"));
     }
-    text.push_str(" calls | prompt tokens | completion tokens | sample-seconds |\n|---|---|");
-    text.push_str(&"---|".repeat(report.columns.len() + 4));
+    text.push_str(
+        " calls | prompt tokens | completion tokens | invalid / request | sample-seconds |\n|---|---|",
+    );
+    text.push_str(&"---|".repeat(report.columns.len() + 5));
     text.push('\n');
     for method in &report.methods {
         text.push_str(&format!("| {} | {} |", method.name, method.samples));
@@ -43,13 +51,15 @@ pub fn markdown(report: &Report) -> String {
             ));
         }
         text.push_str(&format!(
-            " {} | {} | {} | {:.1} |\n",
+            " {} | {} | {} | {} | {:.1} |\n",
             method.cost.calls,
             method.cost.prompt_tokens,
             method.cost.completion_tokens,
+            format_invalid_answers(&method.cost.invalid_answers),
             method.cost.wall_ms as f64 / 1000.0
         ));
     }
+    text.push_str(&format!("\nInvalid / request: {INVALID_ANSWERS_NOTE}.\n"));
     text.push_str("\n## Bootstrap 95 % intervals and p-values against the baseline\n\n| method |");
     for column in &report.columns {
         text.push_str(&format!(" {column} |"));
@@ -72,8 +82,10 @@ pub fn markdown(report: &Report) -> String {
     }
     let sharing = &report.sharing;
     text.push_str(&format!(
-        "\n## Sharing\n\n{} cells ran as {} searches: {} model calls made, {} if each cell had run \
-         alone with only its own per-sample cache: {} calls saved.\n",
+        "\n## Sharing between cells\n\n{} cells ran as {} searches. This counts sharing between \
+         cells only (requests one cell answered for another: through a shared search, the response \
+         cache or a request in flight): {} model calls made, {} if each cell had run alone with \
+         only its own per-sample cache; {} calls saved by sharing between cells.\n",
         sharing.cells,
         sharing.searches,
         sharing.calls_made,
@@ -103,7 +115,32 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-/// The report as CSV: one row per method; per column its mean, std, interval bounds and p-value.
+/// A plain decimal with six places (`1.000000`, `0.066000`); empty when not finite.
+fn decimal(value: f64) -> String {
+    if value.is_finite() {
+        format!("{value:.6}")
+    } else {
+        String::new()
+    }
+}
+
+/// A p-value as a plain decimal with at least six places and six significant digits, so that a
+/// small one keeps its digits (`0.000000123457`, not `1.234570e-7`); empty when not finite.
+fn p_decimal(p: f64) -> String {
+    if !p.is_finite() {
+        return String::new();
+    }
+    let places = if p == 0.0 {
+        6
+    } else {
+        (5 - p.abs().log10().floor() as i64).clamp(6, 400) as usize
+    };
+    format!("{p:.places$}")
+}
+
+/// The report as CSV: one row per method; per column its mean, std, interval bounds and p-value;
+/// the cost; per model role its invalid answers, requests and invalid answers per request (empty
+/// for a method without that role, e.g. an import).
 pub fn csv(report: &Report) -> String {
     let mut header = vec!["method".to_string(), "samples".into(), "seeds".into()];
     for column in &report.columns {
@@ -128,6 +165,17 @@ pub fn csv(report: &Report) -> String {
         ]
         .map(String::from),
     );
+    let roles: BTreeSet<&str> = report
+        .methods
+        .iter()
+        .flat_map(|method| method.cost.invalid_answers.keys())
+        .map(String::as_str)
+        .collect();
+    for role in &roles {
+        for part in ["invalid_answers", "requests", "invalid_per_request"] {
+            header.push(format!("{role} {part}"));
+        }
+    }
     let mut text = header
         .iter()
         .map(|field| csv_field(field))
@@ -144,16 +192,14 @@ pub fn csv(report: &Report) -> String {
             let (low, high) = summary
                 .interval
                 .map_or((String::new(), String::new()), |(low, high)| {
-                    (format!("{low:.6}"), format!("{high:.6}"))
+                    (decimal(low), decimal(high))
                 });
             row.extend([
-                format!("{:.6}", summary.mean),
-                format!("{:.6}", summary.std),
+                decimal(summary.mean),
+                decimal(summary.std),
                 low,
                 high,
-                summary
-                    .p_value
-                    .map_or(String::new(), |p| format!("{p:.6e}")),
+                summary.p_value.map_or(String::new(), p_decimal),
                 serde_json::to_value(summary.significance)
                     .ok()
                     .and_then(|value| value.as_str().map(String::from))
@@ -167,8 +213,213 @@ pub fn csv(report: &Report) -> String {
             method.cost.completion_tokens.to_string(),
             method.cost.wall_ms.to_string(),
         ]);
+        for role in &roles {
+            match method.cost.invalid_answers.get(*role) {
+                Some(invalid) => row.extend([
+                    invalid.invalid_answers.to_string(),
+                    invalid.requests.to_string(),
+                    decimal(invalid.per_request),
+                ]),
+                None => row.extend([String::new(), String::new(), String::new()]),
+            }
+        }
         text.push_str(&row.join(","));
         text.push('\n');
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::report::method_scores::MethodSource;
+    use crate::report::status::CellStatus;
+    use crate::report::summary::{
+        invalid_answers_per_role, ColumnSummary, CostSummary, Significance,
+    };
+    use crate::report::Sharing;
+    use crate::store::CallCounts;
+
+    fn column(label: &str, mean: f64, p_value: Option<f64>) -> ColumnSummary {
+        ColumnSummary {
+            column: label.into(),
+            mean,
+            std: 0.0,
+            per_seed: BTreeMap::from([(0, mean)]),
+            interval: Some((mean * 0.5, 1.0)),
+            p_value,
+            t: p_value.map(|_| 1.0),
+            paired_samples: 3,
+            significance: Significance::NotSignificant,
+        }
+    }
+
+    fn counts(calls: u64, cache_hits: u64, invalid_answers: u64) -> CallCounts {
+        CallCounts {
+            calls,
+            cache_hits,
+            invalid_answers,
+            prompt_tokens: 100 * calls,
+            completion_tokens: 10 * calls,
+            ..CallCounts::default()
+        }
+    }
+
+    /// A report of a cell with two output strategies (the demo's 13 invalid CRS answers in 5
+    /// calls) and an import, by hand.
+    fn report() -> Report {
+        let calls = BTreeMap::from([
+            ("crs".to_string(), counts(5, 0, 13)),
+            ("user".to_string(), counts(30, 10, 4)),
+        ]);
+        let cell = |strategy: &str, p_value: Option<f64>| MethodSummary {
+            name: format!("GRSU · {strategy}"),
+            source: MethodSource::Cell {
+                cell: "GRSU".into(),
+                strategy: strategy.into(),
+                search: "s0".into(),
+                depth: Some(2),
+            },
+            seeds: vec![0],
+            samples: 3,
+            columns: vec![
+                column("Recall@10", 1.0, p_value),
+                column("NDCG@10", 0.066, p_value),
+            ],
+            cost: CostSummary::of(&calls, 12_345),
+        };
+        Report {
+            name: "demo".into(),
+            sweep_hash: "hash".into(),
+            seeds: vec![0],
+            baseline: Some("GRSU · reward-mean".into()),
+            columns: vec!["Recall@10".into(), "NDCG@10".into()],
+            methods: vec![
+                cell("reward-mean", None),
+                cell("best-list", Some(1.0)),
+                MethodSummary {
+                    name: "crslab".into(),
+                    source: MethodSource::Imported {
+                        source: "preds.jsonl".into(),
+                    },
+                    seeds: vec![0],
+                    samples: 3,
+                    columns: vec![
+                        column("Recall@10", 0.0, Some(1.234_567e-9)),
+                        column("NDCG@10", 1e-7, Some(0.0)),
+                    ],
+                    cost: CostSummary::default(),
+                },
+            ],
+            depth_curves: Vec::new(),
+            sharing: Sharing {
+                cells: 1,
+                searches: 1,
+                calls_alone: 50,
+                calls_made: 35,
+                calls_saved: 15,
+            },
+            cells: vec![CellStatus {
+                cell: "GRSU".into(),
+                search: "s0".into(),
+                done: 3,
+                total: 3,
+                calls: 35,
+                cache_hits: 10,
+                prompt_tokens: 3500,
+                completion_tokens: 350,
+                invalid_answers: invalid_answers_per_role(&calls),
+                errors: 0,
+                last_error: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn invalid_answers_are_per_request_of_each_role() {
+        let invalid = &report().methods[0].cost.invalid_answers;
+        assert_eq!(invalid["crs"].invalid_answers, 13);
+        assert_eq!(invalid["crs"].requests, 5);
+        assert!((invalid["crs"].per_request - 2.6).abs() < 1e-12);
+        // Requests are model calls and cache hits: 4 invalid answers in 30 + 10.
+        assert_eq!(invalid["user"].requests, 40);
+        assert_eq!(format_invalid_answers(invalid), "crs 2.60, user 0.10");
+        assert_eq!(format_invalid_answers(&BTreeMap::new()), "-");
+    }
+
+    #[test]
+    fn the_markdown_table_shows_invalid_answers_and_says_what_they_are() {
+        let text = markdown(&report());
+        println!("{text}");
+        assert!(text.contains(
+            "| method | samples | Recall@10 | NDCG@10 | calls | prompt tokens | completion tokens \
+             | invalid / request | sample-seconds |\n|---|---|---|---|---|---|---|---|---|\n"
+        ));
+        assert!(
+            text.contains("| GRSU · reward-mean | 3 | 1.000 | 0.066 | 35 | 3500 | 350 | crs 2.60, user 0.10 | 12.3 |"),
+            "{text}"
+        );
+        assert!(text.contains("| crslab | 3 | 0.000 | 0.000 | 0 | 0 | 0 | - | 0.0 |"));
+        assert!(text.contains(
+            "Invalid / request: invalid answers per request of each model role (requests: its \
+             model calls and cache hits): answers that could not be parsed (CRS lists), were cut \
+             (critiques) or had no Yes/No (scores), each asked again."
+        ));
+        assert!(text.contains("sharing between cells only (requests one cell answered for another"));
+        assert!(text.contains("15 calls saved by sharing between cells."));
+        // The cells' table has the same figure.
+        assert!(text.contains("| invalid / request | errors |"));
+        assert!(
+            text.contains("| 3500 | 350 | crs 2.60, user 0.10 | 0 |"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_csv_writes_plain_decimals_and_invalid_answers_per_role() {
+        let text = csv(&report());
+        println!("{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4);
+        let header: Vec<&str> = lines[0].split(',').collect();
+        let rows: Vec<Vec<&str>> = lines[1..]
+            .iter()
+            .map(|line| line.split(',').collect())
+            .collect();
+        let field = |row: usize, name: &str| {
+            let index = header.iter().position(|h| *h == name).unwrap();
+            rows[row][index]
+        };
+        assert_eq!(field(0, "Recall@10 mean"), "1.000000");
+        assert_eq!(field(0, "NDCG@10 mean"), "0.066000");
+        assert_eq!(field(0, "Recall@10 p_value"), "");
+        assert_eq!(field(1, "Recall@10 p_value"), "1.000000");
+        // Small values keep six significant digits, still without an exponent.
+        assert_eq!(field(2, "Recall@10 p_value"), "0.00000000123457");
+        assert_eq!(field(2, "NDCG@10 p_value"), "0.000000");
+        assert_eq!(field(2, "NDCG@10 mean"), "0.000000");
+        assert_eq!(field(0, "crs invalid_answers"), "13");
+        assert_eq!(field(0, "crs requests"), "5");
+        assert_eq!(field(0, "crs invalid_per_request"), "2.600000");
+        assert_eq!(field(0, "user invalid_per_request"), "0.100000");
+        assert_eq!(
+            field(2, "crs invalid_per_request"),
+            "",
+            "an import has no calls"
+        );
+        for row in &rows {
+            assert_eq!(row.len(), header.len());
+            for (name, value) in header.iter().zip(row) {
+                if *name == "method" || name.ends_with("significance") || value.is_empty() {
+                    continue;
+                }
+                assert!(
+                    value.chars().all(|c| c.is_ascii_digit() || c == '.'),
+                    "{name}: `{value}` is not a plain decimal"
+                );
+            }
+        }
+    }
 }

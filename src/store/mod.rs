@@ -18,8 +18,8 @@ mod response_cache;
 use std::path::Path;
 
 pub use records::{
-    key_prefix, record_key, CallCounts, CellManifest, FailureRecord, ImportedRankings,
-    ModelRequests, SampleLabels, SampleRecord, SearchManifest, SweepManifest,
+    key_prefix, record_key, CallCounts, CellManifest, FailureRecord, FinishedSearch,
+    ImportedRankings, ModelRequests, SampleLabels, SampleRecord, SearchManifest, SweepManifest,
 };
 pub use response_cache::{origin_of, CacheStats, Origin, ResponseCache};
 

@@ -225,6 +225,54 @@ pub struct SampleRecord {
     pub wall_ms: u64,
 }
 
+/// What a finished search of one sample gives, before it is a record.
+#[derive(Debug, Clone)]
+pub struct FinishedSearch {
+    pub search: String,
+    pub seed: u64,
+    pub searched_depth: u32,
+    pub tree: SearchTree,
+    pub calls: BTreeMap<String, CallCounts>,
+    pub requests: BTreeMap<String, ModelRequests>,
+    pub unscored_items: u64,
+    pub wall_ms: u64,
+}
+
+impl SampleRecord {
+    /// The record of a finished search: its tree ranked by every output strategy of the search
+    /// and scored against the sample's labels.
+    pub fn of_search(
+        finished: FinishedSearch,
+        sample: &crate::data::Sample,
+        outputs: &[crate::search::OutputStrategy],
+    ) -> SampleRecord {
+        let mut predictions = BTreeMap::new();
+        let mut metrics = BTreeMap::new();
+        for strategy in outputs {
+            let ranking = crate::search::rank(&finished.tree, *strategy, None);
+            metrics.insert(
+                strategy.as_str().to_string(),
+                SampleMetrics::of_ranking(&ranking, &sample.labels),
+            );
+            predictions.insert(strategy.as_str().to_string(), ranking);
+        }
+        SampleRecord {
+            search: finished.search,
+            seed: finished.seed,
+            sample: sample.id.clone(),
+            labels: sample.labels.clone(),
+            tree: finished.tree,
+            searched_depth: finished.searched_depth,
+            predictions,
+            metrics,
+            calls: finished.calls,
+            unscored_items: finished.unscored_items,
+            requests: finished.requests,
+            wall_ms: finished.wall_ms,
+        }
+    }
+}
+
 /// The model requests behind one request of a search.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelRequests {

@@ -139,6 +139,7 @@ fn without_costs(mut results: Value) -> Value {
                     "cache_hits",
                     "prompt_tokens",
                     "completion_tokens",
+                    "invalid_answers",
                 ] {
                     map.remove(key);
                 }
@@ -271,6 +272,7 @@ fn change_of(key: &str, fixtures: &Fixtures) -> Result<Vec<String>, &'static str
         "data.catalog_format" => set(&["data.catalog_format=\"movie2info\""]),
         "data.only_new" => set(&["data.only_new=false"]),
         "data.limit" => set(&["data.limit=3"]),
+        "data.per_conversation" => set(&["data.per_conversation=1"]),
         "search.strategy" => set(&["search.strategy=\"greedy\""]),
         "search.beam_width" => set(&["search.beam_width=1"]),
         "search.expand_width" => set(&["search.expand_width=3"]),

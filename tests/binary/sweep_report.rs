@@ -2,7 +2,8 @@
 //! strategies × two depths under two seeds runs as two shared searches, `grsu status` counts
 //! every cell, `grsu report` tests the cells and an imported ranking against a baseline, draws the
 //! figures, regenerates the same report from the store alone, and the calls saved by sharing
-//! are the calls the server did not have to answer.
+//! are the calls the server did not have to answer. A cell with two output strategies takes its
+//! baseline by `cell · strategy` written several ways, and its export names the metrics' cut-offs.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -79,7 +80,33 @@ async fn a_grid_shares_searches_and_reports_from_the_store_alone() {
         assert_eq!(cell["total"], 2 * samples as u64, "{cell}");
         assert_eq!(cell["errors"], 0);
         assert!(cell["calls"].as_u64().unwrap() > 0);
+        // Invalid answers per role, over every request the role answered (the server's answers
+        // are all valid).
+        let invalid = cell["invalid_answers"].as_object().unwrap();
+        assert!(
+            invalid.contains_key("crs") && invalid.contains_key("user"),
+            "{cell}"
+        );
+        let requests: u64 = invalid
+            .values()
+            .map(|role| role["requests"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            requests,
+            cell["calls"].as_u64().unwrap() + cell["cache_hits"].as_u64().unwrap()
+        );
+        for role in invalid.values() {
+            assert_eq!(role["invalid_answers"], 0, "{cell}");
+            assert_eq!(role["per_request"], 0.0, "{cell}");
+        }
     }
+    let table = succeed(&grsu(&["status", output.to_str().unwrap()]));
+    assert!(table.contains("| invalid / request | errors |"), "{table}");
+    assert!(table.contains("| crs 0.00, user 0.00 | 0 |"), "{table}");
+    assert!(
+        table.contains("invalid / request: invalid answers per request"),
+        "{table}"
+    );
     assert_eq!(
         cells[0]["search"], cells[1]["search"],
         "depths 2 and 3 share"
@@ -184,4 +211,101 @@ async fn a_grid_shares_searches_and_reports_from_the_store_alone() {
     let before = server.traffic().total();
     succeed(&tokio::task::spawn_blocking(run).await.unwrap());
     assert_eq!(server.traffic().total(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_baseline_is_found_without_its_middle_dot_and_exports_name_their_cut_offs() {
+    let root = support::repository_root();
+    let server = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
+    let folder = tempfile::tempdir().unwrap();
+    let output = folder.path().join("out");
+    let config = write_config(
+        folder.path(),
+        &server.url(),
+        &output,
+        2,
+        "[output]\nstrategies = [\"reward-mean\", \"best-list\"]\n",
+    );
+    let config = config.to_str().unwrap().to_string();
+    succeed(
+        &tokio::task::spawn_blocking(move || grsu(&["run", &config]))
+            .await
+            .unwrap(),
+    );
+    let output = output.to_str().unwrap();
+
+    // One cell (named after the run) with two strategies: `e2e · reward-mean`, `e2e · best-list`.
+    let baseline_of = |name: &str| {
+        let report: Value = serde_json::from_str(&succeed(&grsu(&[
+            "report",
+            output,
+            "--baseline",
+            name,
+            "--format",
+            "json",
+            "--no-files",
+        ])))
+        .unwrap();
+        report["baseline"].as_str().unwrap().to_string()
+    };
+    for spelling in [
+        "e2e · best-list",
+        "e2e/best-list",
+        "e2e best-list",
+        "e2e / best-list",
+        "e2e·best-list",
+    ] {
+        assert_eq!(baseline_of(spelling), "e2e · best-list", "{spelling}");
+    }
+    assert_eq!(baseline_of("e2e/reward-mean"), "e2e · reward-mean");
+    for unknown in ["e2e/nope", "e2ebest-list", "e2e"] {
+        let failed = grsu(&["report", output, "--baseline", unknown, "--no-files"]);
+        assert_eq!(failed.status.code(), Some(2), "{unknown}");
+        let message = String::from_utf8_lossy(&failed.stderr);
+        assert!(
+            message.contains(&format!("no method named `{unknown}`"))
+                && message.contains("`e2e · reward-mean`, `e2e · best-list`"),
+            "{message}"
+        );
+    }
+
+    // The CSV's numbers are plain decimals (p-values included: `1.000000`, not `1.000000e0`);
+    // its other fields are the method name and significance words.
+    let csv = succeed(&grsu(&["report", output, "--format", "csv", "--no-files"]));
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    for line in csv.lines().skip(1) {
+        let row: Vec<&str> = line.split(',').collect();
+        assert_eq!(row.len(), header.len(), "{line}");
+        for (name, field) in header.iter().zip(&row).skip(1) {
+            let number = field.chars().all(|c| c.is_ascii_digit() || c == '.');
+            let word = name.ends_with("significance");
+            assert!(number || word, "{name}: `{field}` in {line}");
+        }
+    }
+    assert!(header.contains(&"crs invalid_per_request"), "{csv}");
+
+    // Each exported record names the cut-offs of its metrics, per output strategy.
+    let records = export(std::path::Path::new(output));
+    assert_eq!(records.len(), 2);
+    for record in &records {
+        let metrics = record["metrics"].as_object().unwrap();
+        assert_eq!(
+            metrics.keys().collect::<BTreeSet<_>>(),
+            BTreeSet::from([&"best-list".to_string(), &"reward-mean".to_string()])
+        );
+        for strategy in metrics.values() {
+            assert_eq!(strategy["k"], serde_json::json!([1, 5, 10, 20, 50]));
+            for metric in ["recall", "ndcg", "mrr"] {
+                let values = strategy[metric].as_array().unwrap();
+                assert_eq!(values.len(), 5, "{strategy}");
+                assert!(values
+                    .iter()
+                    .all(|v| (0.0..=1.0).contains(&v.as_f64().unwrap())));
+            }
+            assert_eq!(
+                strategy["labels"].as_u64().unwrap() as usize,
+                record["labels"].as_array().unwrap().len()
+            );
+        }
+    }
 }

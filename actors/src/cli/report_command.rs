@@ -21,7 +21,8 @@ pub struct ReportArguments {
     /// The sweep's output folder (its `[run] output`).
     output: PathBuf,
     /// The method the others are tested against (a cell name, `cell · strategy` for cells with
-    /// several output strategies, or an imported name); default: the first method.
+    /// several output strategies, also written `cell/strategy` or `cell strategy`, or an
+    /// imported name); default: the first method.
     #[arg(long)]
     baseline: Option<String>,
     /// What to print on stdout.

@@ -1,10 +1,12 @@
 //! `grsu status <output>`: per cell of a sweep, finished units out of seeds × samples, calls,
-//! tokens and errors, read from the store.
+//! tokens, invalid answers per request of each model role, and errors, read from the store. The
+//! table says under it what the invalid-answer figure means (the JSON has the counts behind it).
 
 use std::path::PathBuf;
 
 use clap::Args;
 use grsu::report::status::{cell_status, status_table};
+use grsu::report::summary::INVALID_ANSWERS_NOTE;
 
 use super::output_store::open_sweep;
 use super::CliFailure;
@@ -44,7 +46,8 @@ pub fn run(arguments: StatusArguments) -> Result<(), CliFailure> {
             manifest.searches.len(),
             manifest.seeds
         );
-        println!("{}", status_table(&status));
+        println!("{}", status_table(&status).trim_end());
+        println!("\ninvalid / request: {INVALID_ANSWERS_NOTE}.");
     }
     Ok(())
 }

@@ -78,6 +78,14 @@ fn load_samples(config: &RunConfig, catalog: &Catalog) -> anyhow::Result<Vec<Arc
         },
     )?;
     let mut samples = dataset.samples;
+    if let Some(most) = config.data.per_conversation {
+        let mut taken: BTreeMap<String, usize> = BTreeMap::new();
+        samples.retain(|sample| {
+            let count = taken.entry(sample.conversation.clone()).or_default();
+            *count += 1;
+            *count <= most
+        });
+    }
     if let Some(limit) = config.data.limit {
         samples.truncate(limit);
     }
