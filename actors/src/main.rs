@@ -1,5 +1,5 @@
-//! The `grsu` command-line tool: a thin layer over the `grsu` library (and, for runs, the actor
-//! runtime of this crate). Every subcommand has `--help` and a `--json` output for scripts.
+//! The `grsu` command-line tool: a thin layer over the `grsu` library and, for runs, the actor
+//! runtime of the `grsu_actors` library (this crate's `lib.rs`). Every subcommand has `--help` and a `--json` output for scripts.
 //!
 //! Exit codes: 0 success, 2 bad input or usage (a dataset, catalog, predictions file, config or
 //! argument that cannot be used: the message names the file, line and field), 3 a run stopped
@@ -7,8 +7,6 @@
 //! anything else.
 
 mod cli;
-mod engine;
-mod serve;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -551,6 +551,22 @@ impl RunConfig {
         }
     }
 
+    /// The search strategy of one sample under one seed: the state machine the engine drives.
+    pub fn search_strategy(
+        &self,
+        seed: u64,
+    ) -> Result<Box<dyn crate::search::SearchStrategy>, crate::search::SettingsError> {
+        use crate::search::{BeamSearch, MonteCarlo, NoSearch};
+        let scoring = self.user.scoring;
+        Ok(match self.search.strategy {
+            StrategyName::Beam | StrategyName::Greedy => {
+                Box::new(BeamSearch::new(self.search_settings(seed))?)
+            }
+            StrategyName::MonteCarlo => Box::new(MonteCarlo::new(self.search.samples, scoring)?),
+            StrategyName::None => Box::new(NoSearch::new(scoring)),
+        })
+    }
+
     /// The token budget of a CRS answer: `[crs] max_tokens`, else enough for the list asked for.
     pub fn crs_max_tokens(&self) -> u32 {
         self.crs

@@ -9,7 +9,7 @@ use grsu::store::{MergeCounts, Store};
 
 use super::output_store::open_sweep;
 use super::CliFailure;
-use crate::engine::store_path;
+use grsu_actors::engine::store_path;
 
 #[derive(Debug, Args)]
 pub struct MergeArguments {

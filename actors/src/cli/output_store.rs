@@ -7,7 +7,7 @@ use std::path::Path;
 use grsu::store::{Store, SweepManifest};
 
 use super::CliFailure;
-use crate::engine::store_path;
+use grsu_actors::engine::store_path;
 
 /// Opens `<output>/store`, or says why not.
 pub fn open_output_store(output: &Path) -> Result<Store, CliFailure> {

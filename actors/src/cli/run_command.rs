@@ -10,7 +10,7 @@ use grsu::report::tables::markdown;
 
 use super::runtime::runtime;
 use super::CliFailure;
-use crate::engine;
+use grsu_actors::engine;
 
 #[derive(Debug, Args)]
 pub struct RunArguments {
@@ -51,7 +51,16 @@ pub fn run(arguments: RunArguments) -> Result<(), CliFailure> {
         .check_api_keys()
         .map_err(|error| CliFailure::Config(error.to_string()))?;
     let runtime = runtime()?;
-    let outcome = runtime.block_on(engine::run(sweep, arguments.shard));
+    let interrupted = async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "stopping (Ctrl-C): admitting no more samples; finished samples are stored, calls in flight are abandoned"
+            );
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let outcome = runtime.block_on(engine::run(sweep, arguments.shard, interrupted));
     // Calls still running on blocking threads (the embedded model) are not waited for.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     let outcome = outcome.map_err(|error| match error.downcast::<engine::RunStopped>() {
@@ -59,6 +68,7 @@ pub fn run(arguments: RunArguments) -> Result<(), CliFailure> {
             code: match stopped {
                 engine::RunStopped::Interrupted { .. } => 130,
                 engine::RunStopped::DeadRole { .. } => 3,
+                engine::RunStopped::ActorDied { .. } => 1,
             },
             message: stopped.to_string(),
         },

@@ -9,7 +9,7 @@ use grsu::model::embedded::{default_model_path, EmbeddedBackend};
 
 use super::runtime::runtime;
 use super::CliFailure;
-use crate::serve::{serve, ServeState};
+use grsu_actors::serve::{serve, ServeState};
 
 #[derive(Debug, Args)]
 pub struct ServeArguments {

@@ -10,7 +10,7 @@ use grsu::report::summary::INVALID_ANSWERS_NOTE;
 
 use super::output_store::open_sweep;
 use super::CliFailure;
-use crate::engine::progress::ProgressSnapshot;
+use grsu_actors::engine::progress::ProgressSnapshot;
 
 #[derive(Debug, Args)]
 pub struct StatusArguments {
@@ -22,8 +22,9 @@ pub struct StatusArguments {
 }
 
 pub fn run(arguments: StatusArguments) -> Result<(), CliFailure> {
-    if crate::engine::store_path(&arguments.output).is_dir() {
-        if let Err(error) = grsu::store::Store::open(&crate::engine::store_path(&arguments.output))
+    if grsu_actors::engine::store_path(&arguments.output).is_dir() {
+        if let Err(error) =
+            grsu::store::Store::open(&grsu_actors::engine::store_path(&arguments.output))
         {
             // A running sweep holds the store: show what it last wrote.
             return running_status(&arguments, &error.to_string());

@@ -1,25 +1,30 @@
-//! The runtime of `grsu run`: the actors of one run and the function that wires them.
+//! The runtime of `grsu run`: the actors of one run and the function that wires them
+//! ([`run`]`(sweep, shard, shutdown)`).
 //!
 //! ```text
-//! SweepActor (one per run): admits (search, seed, sample) units of every cell, supervises
-//!                            conversations
-//!  ├── ConversationActor × in-flight samples: one sample's lifecycle, writes its record
-//!  │    └── BeamActor: drives the sample's search strategy (a pure state machine)
-//! CrsActor, UserActor (one pair per shared search): prompts, parsing, retries (a task per request)
-//! ModelActor per distinct (role, model settings): the response cache in front of the endpoints
-//! ResultsActor: the only writer of records
+//! run() ──────────────────── stops the run on: the sweep's summary, `shutdown`, a dead role
+//!  │                         (every endpoint failing for give_up_after_s), a dead actor
+//!  ├── SupervisorActor: parent of the long-lived actors; one of them failing or stopping by
+//!  │    │               itself stops the run with an error naming it
+//!  │    ├── ModelActor per distinct (role, model settings): the response cache in front of the
+//!  │    │   endpoints, in-flight de-duplication
+//!  │    ├── CrsActor, UserActor per shared search: prompts, parsing, retries (a task per request)
+//!  │    └── ResultsActor: the only writer of records
+//!  └── SweepActor: admits (search, seed, sample) units of every cell up to max_in_flight
+//!       └── SampleActor × in-flight units (linked: a crash is one failed sample): drives the
+//!           sample's search strategy (a pure state machine) and writes its record
 //! ```
 //!
 //! No actor awaits a model call inside `handle`: requests run in tasks that answer on reply ports,
 //! and concurrency is bounded by `max_in_flight` samples and the endpoint pools' per-endpoint caps.
 
-mod beam_actor;
-mod conversation_actor;
 mod crs_actor;
 mod model_actor;
 pub mod progress;
 mod results_actor;
 mod reward_model;
+mod sample_actor;
+mod supervisor_actor;
 mod sweep_actor;
 mod usage;
 mod user_actor;
@@ -49,6 +54,7 @@ use model_actor::{ModelActor, ModelArguments, ModelMessage, ModelTarget};
 use progress::Progress;
 use results_actor::ResultsActor;
 use reward_model::RewardModel;
+use supervisor_actor::{SupervisorActor, SupervisorArguments, SupervisorMessage};
 use sweep_actor::{SearchRuntime, SweepActor, SweepArguments, SweepSummary};
 use user_actor::{UserActor, UserArguments};
 
@@ -107,8 +113,14 @@ pub fn shard_output(output: &Path, shard: Shard) -> PathBuf {
 }
 
 /// Runs (or resumes) every cell of a sweep under one admission control, then writes the report.
-/// With a shard, only its share of the samples, into [`shard_output`].
-pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOutcome> {
+/// With a shard, only its share of the samples, into [`shard_output`]. When `shutdown` resolves
+/// (the CLI passes Ctrl-C), no more samples are admitted, the store is flushed and the run ends
+/// with [`RunStopped::Interrupted`].
+pub async fn run(
+    mut sweep: Sweep,
+    shard: Option<Shard>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<RunOutcome> {
     let started = Instant::now();
     if let Some(shard) = shard {
         sweep.output = shard_output(&sweep.output, shard);
@@ -208,6 +220,16 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
     );
     let cache = store.response_cache()?;
 
+    // The long-lived actors are linked to one supervisor: one of them dying stops the run with an
+    // error naming it, instead of leaving samples waiting for an actor that is gone.
+    let (died_sender, mut died) = tokio::sync::mpsc::unbounded_channel();
+    let (supervisor, _) = Actor::spawn(
+        None,
+        SupervisorActor,
+        SupervisorArguments { died: died_sender },
+    )
+    .await?;
+
     // One model actor per distinct (role, model settings): cells asking the same model share its
     // in-flight de-duplication as well as the cache.
     let mut model_actors: BTreeMap<String, ActorRef<ModelMessage>> = BTreeMap::new();
@@ -235,8 +257,9 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
             (critique_key.clone(), "user", critique_target),
         ] {
             if let std::collections::btree_map::Entry::Vacant(entry) = model_actors.entry(key) {
-                let (actor, _) = Actor::spawn(
-                    None,
+                let (actor, _) = spawn_supervised(
+                    &supervisor,
+                    format!("model actor of the `{role}` role"),
                     ModelActor,
                     ModelArguments {
                         role: role.to_string(),
@@ -251,8 +274,9 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
             }
         }
         let matcher = Arc::new(TitleMatcher::new(catalog, config.crs.min_match_score));
-        let (crs, _) = Actor::spawn(
-            None,
+        let (crs, _) = spawn_supervised(
+            &supervisor,
+            format!("CRS actor of search {}", search.key),
             CrsActor,
             CrsArguments {
                 search_key: search.key.clone(),
@@ -268,8 +292,9 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
             },
         )
         .await?;
-        let (user, _) = Actor::spawn(
-            None,
+        let (user, _) = spawn_supervised(
+            &supervisor,
+            format!("simulated-user actor of search {}", search.key),
             UserActor,
             UserArguments {
                 search_key: search.key.clone(),
@@ -302,7 +327,13 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
             user,
         });
     }
-    let (results, _) = Actor::spawn(None, ResultsActor, store.clone()).await?;
+    let (results, _) = spawn_supervised(
+        &supervisor,
+        "results actor".to_string(),
+        ResultsActor,
+        store.clone(),
+    )
+    .await?;
     actors.push(results.get_cell());
 
     let (done_sender, done) = tokio::sync::oneshot::channel();
@@ -327,13 +358,15 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
         let resume = resume_command(&sweep, shard);
         let summary = tokio::select! {
             summary = done => summary.context("the sweep stopped without a summary")?,
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!(
-                    "stopping (Ctrl-C): admitting no more samples; finished samples are stored, calls in flight are abandoned"
-                );
+            _ = shutdown => {
                 sweep_actor.stop(None);
                 store.flush()?;
                 return Err(RunStopped::Interrupted { resume }.into());
+            }
+            Some(death) = died.recv() => {
+                sweep_actor.stop(None);
+                store.flush()?;
+                return Err(RunStopped::ActorDied { death, resume }.into());
             }
             dead = dead_role(backends.pools(), sweep.give_up_after) => {
                 sweep_actor.stop(None);
@@ -346,9 +379,12 @@ pub async fn run(mut sweep: Sweep, shard: Option<Shard>) -> anyhow::Result<RunOu
         let _ = reporter.await;
         summary
     };
+    // From here on, actors stop because the run asks them to.
+    drop(died);
     for actor in actors {
         actor.stop(None);
     }
+    supervisor.stop(None);
     store.flush()?;
 
     let report = Report::from_store(&store, &ReportOptions::default())?;
@@ -417,6 +453,24 @@ pub enum RunStopped {
         dead.role, dead.failing_for.as_secs_f64(), dead.endpoints.join(", "), dead.last_error
     )]
     DeadRole { dead: DeadRole, resume: String },
+    #[error("stopped: {death}; finished samples are stored; run `{resume}` to resume")]
+    ActorDied { death: String, resume: String },
+}
+
+/// Spawns a long-lived actor linked to the run's supervisor, named in the error its death gives.
+async fn spawn_supervised<A: Actor>(
+    supervisor: &ActorRef<SupervisorMessage>,
+    label: String,
+    actor: A,
+    arguments: A::Arguments,
+) -> anyhow::Result<(ActorRef<A::Msg>, tokio::task::JoinHandle<()>)> {
+    let (spawned, handle) =
+        Actor::spawn_linked(None, actor, arguments, supervisor.get_cell()).await?;
+    supervisor.cast(SupervisorMessage::Label {
+        actor: spawned.get_id(),
+        label,
+    })?;
+    Ok((spawned, handle))
 }
 
 /// A model role none of whose endpoints answers.

@@ -1,6 +1,6 @@
 //! [`SweepActor`]: one per `grsu run`. It admits units of work (a sample of one shared search
 //! under one seed, every cell of the sweep in one queue) up to `max_in_flight` at a time, one
-//! [`ConversationActor`] each (linked, so a crashed conversation is reported to it, not fatal to
+//! [`SampleActor`] each (linked, so a crashed conversation is reported to it, not fatal to
 //! the run), records failures, and reports the summary when the queue is empty and nothing is in
 //! flight.
 
@@ -8,17 +8,16 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use grsu::config::{RunConfig, StrategyName};
+use grsu::config::RunConfig;
 use grsu::data::Sample;
-use grsu::search::{BeamSearch, MonteCarlo, NoSearch, SearchStrategy};
 use grsu::store::FailureRecord;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 use tokio::sync::oneshot;
 
-use super::conversation_actor::{ConversationActor, ConversationArguments};
 use super::crs_actor::CrsMessage;
 use super::progress::Progress;
 use super::results_actor::ResultsMessage;
+use super::sample_actor::{SampleActor, SampleArguments};
 use super::user_actor::UserMessage;
 
 /// What the sweep reports when it is done.
@@ -77,20 +76,6 @@ pub struct SweepState {
 
 /// The run's supervisor.
 pub struct SweepActor;
-
-/// The strategy state machine of one sample under the config.
-pub fn strategy_for(config: &RunConfig, seed: u64) -> Box<dyn SearchStrategy> {
-    let scoring = config.user.scoring;
-    match config.search.strategy {
-        StrategyName::Beam | StrategyName::Greedy => {
-            Box::new(BeamSearch::new(config.search_settings(seed)).expect("validated settings"))
-        }
-        StrategyName::MonteCarlo => {
-            Box::new(MonteCarlo::new(config.search.samples, scoring).expect("validated settings"))
-        }
-        StrategyName::None => Box::new(NoSearch::new(scoring)),
-    }
-}
 
 impl Actor for SweepActor {
     type Msg = SweepMessage;
@@ -162,7 +147,7 @@ impl Actor for SweepActor {
         Ok(())
     }
 
-    // The default stops the supervisor when a child stops; a conversation that crashed is one
+    // The default stops the supervisor when a child stops; a sample that crashed is one
     // failed sample, not a failed run.
     async fn handle_supervisor_evt(
         &self,
@@ -174,7 +159,7 @@ impl Actor for SweepActor {
             if let Some(unit) = state.in_flight.get(&child.get_id()).cloned() {
                 myself.cast(SweepMessage::SampleFailed {
                     unit,
-                    error: format!("conversation crashed: {error}"),
+                    error: format!("sample crashed: {error}"),
                 })?;
             }
         }
@@ -198,21 +183,22 @@ impl SweepActor {
                 seed,
                 sample: sample.id.clone(),
             };
-            let arguments = ConversationArguments {
+            let strategy = search.config.search_strategy(seed)?;
+            let arguments = SampleArguments {
                 unit: unit.clone(),
                 search_key: search.key.clone(),
                 searched_depth: search.config.search.depth,
                 sample,
-                strategy: strategy_for(&search.config, seed),
+                strategy,
                 outputs: search.config.output.strategies.clone(),
                 crs: search.crs.clone(),
                 user: search.user.clone(),
                 results: state.arguments.results.clone(),
                 sweep: myself.clone(),
             };
-            let (conversation, _) =
-                Actor::spawn_linked(None, ConversationActor, arguments, myself.get_cell()).await?;
-            state.in_flight.insert(conversation.get_id(), unit);
+            let (sample, _) =
+                Actor::spawn_linked(None, SampleActor, arguments, myself.get_cell()).await?;
+            state.in_flight.insert(sample.get_id(), unit);
         }
         Ok(())
     }
