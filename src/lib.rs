@@ -26,9 +26,13 @@
 //! - [`model`]: the chat-completion protocol and its backends (HTTP, embedded CPU model).
 //! - [`predictions`]: the JSON-lines format of external and exported rankings.
 //! - [`plot`]: figures for reports (line and grouped bar charts) as SVG and PNG, with embedded
-//!   fonts so that they render the same everywhere.
+//!   fonts so that they render the same everywhere: the `grsu-plot` crate (`crates/grsu-plot`),
+//!   re-exported here. It is a crate of its own so that its font and raster dependencies stay out
+//!   of this library's compile.
 //! - [`prompts`]: the CRS and simulated-user prompts (Eq. 1–3, training examples) and the CRS answer
 //!   parser; pure functions.
+//! - [`random`]: the one seeded generator (SplitMix64) behind every random choice, so that the
+//!   same seeds give the same outcomes in every run and build; not for cryptography.
 //! - [`seeds`]: per-request seeds derived from (run seed, sample, request path, attempt).
 //! - [`statistics`]: mean ± std, paired t-test, bootstrap intervals (for reports).
 //! - [`store`]: the sled store of a run: response cache (and, with the engine, records).
@@ -46,9 +50,9 @@ mod json_record;
 pub mod matching;
 pub mod metrics;
 pub mod model;
-pub mod plot;
 pub mod predictions;
 pub mod prompts;
+pub mod random;
 pub mod report;
 pub mod search;
 pub mod seeds;
@@ -56,4 +60,5 @@ pub mod statistics;
 pub mod store;
 pub mod synth;
 
+pub use grsu_plot as plot;
 pub use input_error::InputError;

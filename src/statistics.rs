@@ -2,11 +2,14 @@
 //! the paired t-test per sample against a baseline (Table 3's significance markers), and bootstrap
 //! confidence intervals of a mean.
 //!
-//! The Student t distribution's tail comes from the regularised incomplete beta function (a
-//! continued fraction evaluated with Lentz's method), so no statistics crate is needed; the tests
-//! check it against values computed with SciPy.
+//! The Student t distribution's tail comes from `statrs` (its regularised incomplete beta); the
+//! tests check it against values computed with SciPy. The bootstrap resamples with grsu's own
+//! seeded generator ([`crate::random`]), so the same seed gives the same interval in every build.
 
 use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+use crate::random::SplitMix64;
 
 /// The arithmetic mean (0 for no values).
 pub fn mean(values: &[f64]) -> f64 {
@@ -66,94 +69,16 @@ pub fn paired_t_test(a: &[f64], b: &[f64]) -> Option<PairedTTest> {
     })
 }
 
-/// P(|T| ≥ |t|) for Student's t with `df` degrees of freedom.
+/// P(|T| ≥ |t|) for Student's t with `df` degrees of freedom (`df` > 0; NaN otherwise).
 pub fn student_t_two_sided_p(t: f64, df: f64) -> f64 {
     if !t.is_finite() {
         return 0.0;
     }
-    regularized_incomplete_beta(df / (df + t * t), df / 2.0, 0.5).clamp(0.0, 1.0)
-}
-
-/// ln Γ(x) for x > 0 (Lanczos approximation, g = 7, 9 terms).
-fn ln_gamma(x: f64) -> f64 {
-    const COEFFICIENTS: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        // Reflection: Γ(x) Γ(1 − x) = π / sin(πx).
-        return std::f64::consts::PI.ln()
-            - (std::f64::consts::PI * x).sin().ln()
-            - ln_gamma(1.0 - x);
+    match StudentsT::new(0.0, 1.0, df) {
+        // The upper tail at |t| is I_{df/(df+t²)}(df/2, 1/2) / 2, so doubling it is exact.
+        Ok(distribution) => (2.0 * distribution.sf(t.abs())).clamp(0.0, 1.0),
+        Err(_) => f64::NAN,
     }
-    let x = x - 1.0;
-    let mut sum = COEFFICIENTS[0];
-    for (index, coefficient) in COEFFICIENTS.iter().enumerate().skip(1) {
-        sum += coefficient / (x + index as f64);
-    }
-    let shifted = x + 7.5;
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * shifted.ln() - shifted + sum.ln()
-}
-
-/// I_x(a, b), the regularised incomplete beta function.
-fn regularized_incomplete_beta(x: f64, a: f64, b: f64) -> f64 {
-    if x <= 0.0 {
-        return 0.0;
-    }
-    if x >= 1.0 {
-        return 1.0;
-    }
-    let front =
-        (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
-    // The continued fraction converges fast for x < (a + 1) / (a + b + 2); use the symmetry
-    // I_x(a, b) = 1 − I_{1−x}(b, a) otherwise.
-    if x < (a + 1.0) / (a + b + 2.0) {
-        front * beta_continued_fraction(x, a, b) / a
-    } else {
-        1.0 - front * beta_continued_fraction(1.0 - x, b, a) / b
-    }
-}
-
-/// The continued fraction of the incomplete beta function (modified Lentz's method).
-fn beta_continued_fraction(x: f64, a: f64, b: f64) -> f64 {
-    const TINY: f64 = 1e-300;
-    const EPSILON: f64 = 1e-15;
-    let mut c = 1.0;
-    let mut d = 1.0 - (a + b) * x / (a + 1.0);
-    if d.abs() < TINY {
-        d = TINY;
-    }
-    d = 1.0 / d;
-    let mut result = d;
-    for m in 1..=300 {
-        let m = m as f64;
-        for numerator in [
-            m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m)),
-            -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0)),
-        ] {
-            d = 1.0 + numerator * d;
-            if d.abs() < TINY {
-                d = TINY;
-            }
-            c = 1.0 + numerator / c;
-            if c.abs() < TINY {
-                c = TINY;
-            }
-            d = 1.0 / d;
-            result *= d * c;
-        }
-        if (d * c - 1.0).abs() < EPSILON {
-            break;
-        }
-    }
-    result
 }
 
 /// A percentile bootstrap confidence interval of the mean of `values`: `resamples` resamples with
@@ -167,19 +92,12 @@ pub fn bootstrap_mean_interval(
     if values.is_empty() || resamples == 0 || !(0.0..1.0).contains(&confidence) {
         return None;
     }
-    let mut state = seed;
-    let mut next = || {
-        // SplitMix64: small, fast, and stable across versions of any dependency.
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
+    // grsu's SplitMix64: stable across versions of any dependency, so a report's intervals are too.
+    let mut random = SplitMix64::new(seed);
     let mut means: Vec<f64> = (0..resamples)
         .map(|_| {
             let sum: f64 = (0..values.len())
-                .map(|_| values[(next() % values.len() as u64) as usize])
+                .map(|_| values[random.below_modulo(values.len() as u64) as usize])
                 .sum();
             sum / values.len() as f64
         })

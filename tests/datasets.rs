@@ -1,11 +1,9 @@
 //! Dataset readers on the shared ReDial and INSPIRED files, and on broken inputs.
 
-mod support;
-
 use grsu::catalog::{Catalog, CatalogFormat};
 use grsu::data::{Dataset, DatasetFormat, LoadOptions, Role};
 use grsu::InputError;
-use support::temp_file;
+use grsu_test_support::{shared_data, temp_file};
 
 fn load(
     path: &std::path::Path,
@@ -18,7 +16,7 @@ fn load(
 
 #[test]
 fn redial_test_counts_match_the_paper_protocol() {
-    let Some(data) = support::shared_data() else {
+    let Some(data) = shared_data() else {
         return;
     };
     let catalog = Catalog::load(&data.join("redial/id2info.json"), CatalogFormat::Id2info).unwrap();
@@ -45,7 +43,7 @@ fn redial_test_counts_match_the_paper_protocol() {
 
 #[test]
 fn inspired_grsu_file_and_original_tsv_agree() {
-    let Some(data) = support::shared_data() else {
+    let Some(data) = shared_data() else {
         return;
     };
     for only_new in [false, true] {

@@ -1,21 +1,15 @@
 //! The OpenAI-compatible HTTP backend against an in-process server replaying real response bodies
 //! (shared/fixtures/openai) and scripted faults.
 
-mod support;
-
-#[path = "support/scripted_server.rs"]
-mod scripted_server;
-
 use std::time::{Duration, Instant};
 
 use grsu::model::http::{HttpBackend, HttpEndpoint};
 use grsu::model::scoring::{read_score, ScoreFormula, ScoringMode};
 use grsu::model::{Backend, ChatMessage, ChatRequest, ModelError};
-use scripted_server::{Reply, ScriptedServer};
+use grsu_test_support::{shared_fixtures, Reply, ScriptedServer};
 
 fn fixture(name: &str) -> Option<String> {
-    let text =
-        std::fs::read_to_string(support::shared_fixtures()?.join("openai").join(name)).unwrap();
+    let text = std::fs::read_to_string(shared_fixtures()?.join("openai").join(name)).unwrap();
     // The `.txt` captures end with the HTTP status line.
     Some(match text.rfind("\nHTTP ") {
         Some(at) if name.ends_with(".txt") => text[..at].trim().to_string(),

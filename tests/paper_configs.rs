@@ -2,12 +2,11 @@
 //! have the rows of the paper's tables and figures, sharing searches where the paper's rows only
 //! differ in how the same tree is ranked or truncated.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use grsu::grid::Sweep;
+use grsu_test_support::{repository_root, shared_data};
 
 /// A data folder like the user's: the shared ReDial and INSPIRED files, plus a stand-in for
 /// INSPIRED's catalog (not in the shared data; loading a sweep only checks that it exists).
@@ -27,13 +26,13 @@ fn data_folder(shared: &Path) -> tempfile::TempDir {
 
 #[test]
 fn every_paper_config_loads_with_the_rows_of_its_table() {
-    let Some(shared) = support::shared_data() else {
+    let Some(shared) = shared_data() else {
         return;
     };
     let data = data_folder(&shared);
     // Only this test reads GRSU_DATA.
     std::env::set_var("GRSU_DATA", data.path());
-    let folder = support::repository_root().join("config/paper");
+    let folder = repository_root().join("config/paper");
     // (cells, shared searches) per config.
     let expected: BTreeMap<&str, (usize, usize)> = BTreeMap::from([
         ("table3", (5, 5)),

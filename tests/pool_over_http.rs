@@ -1,21 +1,16 @@
 //! The endpoint pool over real HTTP: replicas that answer 5xx bursts, hang, reset connections or
 //! send malformed bodies. Every request still gets exactly one valid answer.
 
-mod support;
-
-#[path = "support/scripted_server.rs"]
-mod scripted_server;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use grsu::model::http::{HttpBackend, HttpEndpoint};
 use grsu::model::pool::{EjectionPolicy, EndpointPool, RetryPolicy};
 use grsu::model::{Backend, ChatMessage, ChatRequest};
-use scripted_server::{Reply, ScriptedServer};
+use grsu_test_support::{shared_fixtures, Reply, ScriptedServer};
 
 fn valid_body() -> Option<String> {
-    support::shared_fixtures().map(|fixtures| {
+    shared_fixtures().map(|fixtures| {
         std::fs::read_to_string(fixtures.join("openai/vllm_chat_n2_logprobs.json")).unwrap()
     })
 }

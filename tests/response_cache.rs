@@ -1,18 +1,15 @@
 //! The response cache in front of an HTTP backend: finished calls are never paid twice, across a
 //! reopen of the store, and failures are not cached.
 
-mod support;
-
-#[path = "support/scripted_server.rs"]
-mod scripted_server;
-
 use std::time::Duration;
 
 use grsu::model::cached::CachedBackend;
+use grsu::model::context::RequestContext;
 use grsu::model::http::{HttpBackend, HttpEndpoint};
-use grsu::model::{Backend, ChatMessage, ChatRequest};
+use grsu::model::role::Role;
+use grsu::model::{ChatMessage, ChatRequest};
 use grsu::store::Store;
-use scripted_server::{Reply, ScriptedServer};
+use grsu_test_support::{shared_fixtures, Reply, ScriptedServer};
 
 fn backend(server: &ScriptedServer, url_suffix: &str) -> HttpBackend {
     HttpBackend::new(HttpEndpoint {
@@ -26,7 +23,7 @@ fn backend(server: &ScriptedServer, url_suffix: &str) -> HttpBackend {
 
 #[tokio::test]
 async fn a_finished_call_is_served_from_the_store_even_after_reopening() {
-    let Some(fixtures) = support::shared_fixtures() else {
+    let Some(fixtures) = shared_fixtures() else {
         return;
     };
     let body = std::fs::read_to_string(fixtures.join("openai/vllm_chat_n2_logprobs.json")).unwrap();
@@ -39,17 +36,20 @@ async fn a_finished_call_is_served_from_the_store_even_after_reopening() {
     let mut request = ChatRequest::new(vec![ChatMessage::user("Heat (1995)?")]);
     request.n = 2;
     request.seed = Some(7);
+    let context = RequestContext::new(Role::User);
 
     let first_answer = {
         let store = Store::open(folder.path()).unwrap();
         let cached = CachedBackend::new(backend(&server, ""), store.response_cache().unwrap());
         assert!(
-            cached.chat(&request).await.is_err(),
+            cached.chat(&request, &context).await.is_err(),
             "the 503 is returned, not cached"
         );
-        let answer = cached.chat(&request).await.unwrap();
+        let answer = cached.chat(&request, &context).await.unwrap().response;
         assert_eq!(server.received().len(), 2);
-        assert_eq!(cached.chat(&request).await.unwrap(), answer);
+        let again = cached.chat(&request, &context).await.unwrap();
+        assert!(again.cached);
+        assert_eq!(again.response, answer);
         assert_eq!(
             server.received().len(),
             2,
@@ -57,7 +57,7 @@ async fn a_finished_call_is_served_from_the_store_even_after_reopening() {
         );
         let mut other_seed = request.clone();
         other_seed.seed = Some(8);
-        cached.chat(&other_seed).await.unwrap();
+        cached.chat(&other_seed, &context).await.unwrap();
         assert_eq!(
             server.received().len(),
             3,
@@ -70,7 +70,10 @@ async fn a_finished_call_is_served_from_the_store_even_after_reopening() {
     // Reopened, through another URL of the same model: still a hit (the key is the model, not the URL).
     let store = Store::open(folder.path()).unwrap();
     let cached = CachedBackend::new(backend(&server, "/"), store.response_cache().unwrap());
-    assert_eq!(cached.chat(&request).await.unwrap(), first_answer);
+    assert_eq!(
+        cached.chat(&request, &context).await.unwrap().response,
+        first_answer
+    );
     assert_eq!(server.received().len(), 3);
     assert_eq!(cached.cache().len(), 2);
     // The API key is in no stored byte.

@@ -6,8 +6,6 @@
 //! The tokenizer comes from the embedded model's GGUF file (fetched as for the embedded-model
 //! tests); without it the tokenizer half is skipped outside CI.
 
-mod support;
-
 use grsu::catalog::{Catalog, CatalogFormat};
 use grsu::data::{Dataset, DatasetFormat, LoadOptions};
 use grsu::model::embedded::{
@@ -20,9 +18,10 @@ use grsu::model::{Choice, FinishReason, TokenLogprob, TopLogprob};
 use grsu::synth::config::ScoreSection;
 use grsu::synth::score_examples::{score_examples, ScoreCounts};
 use grsu::synth::TrainingExample;
+use grsu_test_support::repository_root;
 
 fn demo_examples() -> Vec<TrainingExample> {
-    let root = support::repository_root();
+    let root = repository_root();
     let catalog =
         Catalog::load(&root.join("data/demo/movie2info.json"), CatalogFormat::Auto).unwrap();
     let dataset = Dataset::load(

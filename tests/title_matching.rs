@@ -1,9 +1,8 @@
 //! Title matching against the ReDial catalog, checked case by case against Python rapidfuzz.
 
-mod support;
-
 use grsu::catalog::{Catalog, CatalogFormat, Item, ItemAttributes};
 use grsu::matching::TitleMatcher;
+use grsu_test_support::shared_data;
 
 fn catalog_of(titles: &[&str]) -> Catalog {
     Catalog::from_items(titles.iter().map(|title| Item {
@@ -14,7 +13,7 @@ fn catalog_of(titles: &[&str]) -> Catalog {
 
 #[test]
 fn every_fixture_case_matches_python_rapidfuzz() {
-    let Some(data) = support::shared_data() else {
+    let Some(data) = shared_data() else {
         return;
     };
     let catalog = Catalog::load(&data.join("redial/id2info.json"), CatalogFormat::Auto).unwrap();

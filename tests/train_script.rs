@@ -7,8 +7,6 @@
 //! (tokenizers, gguf, jinja2) and the embedded model. Outside CI, what is missing is skipped with a
 //! note; under `CI=true` it is a failure.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -20,6 +18,7 @@ use grsu::synth::critique_synthesis::critique_example;
 use grsu::synth::example::ExampleFile;
 use grsu::synth::lists::critique_lists;
 use grsu::synth::score_examples::{score_examples, ScoreCounts};
+use grsu_test_support::repository_root;
 use serde_json::Value;
 
 fn in_ci() -> bool {
@@ -27,7 +26,7 @@ fn in_ci() -> bool {
 }
 
 fn python(arguments: &[&str]) -> Option<Output> {
-    let root = support::repository_root();
+    let root = repository_root();
     match Command::new("python3")
         .args(arguments)
         .current_dir(&root)
@@ -45,7 +44,7 @@ fn python(arguments: &[&str]) -> Option<Output> {
 /// Critique examples (with a fixed critique in place of the teacher's) and scoring examples of
 /// the first demo samples, written as `grsu synth` writes them.
 fn write_examples(folder: &Path) -> (PathBuf, PathBuf, usize, usize) {
-    let root = support::repository_root();
+    let root = repository_root();
     let catalog =
         Catalog::load(&root.join("data/demo/movie2info.json"), CatalogFormat::Auto).unwrap();
     let samples = Dataset::load(

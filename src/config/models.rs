@@ -160,6 +160,7 @@ impl ModelRoleConfig {
             RetryPolicy::default(),
             EjectionPolicy::default(),
         )
+        .map(|pool| pool.with_affinity(self.affinity))
         .map_err(|error| invalid(error.to_string()))
     }
 

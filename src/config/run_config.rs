@@ -533,6 +533,15 @@ impl RunConfig {
             .collect()
     }
 
+    /// The roles this run calls, typed (see [`RunConfig::roles_used`]).
+    pub fn run_roles(&self) -> Vec<crate::model::role::Role> {
+        use crate::model::role::Role;
+        Role::RUN
+            .into_iter()
+            .filter(|role| *role != Role::Reward || self.user.scorer == Scorer::Discriminative)
+            .collect()
+    }
+
     /// The search settings for one seed.
     pub fn search_settings(&self, seed: u64) -> crate::search::SearchSettings {
         let search = &self.search;

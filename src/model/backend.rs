@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::classify::{ClassifyRequest, ClassifyResponse};
+use super::context::RequestContext;
 use super::{ChatRequest, ChatResponse, ModelError};
 
 /// A chat-completion server or model.
@@ -22,6 +23,26 @@ pub trait Backend: Send + Sync {
             status: 400,
             message: "this backend serves chat completions only, not classification".into(),
         })
+    }
+
+    /// Answers one request in its context. Only backends that route (an endpoint pool, by the
+    /// context's affinity key) read the context; the others answer as [`Backend::chat`] does, so
+    /// single-endpoint backends and test doubles implement `chat` alone.
+    async fn chat_in(
+        &self,
+        request: &ChatRequest,
+        _context: &RequestContext,
+    ) -> Result<ChatResponse, ModelError> {
+        self.chat(request).await
+    }
+
+    /// Classifies in a request's context (see [`Backend::chat_in`]).
+    async fn classify_in(
+        &self,
+        request: &ClassifyRequest,
+        _context: &RequestContext,
+    ) -> Result<ClassifyResponse, ModelError> {
+        self.classify(request).await
     }
 
     /// Whether the backend can take requests now. An endpoint pool calls it before re-admitting

@@ -1,61 +1,149 @@
-//! [`CachedBackend`]: the response cache in front of a backend.
+//! [`CachedBackend`]: the one front of the response cache. Every caller that asks a model (the
+//! engine's model actors, the discriminative scorer, the synthesis teacher, tests) asks through
+//! it, so the cache is written in one place: answers come from the cache when it holds them, else
+//! from the backend (in the request's context, so a pool routes by its affinity key) and are
+//! stored, flushed, before they are returned. Errors are never cached: a failed call is asked
+//! again.
+//!
+//! It says where each answer came from, which the accounting needs: a cache hit, and whether the
+//! entry was paid for by the asking unit itself in an earlier run (see
+//! [`crate::store::ResponseCache`]).
 
-use async_trait::async_trait;
+use std::sync::Arc;
 
+use super::classify::{ClassifyRequest, ClassifyResponse};
+use super::context::RequestContext;
 use super::{Backend, ChatRequest, ChatResponse, ModelError};
-use crate::store::ResponseCache;
+use crate::store::{ResponseCache, StoreError};
 
-/// Answers from the cache when it can, else asks the inner backend and stores the answer. Errors
-/// are never cached: a failed call is asked again.
-pub struct CachedBackend<B> {
-    inner: B,
+/// An answer and where it came from.
+#[derive(Debug, Clone)]
+pub struct CachedAnswer<T> {
+    pub response: T,
+    /// Answered from the cache.
+    pub cached: bool,
+    /// Answered from the cache by an entry the context's origin paid for in an earlier run.
+    pub own: bool,
+    /// The request's cache key.
+    pub key: [u8; 32],
+}
+
+/// A backend behind the response cache. Cheap to clone.
+#[derive(Clone)]
+pub struct CachedBackend {
+    backend: Arc<dyn Backend>,
+    identity: String,
     cache: ResponseCache,
 }
 
-impl<B: Backend> CachedBackend<B> {
-    pub fn new(inner: B, cache: ResponseCache) -> Self {
-        CachedBackend { inner, cache }
-    }
-
-    pub fn cache(&self) -> &ResponseCache {
-        &self.cache
-    }
-
-    pub fn inner(&self) -> &B {
-        &self.inner
-    }
-}
-
-fn store_error(error: crate::store::StoreError) -> ModelError {
+fn store_error(error: StoreError) -> ModelError {
     ModelError::Cache {
         message: error.to_string(),
     }
 }
 
-#[async_trait]
-impl<B: Backend> Backend for CachedBackend<B> {
-    fn identity(&self) -> String {
-        self.inner.identity()
+impl CachedBackend {
+    pub fn new(backend: impl Backend + 'static, cache: ResponseCache) -> Self {
+        Self::shared(Arc::new(backend), cache)
     }
 
-    fn endpoint(&self) -> String {
-        self.inner.endpoint()
-    }
-
-    async fn health(&self) -> Result<(), ModelError> {
-        self.inner.health().await
-    }
-
-    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
-        let identity = self.inner.identity();
-        if let Some(response) = self.cache.get(&identity, request).map_err(store_error)? {
-            return Ok(response);
+    /// In front of a backend that others use too (one loaded embedded model, one pool).
+    pub fn shared(backend: Arc<dyn Backend>, cache: ResponseCache) -> Self {
+        CachedBackend {
+            identity: backend.identity(),
+            backend,
+            cache,
         }
-        let response = self.inner.chat(request).await?;
+    }
+
+    /// The cache it fronts.
+    pub fn cache(&self) -> &ResponseCache {
+        &self.cache
+    }
+
+    /// The model's identity (the first part of every cache key).
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    /// The backend behind the cache.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// The cache key `request` has here.
+    pub fn key(&self, request: &ChatRequest) -> [u8; 32] {
+        ResponseCache::key(&self.identity, request)
+    }
+
+    /// Answers `request`, from the cache when it holds it.
+    pub async fn chat(
+        &self,
+        request: &ChatRequest,
+        context: &RequestContext,
+    ) -> Result<CachedAnswer<ChatResponse>, ModelError> {
+        let key = self.key(request);
+        if let Some((response, paid_by)) = self
+            .cache
+            .get_with_origin(&self.identity, request)
+            .map_err(store_error)?
+        {
+            return Ok(CachedAnswer {
+                response,
+                cached: true,
+                own: paid_by.is_some() && paid_by == context.origin,
+                key,
+            });
+        }
+        let response = self.backend.chat_in(request, context).await?;
+        match context.origin {
+            Some(origin) => self
+                .cache
+                .put_from(&self.identity, request, &response, origin)
+                .await
+                .map_err(store_error)?,
+            None => self
+                .cache
+                .put(&self.identity, request, &response)
+                .await
+                .map_err(store_error)?,
+        }
+        Ok(CachedAnswer {
+            response,
+            cached: false,
+            own: false,
+            key,
+        })
+    }
+
+    /// Classifies, from the cache when it holds the answer.
+    pub async fn classify(
+        &self,
+        request: &ClassifyRequest,
+        context: &RequestContext,
+    ) -> Result<CachedAnswer<ClassifyResponse>, ModelError> {
+        let key = ResponseCache::classify_key(&self.identity, request);
+        if let Some(response) = self
+            .cache
+            .get_classified(&self.identity, request)
+            .map_err(store_error)?
+        {
+            return Ok(CachedAnswer {
+                response,
+                cached: true,
+                own: false,
+                key,
+            });
+        }
+        let response = self.backend.classify_in(request, context).await?;
         self.cache
-            .put(&identity, request, &response)
-            .await
+            .put_classified(&self.identity, request, &response)
             .map_err(store_error)?;
-        Ok(response)
+        Ok(CachedAnswer {
+            response,
+            cached: false,
+            own: false,
+            key,
+        })
     }
 }

@@ -13,7 +13,11 @@
 //! - [`error`]: [`ModelError`], with a stable label and whether a retry can help.
 //! - [`backend`]: the [`Backend`] trait.
 //! - [`scoring`]: the Yes/No score of an item from token logprobs (`generate` and `forced`).
-//! - [`cached`]: the response cache in front of any backend.
+//! - [`role`]: [`role::Role`], what a model is asked to be (crs, user, critique, reward, teacher).
+//! - [`context`]: [`context::RequestContext`], what travels with a request: role, affinity key,
+//!   the unit paying for it.
+//! - [`cached`]: [`cached::CachedBackend`], the one front of the response cache.
+//! - [`build`]: a role's config into a ready backend (a pool, or the shared embedded model).
 //! - [`classify`]: class probabilities from a discriminative reward model (`/classify`).
 //! - [`doctor`]: the checks `grsu doctor` runs against an endpoint.
 //! - [`embedded`]: the small CPU model used when no server is configured.
@@ -22,13 +26,16 @@
 //!   bounded concurrency per replica, retries with backoff, affinity and ejection of failing ones.
 
 pub mod backend;
+pub mod build;
 pub mod cached;
 pub mod classify;
+pub mod context;
 pub mod doctor;
 pub mod embedded;
 pub mod error;
 pub mod http;
 pub mod pool;
+pub mod role;
 pub mod scoring;
 pub mod types;
 

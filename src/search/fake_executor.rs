@@ -5,8 +5,8 @@
 //! node), so items recur across nodes as real CRS answers do; an item's score is a fixed function
 //! of its title, so rewards differ between lists and the beam has something to choose.
 
-use super::selection::SplitMix64;
 use super::strategy::{Command, Event, RequestKey, SearchStrategy};
+use crate::random::SplitMix64;
 
 /// Items per list.
 pub(crate) const LIST_LENGTH: usize = 5;
@@ -63,7 +63,7 @@ pub(crate) fn run(
         let next = match order {
             Order::Fifo => 0,
             Order::Lifo => outstanding.len() - 1,
-            Order::Shuffled(_) => random.below(outstanding.len() as u64) as usize,
+            Order::Shuffled(_) => random.below_multiply_shift(outstanding.len() as u64) as usize,
         };
         let command = outstanding.remove(next);
         let event = answer(strategy, &command, &fails);

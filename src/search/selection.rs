@@ -6,10 +6,12 @@
 //!
 //! The random choice is seeded by (seed, depth), not drawn from one stream that runs through the
 //! search, so the choice at depth d is the same whether the search goes on to depth 5 or stops at
-//! d: truncating a tree then still equals the shorter search. The generator is SplitMix64, written
-//! out here, so that stored trees stay reproducible whatever version of `rand` the build pulls in.
+//! d: truncating a tree then still equals the shorter search. The generator is grsu's SplitMix64
+//! ([`crate::random`]), so that stored trees stay reproducible whatever version of `rand` the build
+//! pulls in.
 
 use super::tree::{NodeId, SearchTree};
+use crate::random::SplitMix64;
 
 /// The `width` scored candidates of highest reward, ties to the lower id, returned in id order.
 pub(crate) fn top_by_reward(tree: &SearchTree, candidates: &[NodeId], width: u32) -> Vec<NodeId> {
@@ -37,37 +39,12 @@ pub(crate) fn at_random(candidates: &[NodeId], width: u32, seed: u64, depth: u32
     // Partial Fisher–Yates: the first `width` places hold a uniform random subset.
     for place in 0..width {
         let remaining = (pool.len() - place) as u64;
-        let pick = place + random.below(remaining) as usize;
+        let pick = place + random.below_multiply_shift(remaining) as usize;
         pool.swap(place, pick);
     }
     pool.truncate(width);
     pool.sort();
     pool
-}
-
-/// SplitMix64 (Steele, Lea and Flood 2014): tiny, fast, and good enough to pick beam members.
-#[derive(Debug, Clone)]
-pub(crate) struct SplitMix64 {
-    state: u64,
-}
-
-impl SplitMix64 {
-    pub(crate) fn new(seed: u64) -> Self {
-        SplitMix64 { state: seed }
-    }
-
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut mixed = self.state;
-        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        mixed ^ (mixed >> 31)
-    }
-
-    /// A number in `0..bound` (multiply-shift; the bias is below 2^-50 for the bounds used here).
-    pub(crate) fn below(&mut self, bound: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(bound)) >> 64) as u64
-    }
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use super::example::{ExampleKind, ExampleMeta, TrainingExample};
 use super::lists::{critique_lists, label_items, CritiqueList, HistoryLists};
 use super::progress::SynthProgress;
 use super::subsets::subset_count;
-use super::teacher::Teacher;
+use super::teacher::{teacher_context, Teacher};
 use crate::catalog::{Catalog, Item};
 use crate::data::Sample;
 use crate::model::{ChatRequest, ModelError};
@@ -267,7 +267,7 @@ async fn critique_list(
     };
     for attempt in 0..CRITIQUE_MAX_ATTEMPTS {
         let request = teacher_request(sample, catalog, labels, list, settings, seed, attempt);
-        let answer = match teacher.ask(&request, &sample.id).await {
+        let answer = match teacher.chat(&request, &teacher_context(&sample.id)).await {
             Ok(answer) => answer,
             Err(error) => {
                 result.outcome = ListOutcome::Error(error);
@@ -409,7 +409,7 @@ mod tests {
             answer,
         });
         (
-            Teacher::single(backend.clone(), store.response_cache().unwrap()),
+            Teacher::shared(backend.clone(), store.response_cache().unwrap()),
             backend,
             folder,
         )

@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 
 use super::config::CritiqueSection;
-use super::sampling::{sample_negatives, SeededRng};
+use super::sampling::{choice_rng, sample_negatives};
 use super::subsets::kept_subsets;
 use crate::catalog::{Catalog, ItemIndex};
 use crate::data::Sample;
@@ -64,10 +64,10 @@ pub fn critique_lists(
         labels.len(),
         k,
         settings.max_subsets_per_history,
-        &mut SeededRng::for_choice(seed, &sample.id, "critique/subsets"),
+        &mut choice_rng(seed, &sample.id, "critique/subsets"),
     );
     let padded = |path: String, chosen: Vec<ItemIndex>| {
-        let mut rng = SeededRng::for_choice(seed, &sample.id, &path);
+        let mut rng = choice_rng(seed, &sample.id, &path);
         let labels_in_list = chosen.len();
         let mut items = chosen;
         items.extend(sample_negatives(

@@ -21,7 +21,8 @@
 //! - [`sampling`]: seeded streams, negatives.
 //! - [`subsets`]: label subsets in a fixed order, by rank, and the cap.
 //! - [`lists`]: the item lists of one history.
-//! - [`teacher`]: [`Teacher`], the teacher model behind the response cache.
+//! - [`teacher`]: [`Teacher`], the teacher model behind the response cache (the library's
+//!   cached backend, built like any role).
 //! - [`critique_synthesis`]: teacher requests, validation and retries, critique examples in order.
 //! - [`score_examples`]: the scoring examples of one history.
 //! - [`example`]: [`TrainingExample`], its JSON line, the examples file.

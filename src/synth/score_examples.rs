@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::config::ScoreSection;
 use super::example::{ExampleKind, ExampleMeta, TrainingExample};
 use super::lists::label_items;
-use super::sampling::{sample_negatives, SeededRng};
+use super::sampling::{choice_rng, sample_negatives};
 use crate::catalog::{Catalog, Item, ItemIndex};
 use crate::config::ScoreContext;
 use crate::data::Sample;
@@ -73,7 +73,7 @@ pub fn score_examples(
     let per_label = settings.negatives_per_positive;
     let mut excluded: BTreeSet<ItemIndex> = labels.iter().copied().collect();
     let drawn = sample_negatives(
-        &mut SeededRng::for_choice(seed, &sample.id, "score/negatives"),
+        &mut choice_rng(seed, &sample.id, "score/negatives"),
         catalog.len(),
         &excluded,
         labels.len() * per_label,
@@ -92,8 +92,7 @@ pub fn score_examples(
         let list: Option<Vec<ItemIndex>> = match settings.score_context {
             ScoreContext::Item => None,
             ScoreContext::List => {
-                let mut rng =
-                    SeededRng::for_choice(seed, &sample.id, &format!("score/list/{position}"));
+                let mut rng = choice_rng(seed, &sample.id, &format!("score/list/{position}"));
                 let mut list = vec![label];
                 list.extend(&negatives);
                 let padding = settings.list_length.saturating_sub(list.len());

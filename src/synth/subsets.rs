@@ -8,7 +8,7 @@
 //! singletons. Subsets are reached by rank (the combinatorial number system), never by listing
 //! all of them.
 
-use super::sampling::SeededRng;
+use crate::random::SplitMix64;
 
 /// Labels beyond this many take no part in subsets (counts stay within `u128`). ReDial's turns
 /// have at most 9.
@@ -86,7 +86,7 @@ pub fn kept_subsets(
     labels: usize,
     list_length: usize,
     cap: usize,
-    rng: &mut SeededRng,
+    rng: &mut SplitMix64,
 ) -> KeptSubsets {
     let total = subset_count(labels, list_length);
     let ranks = rng.distinct_below(total, cap);
@@ -105,6 +105,7 @@ pub fn kept_subsets(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::synth::sampling::choice_rng;
 
     #[test]
     fn counts_follow_the_papers_rule() {
@@ -148,17 +149,17 @@ mod tests {
 
     #[test]
     fn the_cap_keeps_a_seeded_sample_in_order() {
-        let mut rng = SeededRng::for_choice(0, "s", "critique/subsets");
+        let mut rng = choice_rng(0, "s", "critique/subsets");
         let all = kept_subsets(3, 10, 64, &mut rng);
         assert_eq!((all.subsets.len(), all.total, all.capped()), (7, 7, 0));
-        let capped = kept_subsets(5, 10, 8, &mut SeededRng::for_choice(0, "s", "p"));
+        let capped = kept_subsets(5, 10, 8, &mut choice_rng(0, "s", "p"));
         assert_eq!(
             (capped.subsets.len(), capped.total, capped.capped()),
             (8, 31, 23)
         );
-        let again = kept_subsets(5, 10, 8, &mut SeededRng::for_choice(0, "s", "p"));
+        let again = kept_subsets(5, 10, 8, &mut choice_rng(0, "s", "p"));
         assert_eq!(capped, again);
-        let other = kept_subsets(5, 10, 8, &mut SeededRng::for_choice(1, "s", "p"));
+        let other = kept_subsets(5, 10, 8, &mut choice_rng(1, "s", "p"));
         assert_ne!(capped.subsets, other.subsets);
         let sizes: Vec<usize> = capped.subsets.iter().map(|s| s.labels.len()).collect();
         assert!(sizes.windows(2).all(|pair| pair[0] <= pair[1]), "{sizes:?}");

@@ -20,11 +20,12 @@ use super::example::{write_atomically, ExampleFile, ExampleKind};
 use super::manifest::{SeedInfo, SourceInfo, SynthManifest, TeacherInfo, ThisRun, EXAMPLE_FORMAT};
 use super::progress::SynthProgress;
 use super::score_examples::{score_examples, ScoreCounts};
-use super::teacher::{Teacher, TeacherError};
+use super::teacher::teacher_from_config;
 use crate::catalog::Catalog;
 use crate::config::models::ModelConfigError;
 use crate::data::{Dataset, LoadOptions, Sample};
 use crate::input_error::InputError;
+use crate::model::build::BuildError;
 use crate::prompts::CRITIQUE_MAX_ATTEMPTS;
 use crate::store::{Store, StoreError};
 
@@ -39,7 +40,7 @@ pub enum SynthError {
     NoSamples { path: PathBuf },
     /// The teacher cannot be set up.
     #[error("[models.teacher]: {0}")]
-    Teacher(#[from] TeacherError),
+    Teacher(#[from] BuildError),
     /// The output folder's store.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -59,7 +60,7 @@ impl SynthError {
             self,
             SynthError::Input(_)
                 | SynthError::NoSamples { .. }
-                | SynthError::Teacher(TeacherError::Config(
+                | SynthError::Teacher(BuildError::Config(
                     ModelConfigError::Invalid { .. } | ModelConfigError::MissingKey { .. },
                 ))
         )
@@ -167,7 +168,7 @@ pub async fn run_critique(
     create_output(config)?;
     let store = Store::open(&store_path(&config.synth.output))?;
     let teacher_settings = config.teacher();
-    let teacher = Teacher::from_config(&teacher_settings, store.response_cache()?).await?;
+    let teacher = teacher_from_config(&teacher_settings, store.response_cache()?).await?;
     tracing::info!(
         histories = samples.len(),
         teacher = teacher.identity(),

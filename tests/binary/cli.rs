@@ -1,14 +1,16 @@
 //! The `grsu` binary: data stats, match and evaluate, their JSON output and exit codes.
 
-#[path = "../support/mod.rs"]
-mod support;
-
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
+
+use grsu_test_support::{shared_data, temp_file, Grsu};
+
+const GRSU: Grsu = Grsu::new(env!("CARGO_BIN_EXE_grsu"));
 
 fn grsu(arguments: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_grsu"))
+    let mut child = GRSU
+        .command()
         .args(arguments)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -38,7 +40,7 @@ fn path(data: &Path, relative: &str) -> String {
 
 #[test]
 fn data_stats_reports_the_redial_counts() {
-    let Some(data) = support::shared_data() else {
+    let Some(data) = shared_data() else {
         return;
     };
     let (redial, catalog) = (
@@ -71,7 +73,7 @@ fn data_stats_reports_the_redial_counts() {
 
 #[test]
 fn bad_input_exits_with_code_two_and_names_the_place() {
-    let (_folder, broken) = support::temp_file(
+    let (_folder, broken) = temp_file(
         "broken.jsonl",
         "{\"dialog_id\": \"1\", \"turn_id\": 1, \"context\": [], \"entity\": []}\n",
     );
@@ -100,7 +102,7 @@ fn bad_input_exits_with_code_two_and_names_the_place() {
 
 #[test]
 fn match_prints_query_match_and_score() {
-    let Some(data) = support::shared_data() else {
+    let Some(data) = shared_data() else {
         return;
     };
     let catalog = path(&data, "redial/id2info.json");
@@ -136,7 +138,7 @@ fn match_prints_query_match_and_score() {
 
 #[test]
 fn evaluate_scores_rankings_and_counts_missing_samples_as_misses() {
-    let Some(data) = support::shared_data() else {
+    let Some(data) = shared_data() else {
         return;
     };
     let redial = path(&data, "redial/test_data_processed.jsonl");
@@ -167,7 +169,7 @@ fn evaluate_scores_rankings_and_counts_missing_samples_as_misses() {
         predictions.push('\n');
     }
     predictions.push_str("{\"sample\": \"nope:1\", \"ranking\": []}\n");
-    let (_folder, file) = support::temp_file("predictions.jsonl", &predictions);
+    let (_folder, file) = temp_file("predictions.jsonl", &predictions);
     let output = grsu(
         &[
             "evaluate",
@@ -191,7 +193,7 @@ fn evaluate_scores_rankings_and_counts_missing_samples_as_misses() {
     let recall50 = value["metrics"]["recall"][4].as_f64().unwrap();
     assert!((recall50 - 10.0 / 3341.0).abs() < 1e-9, "{recall50}");
     let duplicate = format!("{predictions}{}", predictions.lines().next().unwrap());
-    let (_again, file) = support::temp_file("twice.jsonl", &duplicate);
+    let (_again, file) = temp_file("twice.jsonl", &duplicate);
     let output = grsu(
         &[
             "evaluate",

@@ -5,25 +5,16 @@
 //! depth-3 sweep continued from a depth-2 store equals a fresh depth-3 sweep, paying only for the
 //! new depth, and a depth-1 run on it reports what a fresh depth-1 sweep reports.
 
-#[path = "../support/mod.rs"]
-mod support;
-
-#[path = "../support/scripted_server.rs"]
-mod scripted_server;
-
-#[path = "../support/deterministic_server.rs"]
-mod deterministic_server;
-
-#[path = "../support/run_harness.rs"]
-mod run_harness;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use deterministic_server::DeterministicServer;
 use grsu::config::reference::{OnChange, KEYS};
-use run_harness::{demo_titles, write_config};
+use grsu_test_support::{
+    demo_titles, repository_root, shared_data, write_config, DeterministicServer, Grsu,
+};
 use serde_json::Value;
+
+const GRSU: Grsu = Grsu::new(env!("CARGO_BIN_EXE_grsu"));
 
 /// Runs `grsu run CONFIG --set … --output OUTPUT` (blocking), asserting success.
 fn run_with(config: &Path, output: &Path, sets: &[String], envs: &[(&str, &str)]) -> String {
@@ -37,7 +28,8 @@ fn run_with(config: &Path, output: &Path, sets: &[String], envs: &[(&str, &str)]
         arguments.push("--set".into());
         arguments.push(set.clone());
     }
-    let ran = std::process::Command::new(env!("CARGO_BIN_EXE_grsu"))
+    let ran = GRSU
+        .command()
         .args(&arguments)
         .env("GRSU_LOG", "warn")
         .envs(envs.iter().copied())
@@ -168,7 +160,7 @@ fn copy_folder(from: &Path, to: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deeper_run_continues_stored_trees_and_a_shallower_one_reports_them_truncated() {
-    let root = support::repository_root();
+    let root = repository_root();
     let server = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
     let folder = tempfile::tempdir().unwrap();
     let config = write_config(
@@ -316,7 +308,7 @@ struct Fixtures {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_config_key_changed_on_an_existing_output_gives_a_fresh_runs_results() {
-    let root = support::repository_root();
+    let root = repository_root();
     let server = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
     let second = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
     let folder = tempfile::tempdir().unwrap();
@@ -338,7 +330,7 @@ async fn every_config_key_changed_on_an_existing_output_gives_a_fresh_runs_resul
     std::fs::write(&reordered_data, lines.join("\n") + "\n").unwrap();
     let catalog_copy = folder.path().join("catalog-copy.json");
     std::fs::copy(demo.join("movie2info.json"), &catalog_copy).unwrap();
-    let shared = support::shared_data();
+    let shared = shared_data();
     let ievalm = shared
         .as_ref()
         .map(|data| {

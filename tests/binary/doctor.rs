@@ -4,26 +4,16 @@
 //! what they are and nothing else; exit codes 0 (all fine), 1 (an endpoint cannot serve a cell),
 //! 2 (a config error).
 
-#[path = "../support/mod.rs"]
-mod support;
-
-#[path = "../support/scripted_server.rs"]
-mod scripted_server;
-
-#[path = "../support/deterministic_server.rs"]
-mod deterministic_server;
-
-#[path = "../support/run_harness.rs"]
-mod run_harness;
-
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
-use deterministic_server::DeterministicServer;
-use run_harness::{demo_titles, write_config};
-use scripted_server::{Reply, ScriptedServer};
+use grsu_test_support::{
+    demo_titles, repository_root, write_config, DeterministicServer, Grsu, Reply, ScriptedServer,
+};
 use serde_json::Value;
+
+const GRSU: Grsu = Grsu::new(env!("CARGO_BIN_EXE_grsu"));
 
 const UNSET_KEY: &str = "GRSU_DOCTOR_TEST_SURELY_UNSET_KEY";
 
@@ -36,7 +26,7 @@ async fn doctor(config: &Path, extra: &[&str]) -> Output {
         .map(str::to_string)
         .collect();
     tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_grsu"))
+        GRSU.command()
             .args(&arguments)
             .env("GRSU_LOG", "warn")
             .env_remove(UNSET_KEY)
@@ -99,7 +89,7 @@ fn dead_url() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_cell_s_endpoints_are_checked_for_what_the_cells_need() {
-    let root = support::repository_root();
+    let root = repository_root();
     let base = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
     let other = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
     let folder = tempfile::tempdir().unwrap();
@@ -348,7 +338,7 @@ async fn a_config_error_exits_2_naming_the_cell() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_endpoint_is_still_checked_by_the_scoring_mode() {
-    let root = support::repository_root();
+    let root = repository_root();
     let server = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
     let endpoint = |model: &str| {
         let arguments: Vec<String> = [
@@ -366,7 +356,7 @@ async fn one_endpoint_is_still_checked_by_the_scoring_mode() {
         .map(str::to_string)
         .collect();
         tokio::task::spawn_blocking(move || {
-            Command::new(env!("CARGO_BIN_EXE_grsu"))
+            GRSU.command()
                 .args(&arguments)
                 .env("GRSU_LOG", "warn")
                 .output()

@@ -3,34 +3,24 @@
 //! dies mid-run and comes back, and an orchestrator killed with SIGKILL again and again. Every run
 //! finishes with every sample recorded once and the predictions of an undisturbed run.
 
-#[path = "../support/mod.rs"]
-mod support;
-
-#[path = "../support/scripted_server.rs"]
-mod scripted_server;
-
-#[path = "../support/deterministic_server.rs"]
-mod deterministic_server;
-
-#[path = "../support/run_harness.rs"]
-mod run_harness;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
 use grsu::catalog::CatalogFormat;
 use grsu::data::DatasetFormat;
-use run_harness::{export, grsu, predictions};
+use grsu_test_support::{predictions, repository_root, Grsu};
 use serde_json::Value;
 use sim_vllm::{DownWindow, FaultConfig, Fleet, FleetConfig, World};
+
+const GRSU: Grsu = Grsu::new(env!("CARGO_BIN_EXE_grsu"));
 
 const SAMPLES: usize = 4;
 
 async fn fleet(replicas: usize, faults: FaultConfig, down: Option<(usize, DownWindow)>) -> Fleet {
-    let root = support::repository_root();
+    let root = repository_root();
     let world = World::load(
         &root.join("data/demo/movie2info.json"),
         CatalogFormat::Auto,
@@ -55,7 +45,7 @@ async fn fleet(replicas: usize, faults: FaultConfig, down: Option<(usize, DownWi
 }
 
 fn write_config(folder: &Path, urls: &[String], output: &Path) -> PathBuf {
-    let root = support::repository_root();
+    let root = repository_root();
     let endpoints = urls
         .iter()
         .map(|url| format!("\"{url}\""))
@@ -123,14 +113,14 @@ fn faulty() -> FaultConfig {
 
 async fn run_to_end(config: &Path) -> std::process::Output {
     let config = config.to_path_buf();
-    tokio::task::spawn_blocking(move || grsu(&["run", config.to_str().unwrap()]))
+    tokio::task::spawn_blocking(move || GRSU.output(&["run", config.to_str().unwrap()]))
         .await
         .unwrap()
 }
 
 /// Every record once; its predictions by sample.
 fn checked_predictions(output: &Path) -> BTreeMap<String, Value> {
-    let records = export(output);
+    let records = GRSU.export(output);
     let mut units: Vec<String> = records
         .iter()
         .map(|record| {
@@ -201,7 +191,8 @@ async fn faults_and_kills_leave_the_predictions_of_an_undisturbed_run() {
     let config = write_config(&folder.path().join("c"), &killed.urls(), &killed_output);
     let mut kills = 0;
     for wait_ms in [150u64, 250, 350, 450, 550, 650] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_grsu"))
+        let mut child = GRSU
+            .command()
             .args(["run", config.to_str().unwrap()])
             .env("GRSU_LOG", "error")
             .stdout(Stdio::null())

@@ -1,27 +1,18 @@
 //! `kill -9` of `grsu run` at several moments, then a final run: the predictions equal those of an
 //! uninterrupted run, no record is duplicated, and only calls in flight at a kill are asked again.
 
-#[path = "../support/mod.rs"]
-mod support;
-
-#[path = "../support/scripted_server.rs"]
-mod scripted_server;
-
-#[path = "../support/deterministic_server.rs"]
-mod deterministic_server;
-
-#[path = "../support/run_harness.rs"]
-mod run_harness;
-
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use deterministic_server::DeterministicServer;
-use run_harness::{demo_titles, export, grsu, predictions, write_config};
+use grsu_test_support::{
+    demo_titles, predictions, repository_root, write_config, DeterministicServer, Grsu,
+};
+
+const GRSU: Grsu = Grsu::new(env!("CARGO_BIN_EXE_grsu"));
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_runs_resume_to_the_uninterrupted_result() {
-    let root = support::repository_root();
+    let root = repository_root();
     let delay = Duration::from_millis(15);
     let samples = 6;
     let folder = tempfile::tempdir().unwrap();
@@ -38,16 +29,17 @@ async fn killed_runs_resume_to_the_uninterrupted_result() {
         samples,
         "",
     );
-    let finished =
-        tokio::task::spawn_blocking(move || grsu(&["run", reference_config.to_str().unwrap()]))
-            .await
-            .unwrap();
+    let finished = tokio::task::spawn_blocking(move || {
+        GRSU.output(&["run", reference_config.to_str().unwrap()])
+    })
+    .await
+    .unwrap();
     assert!(
         finished.status.success(),
         "{}",
         String::from_utf8_lossy(&finished.stderr)
     );
-    let expected = predictions(&export(&reference_output));
+    let expected = predictions(&GRSU.export(&reference_output));
     assert_eq!(expected.len(), samples);
     let uninterrupted_calls = reference_server.traffic().total();
 
@@ -57,7 +49,8 @@ async fn killed_runs_resume_to_the_uninterrupted_result() {
     let config = write_config(folder.path(), &server.url(), &output, samples, "");
     let mut kills = 0;
     for wait_ms in [350u64, 600, 900] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_grsu"))
+        let mut child = GRSU
+            .command()
             .args(["run", config.to_str().unwrap()])
             .env("GRSU_LOG", "warn")
             .stdout(Stdio::null())
@@ -67,7 +60,7 @@ async fn killed_runs_resume_to_the_uninterrupted_result() {
         tokio::time::sleep(Duration::from_millis(wait_ms)).await;
         if kills == 0 && child.try_wait().unwrap().is_none() {
             // While the sweep holds its store, `grsu status` shows its progress snapshot.
-            let status = grsu(&["status", output.to_str().unwrap()]);
+            let status = GRSU.output(&["status", output.to_str().unwrap()]);
             let text = String::from_utf8_lossy(&status.stdout);
             assert!(
                 status.status.success(),
@@ -89,7 +82,7 @@ async fn killed_runs_resume_to_the_uninterrupted_result() {
     );
     let last = tokio::task::spawn_blocking({
         let config = config.clone();
-        move || grsu(&["run", config.to_str().unwrap()])
+        move || GRSU.output(&["run", config.to_str().unwrap()])
     })
     .await
     .unwrap();
@@ -99,7 +92,7 @@ async fn killed_runs_resume_to_the_uninterrupted_result() {
         String::from_utf8_lossy(&last.stderr)
     );
 
-    let records = export(&output);
+    let records = GRSU.export(&output);
     let mut ids: Vec<&str> = records
         .iter()
         .map(|record| record["sample"].as_str().unwrap())

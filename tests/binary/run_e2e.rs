@@ -1,48 +1,31 @@
-//! `grsu run` end to end, through the binary, against an in-process deterministic
-//! OpenAI-compatible server: call counts per depth, top-B selection, reward-mean ranking, and a
-//! second run on the same output that makes no model call and gives identical predictions.
-
-#[path = "../support/mod.rs"]
-mod support;
-
-#[path = "../support/scripted_server.rs"]
-mod scripted_server;
-
-#[path = "../support/deterministic_server.rs"]
-mod deterministic_server;
-
-#[path = "../support/run_harness.rs"]
-mod run_harness;
+//! `grsu run` end to end against an in-process deterministic OpenAI-compatible server, through the
+//! runtime library in the test's process (`grsu_actors::engine::run`, as `grsu run` calls it):
+//! call counts per depth, top-B selection, reward-mean ranking, and a second run on the same
+//! output that makes no model call and gives identical predictions; discriminative scoring. How the
+//! command refuses bad configs (exit code 2) is tested through the binary in `run_failures.rs`.
 
 use std::time::Duration;
 
-use deterministic_server::{p_yes, DeterministicServer};
-use run_harness::{demo_titles, export, grsu, predictions, write_config};
+use grsu::report::tables::markdown;
+use grsu_test_support::{
+    demo_titles, p_yes, predictions, repository_root, run_to_completion, stored_records,
+    write_config, DeterministicServer,
+};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn beam_search_through_the_binary_counts_selects_ranks_and_resumes() {
-    let root = support::repository_root();
+async fn beam_search_counts_selects_ranks_and_resumes() {
+    let root = repository_root();
     let server = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
     let folder = tempfile::tempdir().unwrap();
     let output = folder.path().join("out");
     let samples = 3;
     let config = write_config(folder.path(), &server.url(), &output, samples, "");
 
-    let first = tokio::task::spawn_blocking({
-        let config = config.clone();
-        move || grsu(&["run", config.to_str().unwrap()])
-    })
-    .await
-    .unwrap();
-    assert!(
-        first.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&first.stdout),
-        String::from_utf8_lossy(&first.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&first.stdout);
-    assert!(stdout.contains("| e2e · reward-mean | 3 |"), "{stdout}");
+    let first = run_to_completion(&config).await;
+    // The table `grsu run` prints.
+    let table = markdown(&first.report);
+    assert!(table.contains("| e2e · reward-mean | 3 |"), "{table}");
     for file in ["report.md", "report.csv", "report.json"] {
         assert!(output.join(file).is_file(), "{file} missing");
     }
@@ -67,7 +50,7 @@ async fn beam_search_through_the_binary_counts_selects_ranks_and_resumes() {
     // Item-context scores are asked once per (sample, title): at most 12 lists × 5 items each.
     assert!(traffic.by_kind["score"] <= samples as u64 * 12 * 5);
 
-    let records = export(&output);
+    let records = stored_records(&output);
     assert_eq!(records.len(), samples);
     for record in &records {
         let nodes = record["tree"]["nodes"].as_array().unwrap();
@@ -204,43 +187,19 @@ async fn beam_search_through_the_binary_counts_selects_ranks_and_resumes() {
 
     // A second run on the same output: nothing to do, no model call, identical predictions.
     let before = server.traffic().total();
-    let second = tokio::task::spawn_blocking(move || grsu(&["run", config.to_str().unwrap()]))
-        .await
-        .unwrap();
-    assert!(
-        second.status.success(),
-        "{}",
-        String::from_utf8_lossy(&second.stderr)
-    );
+    run_to_completion(&config).await;
     assert_eq!(
         server.traffic().total(),
         before,
         "the second run made model calls"
     );
-    assert_eq!(predictions(&export(&output)), predictions(&records));
+    assert_eq!(predictions(&stored_records(&output)), predictions(&records));
     assert_eq!(server.traffic().repeated_finished_calls(), 0);
-}
-
-#[test]
-fn a_config_with_a_typo_or_another_store_is_refused_with_exit_code_two() {
-    let folder = tempfile::tempdir().unwrap();
-    let output = folder.path().join("out");
-    let config = write_config(
-        folder.path(),
-        "http://127.0.0.1:9",
-        &output,
-        1,
-        "critque = true",
-    );
-    let refused = grsu(&["run", config.to_str().unwrap()]);
-    assert_eq!(refused.status.code(), Some(2));
-    let message = String::from_utf8_lossy(&refused.stderr);
-    assert!(message.contains("unknown field `critque`"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discriminative_scoring_reads_the_positive_class_of_a_classification_endpoint() {
-    let root = support::repository_root();
+    let root = repository_root();
     let server = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
     let folder = tempfile::tempdir().unwrap();
     let output = folder.path().join("out");
@@ -249,21 +208,11 @@ async fn discriminative_scoring_reads_the_positive_class_of_a_classification_end
         server.url()
     );
     let config = write_config(folder.path(), &server.url(), &output, 2, &extra);
-    let finished = tokio::task::spawn_blocking({
-        let config = config.clone();
-        move || grsu(&["run", config.to_str().unwrap()])
-    })
-    .await
-    .unwrap();
-    assert!(
-        finished.status.success(),
-        "{}",
-        String::from_utf8_lossy(&finished.stderr)
-    );
+    run_to_completion(&config).await;
     let traffic = server.traffic();
     assert!(traffic.by_kind["classify"] > 0, "{traffic:?}");
     assert!(!traffic.by_kind.contains_key("score"), "{traffic:?}");
-    for record in export(&output) {
+    for record in stored_records(&output) {
         for node in record["tree"]["nodes"].as_array().unwrap() {
             for (item, score) in node["items"]
                 .as_array()
@@ -276,16 +225,4 @@ async fn discriminative_scoring_reads_the_positive_class_of_a_classification_end
             }
         }
     }
-
-    // Without a reward endpoint the config is refused, naming the key.
-    let refused_config = write_config(
-        folder.path(),
-        &server.url(),
-        &folder.path().join("refused"),
-        1,
-        "scorer = \"discriminative\"",
-    );
-    let refused = grsu(&["run", refused_config.to_str().unwrap()]);
-    assert_eq!(refused.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("[user] scorer"));
 }

@@ -1,26 +1,16 @@
 //! How `grsu run` fails, through the binary: dead endpoints stop the run within its bound with the
 //! role, the endpoints and the resume line (exit 3); Ctrl-C says at once that it is stopping
 //! (exit 130); a missing API key, a bad dataset of every cell and a misspelt key are bad input
-//! (exit 2) naming the cell, the role, the cells, the line.
-
-#[path = "../support/mod.rs"]
-mod support;
-
-#[path = "../support/scripted_server.rs"]
-mod scripted_server;
-
-#[path = "../support/deterministic_server.rs"]
-mod deterministic_server;
-
-#[path = "../support/run_harness.rs"]
-mod run_harness;
+//! (exit 2) naming the cell, the role, the cells, the line; so are an unknown key and a
+//! discriminative scorer without a reward endpoint.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use deterministic_server::DeterministicServer;
-use run_harness::{demo_titles, grsu, write_config};
+use grsu_test_support::{demo_titles, repository_root, write_config, DeterministicServer, Grsu};
+
+const GRSU: Grsu = Grsu::new(env!("CARGO_BIN_EXE_grsu"));
 
 /// A local address nothing listens on.
 fn dead_url() -> String {
@@ -41,7 +31,7 @@ fn a_role_whose_endpoints_are_all_dead_stops_the_run_within_its_bound() {
     let dead = dead_url();
     let config = write_config(folder.path(), &dead, &output, 6, "");
     let started = Instant::now();
-    let ran = grsu(&[
+    let ran = GRSU.output(&[
         "run",
         config.to_str().unwrap(),
         "--set",
@@ -64,7 +54,7 @@ fn a_role_whose_endpoints_are_all_dead_stops_the_run_within_its_bound() {
 #[test]
 fn ctrl_c_says_at_once_that_the_run_is_stopping() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let root = support::repository_root();
+    let root = repository_root();
     let server = runtime.block_on(DeterministicServer::start(
         demo_titles(&root),
         Duration::from_secs(3),
@@ -72,7 +62,8 @@ fn ctrl_c_says_at_once_that_the_run_is_stopping() {
     let folder = tempfile::tempdir().unwrap();
     let output = folder.path().join("out");
     let config = write_config(folder.path(), &server.url(), &output, 4, "");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_grsu"))
+    let mut child = GRSU
+        .command()
         .args(["run", config.to_str().unwrap()])
         .env("GRSU_LOG", "warn")
         .stdout(Stdio::null())
@@ -120,7 +111,7 @@ fn a_missing_api_key_is_bad_input_naming_the_cell_and_the_role() {
         2,
         "[[variant]]\nname = \"keyed\"\nmodels.crs.api_key_env = \"GRSU_TEST_SURELY_UNSET_KEY\"\n",
     );
-    let ran = grsu(&["run", config.to_str().unwrap()]);
+    let ran = GRSU.output(&["run", config.to_str().unwrap()]);
     let stderr = stderr_of(&ran);
     assert_eq!(ran.status.code(), Some(2), "{stderr}");
     for expected in ["cell `keyed`", "[models.crs]", "GRSU_TEST_SURELY_UNSET_KEY"] {
@@ -132,7 +123,7 @@ fn a_missing_api_key_is_bad_input_naming_the_cell_and_the_role() {
 fn a_bad_dataset_read_by_every_cell_says_so_with_its_line() {
     let folder = tempfile::tempdir().unwrap();
     let output = folder.path().join("out");
-    let root = support::repository_root();
+    let root = repository_root();
     let data = folder.path().join("broken.jsonl");
     let mut lines = std::fs::read_to_string(root.join("data/demo/conversations.jsonl")).unwrap();
     lines.push_str("{\"conv_id\": \"broken\", \"messages\": [\n");
@@ -149,7 +140,7 @@ fn a_bad_dataset_read_by_every_cell_says_so_with_its_line() {
         &data.display().to_string(),
     );
     std::fs::write(&config, text).unwrap();
-    let ran = grsu(&["run", config.to_str().unwrap()]);
+    let ran = GRSU.output(&["run", config.to_str().unwrap()]);
     let stderr = stderr_of(&ran);
     assert_eq!(ran.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("the data of every cell"), "{stderr}");
@@ -174,7 +165,7 @@ fn a_misspelt_key_names_its_line_and_column() {
         .unwrap()
         + 1;
     std::fs::write(&config, text).unwrap();
-    let ran = grsu(&["run", config.to_str().unwrap()]);
+    let ran = GRSU.output(&["run", config.to_str().unwrap()]);
     let stderr = stderr_of(&ran);
     assert_eq!(ran.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("unknown field `detph`"), "{stderr}");
@@ -182,4 +173,36 @@ fn a_misspelt_key_names_its_line_and_column() {
         stderr.contains(&format!("line {line}, column 1")),
         "line {line} expected:\n{stderr}"
     );
+}
+
+#[test]
+fn a_config_with_a_typo_or_another_store_is_refused_with_exit_code_two() {
+    let folder = tempfile::tempdir().unwrap();
+    let output = folder.path().join("out");
+    let config = write_config(
+        folder.path(),
+        "http://127.0.0.1:9",
+        &output,
+        1,
+        "critque = true",
+    );
+    let refused = GRSU.output(&["run", config.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("unknown field `critque`"), "{message}");
+}
+
+#[test]
+fn a_discriminative_scorer_without_a_reward_endpoint_is_refused_naming_the_key() {
+    let folder = tempfile::tempdir().unwrap();
+    let refused_config = write_config(
+        folder.path(),
+        &dead_url(),
+        &folder.path().join("refused"),
+        1,
+        "scorer = \"discriminative\"",
+    );
+    let refused = GRSU.output(&["run", refused_config.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("[user] scorer"));
 }

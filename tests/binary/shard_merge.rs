@@ -1,25 +1,20 @@
-//! Several orchestrators: `grsu run --shard i/n` runs a deterministic share of every cell, the
+//! Several orchestrators: a run with `--shard i/n` runs a deterministic share of every cell, the
 //! shares are disjoint and complete, and `grsu merge` combines them into the predictions of an
-//! unsharded run; stores of another sweep are refused.
-
-#[path = "../support/mod.rs"]
-mod support;
-
-#[path = "../support/scripted_server.rs"]
-mod scripted_server;
-
-#[path = "../support/deterministic_server.rs"]
-mod deterministic_server;
-
-#[path = "../support/run_harness.rs"]
-mod run_harness;
+//! unsharded run; stores of another sweep are refused. The runs go through the runtime library in
+//! the test's process (`grsu_actors::engine::run` with a shard); `merge` and `export` through the
+//! binary.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use deterministic_server::DeterministicServer;
-use run_harness::{demo_titles, export, grsu, predictions, write_config};
+use grsu::grid::Shard;
+use grsu_test_support::{
+    demo_titles, predictions, repository_root, run_shard_to_completion, run_to_completion,
+    write_config, DeterministicServer, Grsu,
+};
+
+const GRSU: Grsu = Grsu::new(env!("CARGO_BIN_EXE_grsu"));
 
 fn succeed(output: std::process::Output) -> String {
     assert!(
@@ -43,10 +38,11 @@ fn keyed(records: &[serde_json::Value]) -> BTreeSet<String> {
         .collect()
 }
 
-async fn run(arguments: Vec<String>) -> String {
+/// Runs `grsu ARGUMENTS` off the async runtime, asserting success; its stdout.
+async fn grsu(arguments: Vec<String>) -> String {
     tokio::task::spawn_blocking(move || {
         let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
-        succeed(grsu(&arguments))
+        succeed(GRSU.output(&arguments))
     })
     .await
     .unwrap()
@@ -58,7 +54,7 @@ fn text(path: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shards_partition_the_sweep_and_merge_into_the_unsharded_result() {
-    let root = support::repository_root();
+    let root = repository_root();
     let server = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
     let folder = tempfile::tempdir().unwrap();
     let grid =
@@ -66,27 +62,21 @@ async fn shards_partition_the_sweep_and_merge_into_the_unsharded_result() {
     let sharded_output = folder.path().join("sharded");
     let sharded = write_config(folder.path(), &server.url(), &sharded_output, 5, grid);
     for index in 0..2 {
-        run(vec![
-            "run".into(),
-            text(&sharded),
-            "--shard".into(),
-            format!("{index}/2"),
-        ])
-        .await;
+        run_shard_to_completion(&sharded, Shard { index, count: 2 }).await;
     }
     let shard_outputs: Vec<_> = (0..2)
         .map(|index| sharded_output.join(format!("shards/{index}-of-2")))
         .collect();
     let shares: Vec<BTreeSet<String>> = shard_outputs
         .iter()
-        .map(|output| keyed(&export(output)))
+        .map(|output| keyed(&GRSU.export(output)))
         .collect();
     // Two cells (two searches) × 5 samples: 3 samples in shard 0, 2 in shard 1, disjoint.
     assert_eq!(shares[0].len(), 2 * 3);
     assert_eq!(shares[1].len(), 2 * 2);
     assert!(shares[0].is_disjoint(&shares[1]));
 
-    let merged = run(vec![
+    let merged = grsu(vec![
         "merge".into(),
         "--into".into(),
         text(&sharded_output),
@@ -95,15 +85,15 @@ async fn shards_partition_the_sweep_and_merge_into_the_unsharded_result() {
     ])
     .await;
     assert!(merged.contains("cells now 10/10 done"), "{merged}");
-    let merged_records = export(&sharded_output);
+    let merged_records = GRSU.export(&sharded_output);
     assert_eq!(merged_records.len(), 10);
 
     // The same sweep unsharded, in another folder: the same predictions.
     let whole_folder = tempfile::tempdir().unwrap();
     let whole_output = whole_folder.path().join("whole");
     let whole = write_config(whole_folder.path(), &server.url(), &whole_output, 5, grid);
-    run(vec!["run".into(), text(&whole)]).await;
-    let whole_records = export(&whole_output);
+    run_to_completion(&whole).await;
+    let whole_records = GRSU.export(&whole_output);
     assert_eq!(keyed(&whole_records), keyed(&merged_records));
     let by_unit = |records: &[serde_json::Value]| {
         records
@@ -120,7 +110,7 @@ async fn shards_partition_the_sweep_and_merge_into_the_unsharded_result() {
     assert_eq!(predictions(&whole_records).len(), 5);
 
     // Merging again adds nothing; a store of another sweep is refused.
-    let again = run(vec![
+    let again = grsu(vec![
         "merge".into(),
         "--into".into(),
         text(&sharded_output),
@@ -131,7 +121,7 @@ async fn shards_partition_the_sweep_and_merge_into_the_unsharded_result() {
         again.contains("0 records added, 6 already there"),
         "{again}"
     );
-    let refused = grsu(&[
+    let refused = GRSU.output(&[
         "merge",
         "--into",
         &text(&sharded_output),
@@ -147,8 +137,8 @@ async fn shards_partition_the_sweep_and_merge_into_the_unsharded_result() {
     let other_folder = tempfile::tempdir().unwrap();
     let other_output = other_folder.path().join("other");
     let other = write_config(other_folder.path(), &server.url(), &other_output, 2, grid);
-    run(vec!["run".into(), text(&other)]).await;
-    let refused = grsu(&[
+    run_to_completion(&other).await;
+    let refused = GRSU.output(&[
         "merge",
         "--into",
         &text(&sharded_output),

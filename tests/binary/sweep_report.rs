@@ -1,28 +1,21 @@
-//! A sweep through the binary against the in-process deterministic server: a grid of two search
-//! strategies × two depths under two seeds runs as two shared searches, `grsu status` counts
-//! every cell, `grsu report` tests the cells and an imported ranking against a baseline, draws the
-//! figures, regenerates the same report from the store alone, and the calls saved by sharing
-//! are the calls the server did not have to answer. A cell with two output strategies takes its
-//! baseline by `cell · strategy` written several ways, and its export names the metrics' cut-offs.
-
-#[path = "../support/mod.rs"]
-mod support;
-
-#[path = "../support/scripted_server.rs"]
-mod scripted_server;
-
-#[path = "../support/deterministic_server.rs"]
-mod deterministic_server;
-
-#[path = "../support/run_harness.rs"]
-mod run_harness;
+//! A sweep against the in-process deterministic server, run in the test's process through the
+//! runtime library (`grsu_actors::engine::run`): a grid of two search strategies × two depths
+//! under two seeds runs as two shared searches, `grsu status` counts every cell, `grsu report`
+//! tests the cells and an imported ranking against a baseline, draws the figures, regenerates the
+//! same report from the store alone, and the calls saved by sharing are the calls the server did
+//! not have to answer. A cell with two output strategies takes its baseline by `cell · strategy`
+//! written several ways, and its export names the metrics' cut-offs. The commands that read the
+//! store (`status`, `import`, `report`, `export`) go through the binary, whose output they check.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use deterministic_server::DeterministicServer;
-use run_harness::{demo_titles, export, grsu, write_config};
+use grsu_test_support::{
+    demo_titles, repository_root, run_to_completion, write_config, DeterministicServer, Grsu,
+};
 use serde_json::Value;
+
+const GRSU: Grsu = Grsu::new(env!("CARGO_BIN_EXE_grsu"));
 
 fn succeed(output: &std::process::Output) -> String {
     assert!(
@@ -36,7 +29,7 @@ fn succeed(output: &std::process::Output) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_grid_shares_searches_and_reports_from_the_store_alone() {
-    let root = support::repository_root();
+    let root = repository_root();
     let server = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
     let folder = tempfile::tempdir().unwrap();
     let output = folder.path().join("out");
@@ -52,14 +45,10 @@ async fn a_grid_shares_searches_and_reports_from_the_store_alone() {
         .unwrap()
         .replace("seeds = [0]", "seeds = [0, 1]");
     std::fs::write(&config, text).unwrap();
-    let run = {
-        let config = config.clone();
-        move || grsu(&["run", config.to_str().unwrap()])
-    };
-    succeed(&tokio::task::spawn_blocking(run.clone()).await.unwrap());
+    run_to_completion(&config).await;
 
     // Four cells, two searches (depth 2 is a truncation of depth 3): 2 × 2 seeds × 3 samples.
-    let records = export(&output);
+    let records = GRSU.export(&output);
     assert_eq!(records.len(), 2 * 2 * samples);
     let searches: BTreeSet<&str> = records
         .iter()
@@ -67,7 +56,7 @@ async fn a_grid_shares_searches_and_reports_from_the_store_alone() {
         .collect();
     assert_eq!(searches.len(), 2);
 
-    let status: Value = serde_json::from_str(&succeed(&grsu(&[
+    let status: Value = serde_json::from_str(&succeed(&GRSU.output(&[
         "status",
         output.to_str().unwrap(),
         "--json",
@@ -100,7 +89,7 @@ async fn a_grid_shares_searches_and_reports_from_the_store_alone() {
             assert_eq!(role["per_request"], 0.0, "{cell}");
         }
     }
-    let table = succeed(&grsu(&["status", output.to_str().unwrap()]));
+    let table = succeed(&GRSU.output(&["status", output.to_str().unwrap()]));
     assert!(table.contains("| invalid / request | errors |"), "{table}");
     assert!(table.contains("| crs 0.00, user 0.00 | 0 |"), "{table}");
     assert!(
@@ -147,7 +136,7 @@ async fn a_grid_shares_searches_and_reports_from_the_store_alone() {
         ),
     )
     .unwrap();
-    succeed(&grsu(&[
+    succeed(&GRSU.output(&[
         "import",
         "--predictions",
         predictions.to_str().unwrap(),
@@ -156,7 +145,7 @@ async fn a_grid_shares_searches_and_reports_from_the_store_alone() {
         "--into",
         output.to_str().unwrap(),
     ]));
-    let tested: Value = serde_json::from_str(&succeed(&grsu(&[
+    let tested: Value = serde_json::from_str(&succeed(&GRSU.output(&[
         "report",
         output.to_str().unwrap(),
         "--baseline",
@@ -182,7 +171,7 @@ async fn a_grid_shares_searches_and_reports_from_the_store_alone() {
         assert_eq!(method["columns"][0]["paired_samples"], samples as u64);
         assert!(method["columns"][0]["p_value"].is_number(), "{method}");
     }
-    let unknown = grsu(&["report", output.to_str().unwrap(), "--baseline", "nope"]);
+    let unknown = GRSU.output(&["report", output.to_str().unwrap(), "--baseline", "nope"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no method named `nope`"));
 
@@ -198,7 +187,7 @@ async fn a_grid_shares_searches_and_reports_from_the_store_alone() {
             }
         }
     }
-    succeed(&grsu(&[
+    succeed(&GRSU.output(&[
         "report",
         output.to_str().unwrap(),
         "--baseline",
@@ -209,13 +198,13 @@ async fn a_grid_shares_searches_and_reports_from_the_store_alone() {
 
     // Running the sweep again makes no model call.
     let before = server.traffic().total();
-    succeed(&tokio::task::spawn_blocking(run).await.unwrap());
+    run_to_completion(&config).await;
     assert_eq!(server.traffic().total(), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_baseline_is_found_without_its_middle_dot_and_exports_name_their_cut_offs() {
-    let root = support::repository_root();
+    let root = repository_root();
     let server = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
     let folder = tempfile::tempdir().unwrap();
     let output = folder.path().join("out");
@@ -226,17 +215,12 @@ async fn a_baseline_is_found_without_its_middle_dot_and_exports_name_their_cut_o
         2,
         "[output]\nstrategies = [\"reward-mean\", \"best-list\"]\n",
     );
-    let config = config.to_str().unwrap().to_string();
-    succeed(
-        &tokio::task::spawn_blocking(move || grsu(&["run", &config]))
-            .await
-            .unwrap(),
-    );
+    run_to_completion(&config).await;
     let output = output.to_str().unwrap();
 
     // One cell (named after the run) with two strategies: `e2e · reward-mean`, `e2e · best-list`.
     let baseline_of = |name: &str| {
-        let report: Value = serde_json::from_str(&succeed(&grsu(&[
+        let report: Value = serde_json::from_str(&succeed(&GRSU.output(&[
             "report",
             output,
             "--baseline",
@@ -259,7 +243,7 @@ async fn a_baseline_is_found_without_its_middle_dot_and_exports_name_their_cut_o
     }
     assert_eq!(baseline_of("e2e/reward-mean"), "e2e · reward-mean");
     for unknown in ["e2e/nope", "e2ebest-list", "e2e"] {
-        let failed = grsu(&["report", output, "--baseline", unknown, "--no-files"]);
+        let failed = GRSU.output(&["report", output, "--baseline", unknown, "--no-files"]);
         assert_eq!(failed.status.code(), Some(2), "{unknown}");
         let message = String::from_utf8_lossy(&failed.stderr);
         assert!(
@@ -271,7 +255,7 @@ async fn a_baseline_is_found_without_its_middle_dot_and_exports_name_their_cut_o
 
     // The CSV's numbers are plain decimals (p-values included: `1.000000`, not `1.000000e0`);
     // its other fields are the method name and significance words.
-    let csv = succeed(&grsu(&["report", output, "--format", "csv", "--no-files"]));
+    let csv = succeed(&GRSU.output(&["report", output, "--format", "csv", "--no-files"]));
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     for line in csv.lines().skip(1) {
         let row: Vec<&str> = line.split(',').collect();
@@ -285,7 +269,7 @@ async fn a_baseline_is_found_without_its_middle_dot_and_exports_name_their_cut_o
     assert!(header.contains(&"crs invalid_per_request"), "{csv}");
 
     // Each exported record names the cut-offs of its metrics, per output strategy.
-    let records = export(std::path::Path::new(output));
+    let records = GRSU.export(std::path::Path::new(output));
     assert_eq!(records.len(), 2);
     for record in &records {
         let metrics = record["metrics"].as_object().unwrap();

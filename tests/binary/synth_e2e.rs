@@ -3,30 +3,19 @@
 //! hold no preference and name no hidden label, a second run that makes no teacher call and writes
 //! byte-identical files, and the exit code of a bad config.
 
-#[path = "../support/mod.rs"]
-mod support;
-
-#[path = "../support/scripted_server.rs"]
-mod scripted_server;
-
-#[path = "../support/deterministic_server.rs"]
-mod deterministic_server;
-
-#[path = "../support/run_harness.rs"]
-mod run_harness;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use deterministic_server::DeterministicServer;
 use grsu::catalog::{Catalog, CatalogFormat};
 use grsu::data::{Dataset, DatasetFormat, LoadOptions};
-use run_harness::{demo_titles, grsu};
+use grsu_test_support::{demo_titles, repository_root, DeterministicServer, Grsu};
 use serde_json::Value;
 
+const GRSU: Grsu = Grsu::new(env!("CARGO_BIN_EXE_grsu"));
+
 fn write_config(folder: &Path, server: &str, output: &Path) -> PathBuf {
-    let root = support::repository_root();
+    let root = repository_root();
     let config = format!(
         r#"
 [synth]
@@ -76,7 +65,7 @@ fn manifest(path: &Path) -> Value {
 }
 
 fn succeed(arguments: &[&str]) -> std::process::Output {
-    let output = grsu(arguments);
+    let output = GRSU.output(arguments);
     assert!(
         output.status.success(),
         "{}\n{}",
@@ -88,7 +77,7 @@ fn succeed(arguments: &[&str]) -> std::process::Output {
 
 /// The labels of each demo sample, as the engine reads them.
 fn demo_labels(limit: usize) -> BTreeMap<String, Vec<String>> {
-    let root = support::repository_root();
+    let root = repository_root();
     let catalog =
         Catalog::load(&root.join("data/demo/movie2info.json"), CatalogFormat::Auto).unwrap();
     let dataset = Dataset::load(
@@ -110,7 +99,7 @@ fn demo_labels(limit: usize) -> BTreeMap<String, Vec<String>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn synthesis_through_the_binary_counts_hides_the_preference_and_resumes_from_the_cache() {
-    let root = support::repository_root();
+    let root = repository_root();
     let server = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
     let folder = tempfile::tempdir().unwrap();
     let output = folder.path().join("out");
@@ -251,7 +240,7 @@ fn a_bad_config_exits_2_naming_the_key() {
         .unwrap()
         .replace("max_subsets_per_history = 2", "max_subsets_per_history = 0");
     std::fs::write(&config, text).unwrap();
-    let output = grsu(&["synth", "critique", "--config", config.to_str().unwrap()]);
+    let output = GRSU.output(&["synth", "critique", "--config", config.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -262,7 +251,7 @@ fn a_bad_config_exits_2_naming_the_key() {
         .unwrap()
         .replace("negatives_per_positive", "negatives_per_label");
     std::fs::write(&config, typo).unwrap();
-    let output = grsu(&["synth", "score", "--config", config.to_str().unwrap()]);
+    let output = GRSU.output(&["synth", "score", "--config", config.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown field `negatives_per_label`"));
 }

@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch of the subcommands.
 
 mod config_reference;
+mod data_fetch;
 mod data_stats;
 mod dataset_arguments;
 mod doctor_command;
@@ -80,6 +81,9 @@ enum Command {
 enum DataCommand {
     /// Count conversations, samples and labels of a dataset file.
     Stats(data_stats::DataStatsArguments),
+    /// Download the paper's datasets and catalogs (checksum-verified) into the layout the ready
+    /// configs read; `--from DIR` or GRSU_DATA_MIRROR for offline use.
+    Fetch(data_fetch::DataFetchArguments),
 }
 
 pub fn run(cli: Cli) -> Result<(), CliFailure> {
@@ -87,6 +91,9 @@ pub fn run(cli: Cli) -> Result<(), CliFailure> {
         Command::Data {
             command: DataCommand::Stats(arguments),
         } => data_stats::run(arguments),
+        Command::Data {
+            command: DataCommand::Fetch(arguments),
+        } => data_fetch::run(arguments),
         Command::Config { command } => config_reference::run(command),
         Command::Match(arguments) => match_titles::run(arguments),
         Command::Run(arguments) => run_command::run(arguments),

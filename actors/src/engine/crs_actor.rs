@@ -17,9 +17,9 @@ use grsu::search::RequestKey;
 use grsu::seeds::request_seed;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use grsu::store::origin_of;
+use grsu::model::role::Role;
 
-use super::model_actor::{ask, ModelMessage};
+use super::model_actor::{ask, unit_context, ModelMessage};
 use super::usage::Usage;
 
 /// One recommendation request of a search.
@@ -160,8 +160,12 @@ async fn recommend(settings: &CrsArguments, job: RecommendJob) -> RecommendOutco
             ask(
                 &settings.model,
                 request,
-                &job.sample.id,
-                origin_of(&settings.search_key, job.run_seed, &job.sample.id),
+                unit_context(
+                    &settings.search_key,
+                    job.run_seed,
+                    &job.sample.id,
+                    Role::Crs,
+                ),
             )
         }))
         .await;

@@ -40,17 +40,18 @@ use grsu::config::{RunConfig, Scorer};
 use grsu::data::{Dataset, LoadOptions, Sample};
 use grsu::grid::{depth_is_shared, Shard, Sweep};
 use grsu::matching::TitleMatcher;
-use grsu::model::embedded::EmbeddedBackend;
+use grsu::model::build::{BackendBuilder, BuiltBackend};
+use grsu::model::cached::CachedBackend;
 use grsu::model::pool::EndpointPool;
+use grsu::model::role::Role;
 use grsu::model::scoring::ScoringSettings;
-use grsu::model::Backend;
 use grsu::prompts::ItemView;
 use grsu::report::{Report, ReportOptions};
 use grsu::store::{CellManifest, SampleLabels, SearchManifest, Store, SweepManifest};
 use ractor::{Actor, ActorCell, ActorRef};
 
 use crs_actor::{CrsActor, CrsArguments};
-use model_actor::{ModelActor, ModelArguments, ModelMessage, ModelTarget};
+use model_actor::{ModelActor, ModelArguments, ModelMessage};
 use progress::Progress;
 use results_actor::ResultsActor;
 use reward_model::RewardModel;
@@ -133,7 +134,7 @@ pub async fn run(
     // name the same ones.
     let mut catalogs: BTreeMap<String, Arc<Catalog>> = BTreeMap::new();
     let mut datasets: BTreeMap<String, Vec<Arc<Sample>>> = BTreeMap::new();
-    let mut backends = Backends::default();
+    let mut backends = BackendBuilder::new();
     let mut search_samples = Vec::new();
     let mut search_targets = Vec::new();
     for search in &sweep.searches {
@@ -161,7 +162,7 @@ pub async fn run(
             }
         };
         search_samples.push((catalog, samples));
-        search_targets.push(backends.targets(config).await?);
+        search_targets.push(role_backends(&mut backends, config).await?);
     }
     update_manifest(&store, &sweep, shard, &search_targets, &search_samples)?;
 
@@ -244,27 +245,30 @@ pub async fn run(
         let config = Arc::new(search.config.clone());
         // Keyed by the side (CRS or simulated user, for the counters) and the settings: the
         // user's two behaviours on one model share an actor.
-        let side_target = |role: &str, side: &str| {
-            let (key, target) = &targets[role];
-            (format!("{side}/{key}"), target.clone())
+        let side_target = |role: Role| {
+            let built = &targets[role.as_str()];
+            (
+                format!("{}/{}", role.side(), built.key),
+                role.side(),
+                built.backend.clone(),
+            )
         };
-        let (crs_key, crs_target) = side_target("crs", "crs");
-        let (user_key, user_target) = side_target("user", "user");
-        let (critique_key, critique_target) = side_target("critique", "user");
-        for (key, role, target) in [
-            (crs_key.clone(), "crs", crs_target),
-            (user_key.clone(), "user", user_target),
-            (critique_key.clone(), "user", critique_target),
+        let (crs_key, crs_side, crs_backend) = side_target(Role::Crs);
+        let (user_key, user_side, user_backend) = side_target(Role::User);
+        let (critique_key, critique_side, critique_backend) = side_target(Role::Critique);
+        for (key, side, backend) in [
+            (crs_key.clone(), crs_side, crs_backend),
+            (user_key.clone(), user_side, user_backend),
+            (critique_key.clone(), critique_side, critique_backend),
         ] {
             if let std::collections::btree_map::Entry::Vacant(entry) = model_actors.entry(key) {
                 let (actor, _) = spawn_supervised(
                     &supervisor,
-                    format!("model actor of the `{role}` role"),
+                    format!("model actor of the `{side}` side"),
                     ModelActor,
                     ModelArguments {
-                        role: role.to_string(),
-                        target,
-                        cache: cache.clone(),
+                        side,
+                        backend: CachedBackend::shared(backend, cache.clone()),
                         progress: progress.clone(),
                     },
                 )
@@ -310,11 +314,13 @@ pub async fn run(
                 },
                 score_context: config.user.score_context,
                 critique_max_tokens: config.user.critique_max_tokens,
-                reward: (config.user.scorer == Scorer::Discriminative).then(|| RewardModel {
-                    target: targets["reward"].1.clone(),
-                    cache: cache.clone(),
-                    positive_class: config.user.positive_class,
-                }),
+                reward: (config.user.scorer == Scorer::Discriminative)
+                    .then(|| targets.get(Role::Reward.as_str()))
+                    .flatten()
+                    .map(|built| RewardModel {
+                        backend: CachedBackend::shared(built.backend.clone(), cache.clone()),
+                        positive_class: config.user.positive_class,
+                    }),
             },
         )
         .await?;
@@ -539,7 +545,7 @@ fn update_manifest(
     store: &Store,
     sweep: &Sweep,
     shard: Option<Shard>,
-    targets: &[BTreeMap<String, (String, ModelTarget)>],
+    targets: &[BTreeMap<String, BuiltBackend>],
     samples: &[(Arc<Catalog>, Vec<Arc<Sample>>)],
 ) -> anyhow::Result<()> {
     let searches: Vec<SearchManifest> = sweep
@@ -551,7 +557,7 @@ fn update_manifest(
             key: search.key.clone(),
             models: targets
                 .iter()
-                .map(|(role, (_, target))| (role.clone(), target.identity()))
+                .map(|(role, built)| (role.clone(), built.backend.identity()))
                 .collect(),
             samples: samples
                 .iter()
@@ -621,73 +627,17 @@ fn update_manifest(
     Ok(())
 }
 
-/// Model backends, built once per distinct role settings: searches that name the same endpoints
-/// share one pool (so per-endpoint caps hold across cells), and the embedded model is loaded once.
-#[derive(Default)]
-struct Backends {
-    embedded: BTreeMap<PathBuf, Arc<dyn Backend>>,
-    pools: BTreeMap<String, ModelTarget>,
-}
-
-impl Backends {
-    /// Every endpoint pool built so far.
-    fn pools(&self) -> Vec<EndpointPool> {
-        self.pools
-            .values()
-            .filter_map(|target| match target {
-                ModelTarget::Pool { pool, .. } => Some(pool.clone()),
-                ModelTarget::Single(_) => None,
-            })
-            .collect()
+/// The backend of every role `config` uses, by role name; built through `builder`, so equal
+/// settings share one backend (per-endpoint caps hold across cells) and the embedded model is
+/// loaded once.
+async fn role_backends(
+    builder: &mut BackendBuilder,
+    config: &RunConfig,
+) -> anyhow::Result<BTreeMap<String, BuiltBackend>> {
+    let mut backends = BTreeMap::new();
+    for role in config.run_roles() {
+        let built = builder.build(role, &config.role(role.as_str())).await?;
+        backends.insert(role.as_str().to_string(), built);
     }
-
-    /// The target of each role of `config`, with the key of its settings.
-    async fn targets(
-        &mut self,
-        config: &RunConfig,
-    ) -> anyhow::Result<BTreeMap<String, (String, ModelTarget)>> {
-        let mut targets = BTreeMap::new();
-        for role in config.roles_used() {
-            let settings = config.role(role);
-            // Keyed by settings alone: roles and cells naming the same endpoints share one pool,
-            // so per-endpoint caps hold across them.
-            let key = serde_json::to_string(&settings)?;
-            let target = match self.pools.get(&key) {
-                Some(target) => target.clone(),
-                None => {
-                    let target = self.build(role, &settings).await?;
-                    self.pools.insert(key.clone(), target.clone());
-                    target
-                }
-            };
-            targets.insert(role.to_string(), (key, target));
-        }
-        Ok(targets)
-    }
-
-    async fn build(
-        &mut self,
-        role: &str,
-        settings: &grsu::config::ModelRoleConfig,
-    ) -> anyhow::Result<ModelTarget> {
-        if settings.is_embedded() {
-            let path = settings.embedded_model_path();
-            if let Some(backend) = self.embedded.get(&path) {
-                return Ok(ModelTarget::Single(backend.clone()));
-            }
-            let loaded = tokio::task::spawn_blocking({
-                let path = path.clone();
-                move || EmbeddedBackend::load(&path)
-            })
-            .await?
-            .with_context(|| format!("[models.{role}] has no endpoints, so the embedded model is used; run `grsu model fetch` to get it"))?;
-            let backend: Arc<dyn Backend> = Arc::new(loaded);
-            self.embedded.insert(path, backend.clone());
-            return Ok(ModelTarget::Single(backend));
-        }
-        Ok(ModelTarget::Pool {
-            pool: settings.endpoint_pool(role)?,
-            affinity: settings.affinity,
-        })
-    }
+    Ok(backends)
 }

@@ -1,94 +1,35 @@
-//! [`ModelActor`]: one model role (the CRS, or the simulated user) behind the response cache.
+//! [`ModelActor`]: one model role (the CRS, or the simulated user) behind the library's
+//! [`CachedBackend`], the one front of the response cache.
 //!
-//! It never awaits a model call inside `handle`: each request runs in its own task that answers on
-//! the reply port, so hundreds of requests are in flight at once; concurrency per endpoint is
-//! bounded by the endpoint pool, not by the mailbox. Identical requests in flight at the same time
-//! (the same item scored at two nodes of a sample) are sent once: later askers wait for the first
-//! answer and receive it as a cache hit.
+//! What it adds to the cached backend is what needs one place per role in a run: identical
+//! requests in flight at the same time (the same item scored at two nodes of a sample, the same
+//! request of two cells) are sent once, and later askers receive the first answer as a cache
+//! hit; and the run's progress counters. It never awaits a model call inside `handle`: each
+//! request runs in its own task that answers on the reply port, so hundreds of requests are in
+//! flight at once; concurrency per endpoint is bounded by the endpoint pool, not by the mailbox.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use grsu::model::pool::EndpointPool;
-use grsu::model::{Backend, ChatRequest, ChatResponse, ModelError};
-use grsu::store::{Origin, ResponseCache};
+use grsu::model::cached::{CachedAnswer, CachedBackend};
+use grsu::model::context::RequestContext;
+use grsu::model::role::Role;
+use grsu::model::{ChatRequest, ChatResponse, ModelError};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use super::progress::Progress;
 
-/// Where a role's requests go.
-#[derive(Clone)]
-pub enum ModelTarget {
-    /// Replicas behind an endpoint pool; with `affinity`, requests of one sample stick to one
-    /// replica.
-    Pool { pool: EndpointPool, affinity: bool },
-    /// One backend (the embedded model).
-    Single(Arc<dyn Backend>),
-}
-
-impl ModelTarget {
-    pub fn identity(&self) -> String {
-        match self {
-            ModelTarget::Pool { pool, .. } => pool.identity(),
-            ModelTarget::Single(backend) => backend.identity(),
-        }
-    }
-
-    /// Classifies on the role's endpoints (a discriminative reward model).
-    pub async fn classify(
-        &self,
-        request: &grsu::model::classify::ClassifyRequest,
-        affinity: &str,
-    ) -> Result<grsu::model::classify::ClassifyResponse, ModelError> {
-        match self {
-            ModelTarget::Pool {
-                pool,
-                affinity: true,
-            } => pool.classify_with_affinity(request, Some(affinity)).await,
-            ModelTarget::Pool { pool, .. } => pool.classify_with_affinity(request, None).await,
-            ModelTarget::Single(backend) => backend.classify(request).await,
-        }
-    }
-
-    async fn chat(
-        &self,
-        request: &ChatRequest,
-        affinity: &str,
-    ) -> Result<ChatResponse, ModelError> {
-        match self {
-            ModelTarget::Pool {
-                pool,
-                affinity: true,
-            } => pool.chat_with_affinity(request, Some(affinity)).await,
-            ModelTarget::Pool { pool, .. } => pool.chat_with_affinity(request, None).await,
-            ModelTarget::Single(backend) => backend.chat(request).await,
-        }
-    }
-}
-
-/// An answer and whether it came from the cache.
-#[derive(Debug, Clone)]
-pub struct ModelAnswer {
-    pub response: ChatResponse,
-    /// Answered from the cache, or by the same request of another asker in flight.
-    pub cached: bool,
-    /// Answered from the cache by an entry the asking unit itself paid for in an earlier run.
-    pub own: bool,
-    /// The request's cache key (counts distinct requests).
-    pub key: [u8; 32],
-}
+/// An answer and where it came from.
+pub type ModelAnswer = CachedAnswer<ChatResponse>;
 
 /// Messages of the [`ModelActor`].
 pub enum ModelMessage {
     /// Answer one request, from the cache when it holds it.
     Chat {
         request: ChatRequest,
-        /// The sample the request belongs to: its requests share a prompt prefix, so they go to
-        /// the same replica.
-        affinity: String,
-        /// The unit of work asking (see [`grsu::store::Origin`]): its own earlier answers count
-        /// as its calls, not as cache hits.
-        origin: Origin,
+        /// The role, the sample's affinity key (its requests share a prompt prefix, so they go
+        /// to the same replica) and the unit paying for the answer.
+        context: RequestContext,
         reply: RpcReplyPort<Result<ModelAnswer, ModelError>>,
     },
     /// A request sent by this actor was answered (internal).
@@ -100,18 +41,16 @@ pub enum ModelMessage {
 
 /// What a [`ModelActor`] is started with.
 pub struct ModelArguments {
-    pub role: String,
-    pub target: ModelTarget,
-    pub cache: ResponseCache,
+    /// The side counted in the progress (`crs` or `user`).
+    pub side: Role,
+    pub backend: CachedBackend,
     pub progress: Arc<Progress>,
 }
 
 /// The state of a [`ModelActor`].
 pub struct ModelState {
-    role: String,
-    identity: String,
-    target: ModelTarget,
-    cache: ResponseCache,
+    side: Role,
+    backend: CachedBackend,
     progress: Arc<Progress>,
     /// Requests in flight, by cache key, with everyone waiting for their answer.
     in_flight: HashMap<[u8; 32], Vec<RpcReplyPort<Result<ModelAnswer, ModelError>>>>,
@@ -131,10 +70,8 @@ impl Actor for ModelActor {
         arguments: ModelArguments,
     ) -> Result<ModelState, ActorProcessingErr> {
         Ok(ModelState {
-            identity: arguments.target.identity(),
-            role: arguments.role,
-            target: arguments.target,
-            cache: arguments.cache,
+            side: arguments.side,
+            backend: arguments.backend,
             progress: arguments.progress,
             in_flight: HashMap::new(),
         })
@@ -149,28 +86,25 @@ impl Actor for ModelActor {
         match message {
             ModelMessage::Chat {
                 request,
-                affinity,
-                origin,
+                context,
                 reply,
             } => {
-                let key = ResponseCache::key(&state.identity, &request);
+                let key = state.backend.key(&request);
                 if let Some(waiting) = state.in_flight.get_mut(&key) {
                     waiting.push(reply);
                     return Ok(());
                 }
                 state.in_flight.insert(key, vec![reply]);
-                let (role, identity, target, cache, progress) = (
-                    state.role.clone(),
-                    state.identity.clone(),
-                    state.target.clone(),
-                    state.cache.clone(),
-                    state.progress.clone(),
-                );
+                let (side, backend, progress) =
+                    (state.side, state.backend.clone(), state.progress.clone());
                 tokio::spawn(async move {
-                    let answer = answer(
-                        &role, &identity, &target, &cache, &progress, &request, &affinity, origin,
-                    )
-                    .await;
+                    let answer = backend.chat(&request, &context).await;
+                    match &answer {
+                        Ok(answer) => {
+                            progress.record_call(side.as_str(), answer.cached, &answer.response)
+                        }
+                        Err(_) => progress.record_error(side.as_str()),
+                    }
                     let _ = myself.cast(ModelMessage::Answered { key, answer });
                 });
             }
@@ -186,7 +120,7 @@ impl Actor for ModelActor {
                         (Ok(first), 1..) => {
                             state
                                 .progress
-                                .record_call(&state.role, true, &first.response);
+                                .record_call(state.side.as_str(), true, &first.response);
                             Ok(ModelAnswer {
                                 response: first.response.clone(),
                                 cached: true,
@@ -205,66 +139,25 @@ impl Actor for ModelActor {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn answer(
-    role: &str,
-    identity: &str,
-    target: &ModelTarget,
-    cache: &ResponseCache,
-    progress: &Progress,
-    request: &ChatRequest,
-    affinity: &str,
-    origin: Origin,
-) -> Result<ModelAnswer, ModelError> {
-    let cache_error = |error: grsu::store::StoreError| ModelError::Cache {
-        message: error.to_string(),
-    };
-    if let Some((response, paid_by)) = cache
-        .get_with_origin(identity, request)
-        .map_err(cache_error)?
-    {
-        progress.record_call(role, true, &response);
-        return Ok(ModelAnswer {
-            response,
-            cached: true,
-            own: paid_by == Some(origin),
-            key: ResponseCache::key(identity, request),
-        });
-    }
-    let response = match target.chat(request, affinity).await {
-        Ok(response) => response,
-        Err(error) => {
-            progress.record_error(role);
-            return Err(error);
-        }
-    };
-    cache
-        .put_from(identity, request, &response, origin)
-        .await
-        .map_err(cache_error)?;
-    progress.record_call(role, false, &response);
-    Ok(ModelAnswer {
-        response,
-        cached: false,
-        own: false,
-        key: ResponseCache::key(identity, request),
-    })
+/// The context of a request of one unit of work: its role, the sample as the affinity key, and
+/// the unit as the origin of what it pays for.
+pub fn unit_context(search: &str, seed: u64, sample: &str, role: Role) -> RequestContext {
+    RequestContext::new(role)
+        .with_affinity(sample)
+        .with_origin(grsu::store::origin_of(search, seed, sample))
 }
 
 /// Asks a model actor and waits for the answer.
 pub async fn ask(
     model: &ActorRef<ModelMessage>,
     request: ChatRequest,
-    affinity: &str,
-    origin: Origin,
+    context: RequestContext,
 ) -> Result<ModelAnswer, ModelError> {
-    let affinity = affinity.to_string();
     match model
         .call(
             |reply| ModelMessage::Chat {
                 request,
-                affinity,
-                origin,
+                context,
                 reply,
             },
             None,

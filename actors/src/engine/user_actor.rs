@@ -22,9 +22,9 @@ use grsu::search::RequestKey;
 use grsu::seeds::request_seed;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use grsu::store::origin_of;
+use grsu::model::role::Role;
 
-use super::model_actor::{ask, ModelMessage};
+use super::model_actor::{ask, unit_context, ModelMessage};
 use super::reward_model::RewardModel;
 use super::usage::Usage;
 
@@ -165,8 +165,12 @@ async fn critique(settings: &UserArguments, job: CritiqueJob) -> CritiqueOutcome
         let answer = match ask(
             &settings.critique_model,
             request,
-            &job.sample.id,
-            origin_of(&settings.search_key, job.run_seed, &job.sample.id),
+            unit_context(
+                &settings.search_key,
+                job.run_seed,
+                &job.sample.id,
+                Role::Critique,
+            ),
         )
         .await
         {
@@ -202,7 +206,15 @@ async fn score(settings: &UserArguments, job: ScoreJob) -> ScoreOutcome {
         async {
             match &settings.reward {
                 Some(reward) => reward
-                    .score(prompt_text(&messages), &job.sample.id)
+                    .score(
+                        prompt_text(&messages),
+                        &unit_context(
+                            &settings.search_key,
+                            job.run_seed,
+                            &job.sample.id,
+                            Role::Reward,
+                        ),
+                    )
                     .await
                     .map(|(score, usage)| (Some(score), usage))
                     .map_err(|error| (error, Usage::default())),
@@ -275,8 +287,12 @@ async fn score_item(
         let answer = match ask(
             &settings.model,
             request,
-            &job.sample.id,
-            origin_of(&settings.search_key, job.run_seed, &job.sample.id),
+            unit_context(
+                &settings.search_key,
+                job.run_seed,
+                &job.sample.id,
+                Role::User,
+            ),
         )
         .await
         {

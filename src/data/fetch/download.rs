@@ -65,7 +65,10 @@ pub(super) async fn download(
             if *failures_in_row >= attempts || requests >= MAX_REQUESTS {
                 return Err(failure(
                     FailureKind::Connection,
-                    format!("{message}; gave up after {failures_in_row} attempts{}", kept(partial)),
+                    format!(
+                        "{message}; gave up after {failures_in_row} attempts{}",
+                        kept(partial)
+                    ),
                 ));
             }
             progress.note(&format!(
@@ -119,7 +122,10 @@ pub(super) async fn download(
                     || status == StatusCode::REQUEST_TIMEOUT
                     || status == StatusCode::TOO_MANY_REQUESTS =>
             {
-                let pause = retry(&mut failures_in_row, format!("http {}", status_text(status)))?;
+                let pause = retry(
+                    &mut failures_in_row,
+                    format!("http {}", status_text(status)),
+                )?;
                 tokio::time::sleep(pause).await;
                 continue;
             }

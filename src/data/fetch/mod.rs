@@ -67,7 +67,9 @@ pub fn check_table(sources: &[Source]) -> Result<(), String> {
         let path = source.relative_path();
         for name in [&source.dataset, &source.file] {
             if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-                return Err(format!("{path}: `{name}` is not a plain folder or file name"));
+                return Err(format!(
+                    "{path}: `{name}` is not a plain folder or file name"
+                ));
             }
         }
         if !seen.insert(path.clone()) {
@@ -154,7 +156,11 @@ impl FetchOptions {
 /// The URL a row is downloaded from: its own, or the mirror's with the target layout's path.
 pub fn url_of(source: &Source, mirror: Option<&str>) -> String {
     match mirror {
-        Some(mirror) => format!("{}/{}", mirror.trim_end_matches('/'), source.relative_path()),
+        Some(mirror) => format!(
+            "{}/{}",
+            mirror.trim_end_matches('/'),
+            source.relative_path()
+        ),
         None => source.url.to_string(),
     }
 }
@@ -233,7 +239,11 @@ pub struct FileFailure {
 
 impl fmt::Display for FileFailure {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "{}: {} (from {})", self.file, self.message, self.from)
+        write!(formatter, "{}: {}", self.file, self.message)?;
+        if !self.message.contains(&self.from) {
+            write!(formatter, " (from {})", self.from)?;
+        }
+        Ok(())
     }
 }
 
@@ -332,7 +342,7 @@ async fn fetch_one(
                     action: Action::Present,
                     verified,
                     replaced: None,
-                })
+                });
             }
             Err(reason) => {
                 progress.note(&format!(
@@ -425,7 +435,9 @@ fn copy_from_folder(
     progress: &dyn FetchProgress,
 ) -> Result<(Action, Verified), FileFailure> {
     let label = source.relative_path();
-    let nested = folder.join(source.dataset.as_ref()).join(source.file.as_ref());
+    let nested = folder
+        .join(source.dataset.as_ref())
+        .join(source.file.as_ref());
     let flat = folder.join(source.file.as_ref());
     let Some(found) = [&nested, &flat].into_iter().find(|path| path.is_file()) else {
         return Err(FileFailure {
@@ -450,9 +462,7 @@ fn copy_from_folder(
     };
     if same_file(found, target) {
         // Copying a file onto itself: it was verified (and failed) just before.
-        return Err(mismatch(
-            verify(found, source).err().unwrap_or_default(),
-        ));
+        return Err(mismatch(verify(found, source).err().unwrap_or_default()));
     }
     progress.note(&format!("{label}: copying {}", found.display()));
     std::fs::copy(found, partial).map_err(|error| {

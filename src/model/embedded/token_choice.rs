@@ -1,12 +1,15 @@
 //! Choosing the next token from the logits, and reporting log-probabilities.
 //!
-//! Sampling draws from our own seeded generator ([`SplitMix64`]) instead of a library one: the
-//! response cache and resume-after-crash rely on a request always producing the same answer, and a
-//! generator we own cannot change its stream under us when a dependency is upgraded.
+//! Sampling draws from grsu's own seeded generator ([`SplitMix64`], in [`crate::random`]) instead
+//! of a library one: the response cache and resume-after-crash rely on a request always producing
+//! the same answer, and a generator we own cannot change its stream under us when a dependency is
+//! upgraded.
 //!
 //! Log-probabilities come from the raw logits (a log-softmax without the temperature), which is
 //! what vLLM reports by default: a token's logprob then means the same thing whatever temperature
 //! the caller sampled with.
+
+use crate::random::{SplitMix64, GOLDEN_GAMMA};
 
 /// How the next token is picked.
 #[derive(Debug, Clone)]
@@ -123,44 +126,9 @@ pub fn top_tokens(logprobs: &[f64], count: usize) -> Vec<(u32, f64)> {
     ranked
 }
 
-const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// Steele, Lea and Flood's SplitMix64: tiny, fast, and fully specified, so its stream never changes.
-#[derive(Debug, Clone)]
-pub struct SplitMix64 {
-    state: u64,
-}
-
-impl SplitMix64 {
-    pub fn new(seed: u64) -> Self {
-        SplitMix64 { state: seed }
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(GOLDEN_GAMMA);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A uniform draw from [0, 1) with 53 bits of precision.
-    pub fn next_unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn splitmix_matches_the_reference_stream() {
-        // First outputs of the reference implementation seeded with 1234567.
-        let mut rng = SplitMix64::new(1234567);
-        assert_eq!(rng.next_u64(), 6457827717110365317);
-        assert_eq!(rng.next_u64(), 3203168211198807973);
-    }
 
     #[test]
     fn greedy_ties_go_to_the_lowest_id() {

@@ -8,6 +8,8 @@
 //! Unlike `hash % endpoints`, ejecting an endpoint moves only the keys that it won, and its
 //! re-admission moves exactly those back.
 
+use crate::random::mix;
+
 /// A stable 64-bit hash of an affinity key (FNV-1a, then mixed so that nearby keys spread).
 pub fn affinity_hash(key: &str) -> u64 {
     const FNV_OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
@@ -22,14 +24,6 @@ pub fn affinity_hash(key: &str) -> u64 {
 /// admitted endpoint with the highest weight.
 pub fn rendezvous_weight(affinity_hash: u64, endpoint: usize) -> u64 {
     mix(affinity_hash ^ mix(endpoint as u64 + 1))
-}
-
-/// SplitMix64's finaliser: a bijection on `u64` whose output bits each depend on every input bit.
-fn mix(value: u64) -> u64 {
-    let mut z = value.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ use super::stats::{EndpointCounters, EndpointStats, PoolStats};
 use futures_util::future::BoxFuture;
 
 use crate::model::classify::{ClassifyRequest, ClassifyResponse};
+use crate::model::context::RequestContext;
 use crate::model::{Backend, ChatRequest, ChatResponse, ModelError};
 
 /// The replicas serving one model role (e.g. every vLLM server of the CRS model), used as one
@@ -56,6 +57,8 @@ struct Shared {
     state: Mutex<PoolState>,
     /// Signalled whenever a slot frees up or an endpoint's admission changes.
     changed: Notify,
+    /// Whether requests are routed by their context's affinity key.
+    affinity: std::sync::atomic::AtomicBool,
 }
 
 /// Everything under the pool's lock. The lock is never held across an `.await`.
@@ -115,7 +118,25 @@ impl EndpointPool {
                 policy,
                 state: Mutex::new(state),
                 changed: Notify::new(),
+                affinity: std::sync::atomic::AtomicBool::new(true),
             }),
+        })
+    }
+
+    /// Routes by affinity keys (`true`, the default) or by least-outstanding alone (what a plain
+    /// load balancer does; `[models.<role>] affinity = false`).
+    pub fn with_affinity(self, affinity: bool) -> Self {
+        self.shared
+            .affinity
+            .store(affinity, std::sync::atomic::Ordering::Relaxed);
+        self
+    }
+
+    fn routing_key<'a>(&self, context: &'a RequestContext) -> Option<&'a str> {
+        context.affinity.as_deref().filter(|_| {
+            self.shared
+                .affinity
+                .load(std::sync::atomic::Ordering::Relaxed)
         })
     }
 
@@ -447,6 +468,25 @@ impl Backend for EndpointPool {
 
     async fn classify(&self, request: &ClassifyRequest) -> Result<ClassifyResponse, ModelError> {
         self.classify_with_affinity(request, None).await
+    }
+
+    /// Routed by the context's affinity key, unless the pool was made without affinity.
+    async fn chat_in(
+        &self,
+        request: &ChatRequest,
+        context: &RequestContext,
+    ) -> Result<ChatResponse, ModelError> {
+        self.chat_with_affinity(request, self.routing_key(context))
+            .await
+    }
+
+    async fn classify_in(
+        &self,
+        request: &ClassifyRequest,
+        context: &RequestContext,
+    ) -> Result<ClassifyResponse, ModelError> {
+        self.classify_with_affinity(request, self.routing_key(context))
+            .await
     }
 
     /// Healthy when any endpoint is; otherwise the last endpoint's error.

@@ -1,9 +1,12 @@
-//! Seeded randomness: a small SplitMix64 generator and stable hashes.
+//! Seeded randomness: grsu's SplitMix64 generator ([`grsu::random`]) and stable hashes.
 //!
 //! Everything the simulator draws comes from here, keyed by values that do not depend on timing
 //! (the fleet seed, the request's seed and prompt, a replica's request ordinal), so that a run is
-//! reproducible. The generator is our own rather than `rand`'s so that answers stay the same
-//! across `rand` releases.
+//! reproducible. The generator is grsu's own rather than `rand`'s so that answers stay the same
+//! across `rand` releases; the draws built on it (a float-scaled index, Box–Muller) are the
+//! simulator's.
+
+use grsu::random::{finalise, SplitMix64};
 
 /// FNV-1a over bytes: a stable 64-bit hash (not for adversarial input).
 pub fn hash_bytes(bytes: &[u8]) -> u64 {
@@ -19,35 +22,29 @@ pub fn hash_str(text: &str) -> u64 {
 
 /// Combines two 64-bit values into a well-mixed one (order matters).
 pub fn mix(a: u64, b: u64) -> u64 {
-    finalise(a ^ finalise(b.wrapping_add(0x9e37_79b9_7f4a_7c15)))
-}
-
-/// The SplitMix64 finaliser.
-fn finalise(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    finalise(a ^ grsu::random::mix(b))
 }
 
 /// A uniform number in [0, 1) from a hash.
 pub fn unit(hash: u64) -> f64 {
-    (hash >> 11) as f64 / (1u64 << 53) as f64
+    grsu::random::unit_from_bits(hash)
 }
 
-/// SplitMix64: a fast, seedable generator with good statistical quality for simulation.
+/// A seeded stream of draws for simulation, over grsu's SplitMix64.
 #[derive(Debug, Clone)]
 pub struct Rng {
-    state: u64,
+    splitmix: SplitMix64,
 }
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Rng { state: seed }
+        Rng {
+            splitmix: SplitMix64::new(seed),
+        }
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        finalise(self.state)
+        self.splitmix.next_u64()
     }
 
     /// Uniform in [0, 1).

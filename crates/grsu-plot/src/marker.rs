@@ -3,7 +3,7 @@
 //! Each series gets a shape as well as a colour, so that lines that cross or print in greyscale
 //! can still be told apart. Shapes are sized to cover roughly the same area.
 
-use super::scene::Path;
+use crate::path::Path;
 
 /// A point marker shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,10 +5,11 @@
 //! enough, and otherwise below the figure's x axis, entries flowing in rows. Labels too long for
 //! either are shortened with an ellipsis rather than drawn over something else.
 
-use super::font::{Anchor, TextStyle, Weight};
-use super::marker::Marker;
-use super::palette::{self, Color};
-use super::scene::{Path, Rect, Scene, StrokeStyle};
+use crate::font::{Anchor, TextStyle, Weight};
+use crate::marker::Marker;
+use crate::palette::{self, Color};
+use crate::path::{Path, Rect};
+use crate::scene::{Scene, StrokeStyle};
 
 /// Font size of legend labels.
 pub const FONT_SIZE: f32 = 11.0;

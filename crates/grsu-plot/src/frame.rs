@@ -7,11 +7,12 @@
 //! placed to the right takes its width from the right. What is left is the plot area, so nothing
 //! the frame draws overlaps the data or runs off the figure.
 
-use super::axis::{Scale, Ticks};
-use super::font::{Anchor, TextStyle, Weight};
-use super::legend::{Legend, LegendEntry, Placement};
-use super::palette;
-use super::scene::{Path, Rect, Scene, StrokeStyle};
+use crate::axis::{Scale, Ticks};
+use crate::font::{Anchor, TextStyle, Weight};
+use crate::legend::{Legend, LegendEntry, Placement};
+use crate::palette;
+use crate::path::{Path, Rect};
+use crate::scene::{Scene, StrokeStyle};
 
 /// Figure size in CSS pixels (the SVG's size; the PNG has twice as many pixels each way).
 pub const WIDTH: f32 = 640.0;

@@ -5,13 +5,14 @@
 //! common baseline), and extends to the tallest bar or error bar with a little headroom. Bars of
 //! a group touch but for a hairline gap; groups are separated by a fifth of a slot.
 
-use super::axis::Ticks;
-use super::error::check_finite;
-use super::frame::{Frame, FrameSpec, XAxis, HEIGHT, WIDTH};
-use super::legend::{LegendEntry, Swatch};
-use super::palette;
-use super::scene::{Path, Rect, Scene, StrokeStyle};
-use super::PlotError;
+use crate::axis::Ticks;
+use crate::error::check_finite;
+use crate::frame::{Frame, FrameSpec, XAxis, HEIGHT, WIDTH};
+use crate::legend::{LegendEntry, Swatch};
+use crate::palette;
+use crate::path::{Path, Rect};
+use crate::scene::{Scene, StrokeStyle};
+use crate::PlotError;
 
 /// One bar per category; `errors`, when given, are the half-widths of an interval around each
 /// value (e.g. a standard deviation or half a confidence interval), one per category.

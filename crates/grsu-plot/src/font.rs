@@ -19,8 +19,8 @@ use std::sync::OnceLock;
 
 use ttf_parser::{Face, GlyphId, OutlineBuilder};
 
-use super::palette::Color;
-use super::scene::Path;
+use crate::palette::Color;
+use crate::path::Path;
 
 /// Which embedded face to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,7 +251,7 @@ impl OutlineBuilder for GlyphPathBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plot::scene::Segment;
+    use crate::path::Segment;
 
     fn style(size: f32) -> TextStyle {
         TextStyle::new(Weight::Regular, size, Color::BLACK)

@@ -1,7 +1,6 @@
 //! An in-process HTTP/1.1 server on 127.0.0.1:0 that answers each request with the next scripted
 //! reply: a body with a status, a hang, a connection reset, or raw bytes. It records every request
 //! body it received, so tests can check what the client sent (seeds, `n`, retries).
-#![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

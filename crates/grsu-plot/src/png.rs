@@ -9,9 +9,10 @@ use tiny_skia::{
     FillRule, LineCap, LineJoin, Paint, PathBuilder, Pixmap, Stroke, StrokeDash, Transform,
 };
 
-use super::palette::Color;
-use super::scene::{Item, Path, Scene, Segment, StrokeStyle};
-use super::PlotError;
+use crate::palette::Color;
+use crate::path::{Path, Segment};
+use crate::scene::{Item, Scene, StrokeStyle};
+use crate::PlotError;
 
 /// Device pixels per CSS pixel in the PNG.
 pub const SCALE: f32 = 2.0;

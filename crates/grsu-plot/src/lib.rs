@@ -1,5 +1,8 @@
-//! Figures for reports, as SVG and PNG: line charts of a metric against search depth (the paper's
-//! Figure 3) and grouped bar charts of an ablation (Figure 2).
+//! # grsu-plot
+//!
+//! Figures for grsu's reports, as SVG and PNG: line charts of a metric against search depth (the
+//! paper's Figure 3) and grouped bar charts of an ablation (Figure 2). The domain library uses it
+//! as `grsu::plot` (a re-export), from `grsu::report`'s figures.
 //!
 //! A figure must come out the same on every machine, byte for byte, so that a report can be
 //! regenerated and compared and so that it looks the same wherever it is opened. Hence:
@@ -7,20 +10,34 @@
 //! - No system fonts. Text is set in DejaVu Sans, compiled into the binary, and drawn as glyph
 //!   outlines (`font.rs`); the SVG contains `<path>` elements only (no `<text>`, no font names).
 //! - One scene, two writers. A chart is laid out once into a scene (`scene.rs`) of filled and
-//!   stroked paths; `svg.rs` writes it as text and `png.rs` rasterises it with tiny-skia (pure Rust,
-//!   anti-aliased, 2× scale), so the two files show the same picture.
+//!   stroked paths; `svg.rs` writes it as text and `png.rs` rasterises it with tiny-skia (pure
+//!   Rust, anti-aliased, 2× scale), so the two files show the same picture.
 //! - Fixed styling: a colour-blind-safe palette in a fixed order (`palette.rs`), marker shapes per
 //!   series (`marker.rs`), nice tick values (`axis.rs`), and a legend outside the plot area
 //!   (`legend.rs`) so that it never hides data.
 //!
-//! Files: `line_chart.rs` and `bar_chart.rs` turn the public chart types into a scene, using
-//! `frame.rs` for everything around the data (title, axes, ticks, labels, legend); `error.rs` holds
-//! [`PlotError`].
+//! ## Layout
+//!
+//! This is a workspace crate of its own, not a module of `grsu`, so that its heavy dependencies
+//! (the embedded DejaVu fonts, `ttf-parser`, the `tiny-skia` rasteriser) stay out of the domain
+//! library's own compile: they build once, in parallel with it, and a change to the library never
+//! recompiles them. It depends on no other grsu crate.
+//!
+//! - `path.rs`: the geometry (paths, rectangles) that everything draws with; depends on nothing.
+//! - `font.rs`: text as glyph outlines (paths), measured and placed; uses `path` and `palette`.
+//! - `scene.rs`: a figure's primitives (filled and stroked paths) and text added as outlines; uses
+//!   `path` and `font`. Font and scene never import each other both ways.
+//! - `svg.rs`, `png.rs`: the two writers of a scene.
+//! - `line_chart.rs`, `bar_chart.rs`: the public chart types turned into a scene, using `frame.rs`
+//!   for everything around the data (title, axes, ticks, labels, legend), `axis.rs`, `legend.rs`,
+//!   `marker.rs` and `palette.rs`.
+//! - `error.rs`: [`PlotError`].
+//! - `tests.rs`: tests of whole figures (determinism, the SVG's form, what the PNG shows where).
 //!
 //! Figures are 640 × 400 CSS pixels; the PNG has 1280 × 800 pixels.
 //!
 //! ```no_run
-//! use grsu::plot::{render_line_chart, LineChart, Series};
+//! use grsu_plot::{render_line_chart, LineChart, Series};
 //!
 //! let chart = LineChart {
 //!     title: "Recall@50 by search depth".into(),
@@ -45,6 +62,7 @@ mod legend;
 mod line_chart;
 mod marker;
 mod palette;
+mod path;
 mod png;
 mod scene;
 mod svg;

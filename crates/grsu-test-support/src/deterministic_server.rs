@@ -4,8 +4,6 @@
 //! logprobs that depend on the item's title only. It counts requests by kind and remembers which
 //! request bodies it answered completely, so tests can count repeated finished calls.
 
-#![allow(dead_code)]
-
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -15,7 +13,7 @@ use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
-use super::scripted_server::read_request;
+use crate::scripted_server::read_request;
 
 /// What the server has seen.
 #[derive(Debug, Default, Clone)]

@@ -2,11 +2,12 @@
 
 use tiny_skia::Pixmap;
 
-use super::font::{Anchor, TextStyle, Weight};
-use super::frame::{Frame, HEIGHT, WIDTH};
-use super::palette::{self, Color};
-use super::scene::{Rect, Scene};
-use super::*;
+use crate::font::{Anchor, TextStyle, Weight};
+use crate::frame::{Frame, HEIGHT, WIDTH};
+use crate::palette::{self, Color};
+use crate::path::Rect;
+use crate::scene::Scene;
+use crate::*;
 
 fn depth_chart() -> LineChart {
     let curve = |base: f64, gain: f64| -> Vec<(f64, f64)> {

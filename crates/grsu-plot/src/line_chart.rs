@@ -7,14 +7,15 @@
 //! and the reference lines with a small margin, not starting at zero, since what matters is how
 //! the lines differ; it does not dip below zero for non-negative data.
 
-use super::axis::{Scale, Ticks};
-use super::error::check_finite;
-use super::frame::{Frame, FrameSpec, XAxis, HEIGHT, WIDTH};
-use super::legend::{draw_marker, LegendEntry, Swatch};
-use super::marker;
-use super::palette;
-use super::scene::{Path, Scene, StrokeStyle};
-use super::PlotError;
+use crate::axis::{Scale, Ticks};
+use crate::error::check_finite;
+use crate::frame::{Frame, FrameSpec, XAxis, HEIGHT, WIDTH};
+use crate::legend::{draw_marker, LegendEntry, Swatch};
+use crate::marker;
+use crate::palette;
+use crate::path::Path;
+use crate::scene::{Scene, StrokeStyle};
+use crate::PlotError;
 
 /// One line: a name for the legend and its (x, y) points.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,7 +1,32 @@
-//! Helpers shared by the integration tests.
-#![allow(dead_code)]
+//! # grsu-test-support
+//!
+//! Helpers shared by the integration tests of the workspace (`tests/` for the library, package
+//! `grsu`; `tests/binary/` for the runtime and the binary, package `grsu-actors`):
+//!
+//! - where things are: [`repository_root`], the shared ReDial/INSPIRED data ([`shared_data`]) and
+//!   fixtures ([`shared_fixtures`]), and [`temp_file`];
+//! - test servers on 127.0.0.1:0: [`scripted_server`] (scripted replies, hangs, resets) and
+//!   [`deterministic_server`] (an OpenAI-compatible server whose answers are fixed functions of
+//!   the request, with per-kind traffic counts);
+//! - running grsu on the demo data ([`harness`]): a config ([`write_config`]), the binary
+//!   ([`Grsu`], which takes the binary's path since only the tests of `grsu-actors` know it) and,
+//!   with the `engine` feature, a sweep in the test's own process through
+//!   `grsu_actors::engine::run` (`run_in_process`, `run_to_completion` and their `--shard`
+//!   forms); the stored records ([`stored_records`]) and predictions.
 
 use std::path::PathBuf;
+
+pub mod deterministic_server;
+pub mod harness;
+pub mod scripted_server;
+
+pub use deterministic_server::{p_yes, DeterministicServer, Traffic};
+pub use harness::{demo_titles, predictions, stored_records, write_config, Grsu};
+#[cfg(feature = "engine")]
+pub use harness::{
+    run_in_process, run_shard_in_process, run_shard_to_completion, run_to_completion,
+};
+pub use scripted_server::{Reply, ScriptedServer};
 
 /// The shared data folder (`GRSU_SHARED_DATA`, default `../shared/data` from the repository root).
 /// Missing data fails the test under `CI=true`; elsewhere the test is skipped with a message.
@@ -36,7 +61,7 @@ pub fn temp_file(name: &str, contents: &str) -> (tempfile::TempDir, PathBuf) {
     (folder, path)
 }
 
-/// The repository root: the nearest ancestor of the test's package that holds `Cargo.lock`.
+/// The repository root: the nearest ancestor of this crate's folder that holds `Cargo.lock`.
 pub fn repository_root() -> PathBuf {
     let package = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     package

@@ -7,7 +7,8 @@
 
 use std::fmt::Write;
 
-use super::scene::{Item, Path, Scene, Segment, StrokeStyle};
+use crate::path::{Path, Segment};
+use crate::scene::{Item, Scene, StrokeStyle};
 
 /// A coordinate or length: two decimals, trailing zeros and a negative zero dropped.
 fn number(value: f32) -> String {
@@ -95,8 +96,8 @@ pub fn write(scene: &Scene) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plot::palette::Color;
-    use crate::plot::scene::Rect;
+    use crate::palette::Color;
+    use crate::path::Rect;
 
     #[test]
     fn numbers_are_short_and_stable() {
