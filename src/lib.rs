@@ -22,7 +22,7 @@
 //! - [`search`]: search strategies (beam, greedy, Monte Carlo, none) as pure state machines over
 //!   a stored search tree, and the output strategies that rank its items.
 //! - [`evaluation`]: scoring rankings against labels, after title matching.
-//! - [`grid`]: sweeps: grids and variants of a config expanded into cells that share searches.
+//! - [`sweep`]: sweeps: grids and variants of a config expanded into cells that share searches.
 //! - [`model`]: the chat-completion protocol and its backends (HTTP, embedded CPU model).
 //! - [`predictions`]: the JSON-lines format of external and exported rankings.
 //! - [`plot`]: figures for reports (line and grouped bar charts) as SVG and PNG, with embedded
@@ -44,7 +44,6 @@ pub mod catalog;
 pub mod config;
 pub mod data;
 pub mod evaluation;
-pub mod grid;
 pub mod input_error;
 mod json_record;
 pub mod matching;
@@ -58,6 +57,7 @@ pub mod search;
 pub mod seeds;
 pub mod statistics;
 pub mod store;
+pub mod sweep;
 pub mod synth;
 
 pub use grsu_plot as plot;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use grsu::grid::Sweep;
+use grsu::sweep::Sweep;
 use grsu_test_support::{repository_root, shared_data};
 
 /// A data folder like the user's: the shared ReDial and INSPIRED files, plus a stand-in for

@@ -360,7 +360,7 @@ impl RunConfig {
             path: path.display().to_string(),
             message: error.to_string(),
         })?;
-        for grid_table in crate::grid::GRID_TABLES {
+        for grid_table in crate::sweep::GRID_TABLES {
             if document.contains_key(grid_table) {
                 return Err(ConfigError::Parse {
                     path: path.display().to_string(),

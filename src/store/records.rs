@@ -17,7 +17,7 @@ pub struct SweepManifest {
     /// Command-line overrides of the file (`--set key=value`, `--output DIR`).
     #[serde(default)]
     pub overrides: Vec<String>,
-    /// [`crate::grid::Sweep::hash`]: a resumed or merged store must have the same.
+    /// [`crate::sweep::Sweep::hash`]: a resumed or merged store must have the same.
     pub sweep_hash: String,
     /// The grsu version that started the sweep.
     pub code_version: String,
@@ -26,7 +26,7 @@ pub struct SweepManifest {
     pub searches: Vec<SearchManifest>,
     /// The share of the samples this store runs (`--shard i/n`); `None`: all of them.
     #[serde(default)]
-    pub shard: Option<crate::grid::Shard>,
+    pub shard: Option<crate::sweep::Shard>,
     pub created_unix: u64,
 }
 
@@ -197,7 +197,7 @@ impl CallCounts {
 /// and what it cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SampleRecord {
-    /// The key of the search (see [`crate::grid::SharedSearch`]).
+    /// The key of the search (see [`crate::sweep::SharedSearch`]).
     pub search: String,
     pub seed: u64,
     pub sample: String,

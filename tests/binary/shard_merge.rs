@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use grsu::grid::Shard;
+use grsu::sweep::Shard;
 use grsu_test_support::{
     demo_titles, predictions, repository_root, run_shard_to_completion, run_to_completion,
     write_config, DeterministicServer, Grsu,

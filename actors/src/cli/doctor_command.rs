@@ -34,10 +34,10 @@ use clap::Args;
 use futures_util::future::join_all;
 use grsu::config::run_config::ROLES;
 use grsu::config::{RunConfig, Scorer, StrategyName};
-use grsu::grid::Sweep;
 use grsu::model::doctor::{diagnose, diagnose_with, Capability, Check, DoctorReport, Probes};
 use grsu::model::http::{HttpBackend, HttpEndpoint};
 use grsu::model::scoring::ScoringMode;
+use grsu::sweep::Sweep;
 use serde::Serialize;
 
 use super::runtime::runtime;

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use grsu::grid::{Overrides, Shard, Sweep};
 use grsu::report::tables::markdown;
+use grsu::sweep::{Overrides, Shard, Sweep};
 
 use super::runtime::runtime;
 use super::CliFailure;

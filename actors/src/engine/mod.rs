@@ -38,7 +38,6 @@ use anyhow::{bail, Context};
 use grsu::catalog::Catalog;
 use grsu::config::{RunConfig, Scorer};
 use grsu::data::{Dataset, LoadOptions, Sample};
-use grsu::grid::{depth_is_shared, Shard, Sweep};
 use grsu::matching::TitleMatcher;
 use grsu::model::build::{BackendBuilder, BuiltBackend};
 use grsu::model::cached::CachedBackend;
@@ -48,6 +47,7 @@ use grsu::model::scoring::ScoringSettings;
 use grsu::prompts::ItemView;
 use grsu::report::{Report, ReportOptions};
 use grsu::store::{CellManifest, SampleLabels, SearchManifest, Store, SweepManifest};
+use grsu::sweep::{depth_is_shared, Shard, Sweep};
 use ractor::{Actor, ActorCell, ActorRef};
 
 use crs_actor::{CrsActor, CrsArguments};
@@ -415,7 +415,7 @@ pub struct BadData {
 
 fn bad_data(
     sweep: &Sweep,
-    search: &grsu::grid::SharedSearch,
+    search: &grsu::sweep::SharedSearch,
     error: impl std::fmt::Display,
 ) -> anyhow::Error {
     let data = &search.config.data;
@@ -617,7 +617,7 @@ fn update_manifest(
         ),
     };
     if let Some(previous) = &previous {
-        for change in grsu::grid::changes::describe(previous, &manifest) {
+        for change in grsu::sweep::changes::describe(previous, &manifest) {
             tracing::warn!("{}: {change}", sweep.output.display());
         }
     }

@@ -155,7 +155,7 @@ pub async fn run_in_process(config: &Path) -> anyhow::Result<grsu_actors::engine
 #[cfg(feature = "engine")]
 pub async fn run_shard_in_process(
     config: &Path,
-    shard: grsu::grid::Shard,
+    shard: grsu::sweep::Shard,
 ) -> anyhow::Result<grsu_actors::engine::RunOutcome> {
     run_sweep_in_process(config, Some(shard)).await
 }
@@ -171,7 +171,7 @@ pub async fn run_to_completion(config: &Path) -> grsu_actors::engine::RunOutcome
 #[cfg(feature = "engine")]
 pub async fn run_shard_to_completion(
     config: &Path,
-    shard: grsu::grid::Shard,
+    shard: grsu::sweep::Shard,
 ) -> grsu_actors::engine::RunOutcome {
     finished(run_shard_in_process(config, shard).await)
 }
@@ -192,9 +192,9 @@ fn finished(
 #[cfg(feature = "engine")]
 async fn run_sweep_in_process(
     config: &Path,
-    shard: Option<grsu::grid::Shard>,
+    shard: Option<grsu::sweep::Shard>,
 ) -> anyhow::Result<grsu_actors::engine::RunOutcome> {
-    let sweep = grsu::grid::Sweep::load(config)?;
+    let sweep = grsu::sweep::Sweep::load(config)?;
     sweep.check_api_keys()?;
     grsu_actors::engine::run(sweep, shard, std::future::pending()).await
 }
