@@ -11,6 +11,10 @@
 //!
 //! ## Layout
 //!
+//! - [`crs`]: [`crs::Recommender`], the CRS as a policy over a model: prompts, list parsing,
+//!   retries.
+//! - [`user`]: [`user::SimulatedUser`], critiques and scores as a policy over a model: validation,
+//!   score reading, retries.
 //! - [`config`]: the TOML run configuration.
 //! - [`data`]: dataset readers (GRSU conversation JSONL, iEvaLM per-sample JSONL, INSPIRED TSV) that
 //!   all yield [`data::Sample`]s, and their load statistics.
@@ -23,7 +27,8 @@
 //!   a stored search tree, and the output strategies that rank its items.
 //! - [`evaluation`]: scoring rankings against labels, after title matching.
 //! - [`sweep`]: sweeps: grids and variants of a config expanded into cells that share searches.
-//! - [`model`]: the chat-completion protocol and its backends (HTTP, embedded CPU model).
+//! - [`model`]: the chat-completion protocol and its backends (HTTP, endpoint pool; the embedded
+//!   CPU model is the `grsu-embedded` crate, given to [`model::build`] as a loader).
 //! - [`predictions`]: the JSON-lines format of external and exported rankings.
 //! - [`plot`]: figures for reports (line and grouped bar charts) as SVG and PNG, with embedded
 //!   fonts so that they render the same everywhere: the `grsu-plot` crate (`crates/grsu-plot`),
@@ -42,6 +47,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod crs;
 pub mod data;
 pub mod evaluation;
 pub mod input_error;
@@ -59,6 +65,7 @@ pub mod statistics;
 pub mod store;
 pub mod sweep;
 pub mod synth;
+pub mod user;
 
 pub use grsu_plot as plot;
 pub use input_error::InputError;

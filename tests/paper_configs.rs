@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use grsu::model::role::Role;
 use grsu::sweep::Sweep;
 use grsu_test_support::{repository_root, shared_data};
 
@@ -74,19 +75,22 @@ fn every_paper_config_loads_with_the_rows_of_its_table() {
     let table4 = Sweep::load(&folder.join("table4_inspired.toml")).unwrap();
     let base_critic = table4.cell("critiquing - instruction tuning").unwrap();
     assert_eq!(
-        base_critic.config.role("critique").model.as_deref(),
+        base_critic.config.role(Role::Critique).model.as_deref(),
         Some("meta-llama/Llama-3.1-8B-Instruct")
     );
     assert_eq!(
-        base_critic.config.role("user").model.as_deref(),
+        base_critic.config.role(Role::User).model.as_deref(),
         Some("grsu-user")
     );
     let discriminative = table4.cell("discriminative scoring").unwrap();
-    assert_eq!(
-        discriminative.config.roles_used(),
-        ["crs", "user", "critique", "reward"]
-    );
+    assert_eq!(discriminative.config.roles_used(), Role::RUN);
     let grsu = table4.cell("GRSU").unwrap();
-    assert_eq!(grsu.config.roles_used(), ["crs", "user", "critique"]);
-    assert_eq!(grsu.config.role("critique"), grsu.config.role("user"));
+    assert_eq!(
+        grsu.config.roles_used(),
+        [Role::Crs, Role::User, Role::Critique]
+    );
+    assert_eq!(
+        grsu.config.role(Role::Critique),
+        grsu.config.role(Role::User)
+    );
 }

@@ -34,6 +34,10 @@ pub fn locate(text: &str, table: &str, key: &str) -> Option<Location> {
             column: indent + column + 1,
         };
         if let Some(name) = table_header(trimmed) {
+            // `[models.crss]` is where the key `crss` of `models` is written.
+            if within(&name, &full) {
+                return Some(at(0));
+            }
             current = name;
             if !table.is_empty() && current == table && header.is_none() {
                 header = Some(at(0));
@@ -49,24 +53,62 @@ pub fn locate(text: &str, table: &str, key: &str) -> Option<Location> {
         } else {
             format!("{current}.{assigned}")
         };
-        if path == full || (current == table && assigned == key) {
+        if within(&path, &full) || (current == table && within(&assigned, key)) {
             return Some(at(0));
         }
     }
     header
 }
 
-/// The first assignment of a key whose last part is `key`, in any table.
+/// Whether the dotted `path` is `key` or a key under it.
+fn within(path: &str, key: &str) -> bool {
+    path.strip_prefix(key)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
+/// The first assignment of a key whose last part is `key`, in any table; else the first table
+/// header or dotted key with `key` as one of its parts (`[models.crss]`, `serch.depth = 2`).
 pub fn locate_anywhere(text: &str, key: &str) -> Option<Location> {
-    text.lines().enumerate().find_map(|(index, line)| {
-        let trimmed = line.trim_start();
-        let (assigned, _) = trimmed.split_once('=')?;
-        let assigned = unquote(assigned.trim());
-        (assigned.rsplit('.').next() == Some(key)).then(|| Location {
-            line: index + 1,
-            column: line.len() - trimmed.len() + 1,
+    let at = |index: usize, line: &str| Location {
+        line: index + 1,
+        column: line.len() - line.trim_start().len() + 1,
+    };
+    let assigned = |line: &str| {
+        let (assigned, _) = line.trim_start().split_once('=')?;
+        Some(unquote(assigned.trim()))
+    };
+    text.lines()
+        .enumerate()
+        .find(|(_, line)| {
+            table_header(line.trim_start()).is_none()
+                && assigned(line).is_some_and(|name| name.rsplit('.').next() == Some(key))
         })
-    })
+        .or_else(|| {
+            text.lines().enumerate().find(|(_, line)| {
+                table_header(line.trim_start())
+                    .or_else(|| assigned(line))
+                    .is_some_and(|name| name.split('.').any(|part| part == key))
+            })
+        })
+        .map(|(index, line)| at(index, line))
+}
+
+/// Where the key a deserialiser's message is about is written: the message names it (`unknown
+/// field `detph``), the table it is in (`in `search``), or both.
+pub fn locate_message(text: &str, message: &str) -> Option<Location> {
+    let place = message.rfind(" in `").and_then(|start| {
+        let rest = &message[start + " in `".len()..];
+        rest.split('`').next().filter(|place| !place.is_empty())
+    });
+    match (key_in_message(message), place) {
+        (Some(key), Some(table)) => locate(text, table, key).or_else(|| locate_anywhere(text, key)),
+        (Some(key), None) => locate_anywhere(text, key),
+        (None, Some(path)) => {
+            let (table, key) = path.rsplit_once('.').unwrap_or(("", path));
+            locate(text, table, key).or_else(|| locate_anywhere(text, key))
+        }
+        (None, None) => None,
+    }
 }
 
 /// `[search]` → `search`, `[[variant]]` → `variant`, `[models.crs]` → `models.crs`.
@@ -134,6 +176,32 @@ mod tests {
             Some(Location { line: 4, column: 1 })
         );
         assert_eq!(locate(TEXT, "user", "critique"), None);
+    }
+
+    #[test]
+    fn a_subtable_and_a_deserialiser_message_point_at_their_key() {
+        let text = "[run]\nname = \"x\"\n\n[models.crss]\nmodel = \"m\"\n\n[search]\ndepth = -3\n";
+        let header = Some(Location { line: 4, column: 1 });
+        assert_eq!(locate(text, "models", "crss"), header);
+        assert_eq!(
+            locate_message(
+                text,
+                "unknown field `crss`, expected one of `crs`, `user` in `models`"
+            ),
+            header
+        );
+        assert_eq!(
+            locate_message(
+                text,
+                "invalid value: integer `-3`, expected u32 in `search.depth`"
+            ),
+            Some(Location { line: 8, column: 1 })
+        );
+        let variant = "[[variant]]\nname = \"Typo\"\nserch.depth = 2\n";
+        assert_eq!(
+            locate_message(variant, "unknown field `serch`, expected one of `run`"),
+            Some(Location { line: 3, column: 1 })
+        );
     }
 
     #[test]

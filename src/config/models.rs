@@ -9,102 +9,183 @@
 //! timeout_s = 600
 //! ```
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use std::sync::Arc;
-
+use super::values::{EndpointUrl, Seconds};
 use crate::model::http::{HttpBackend, HttpEndpoint};
 use crate::model::pool::{EjectionPolicy, EndpointPool, RetryPolicy};
+use crate::model::role::Role;
 use crate::model::Backend;
 
-/// The endpoints of one model role.
+/// The endpoints of one model role. Every key is optional (absent: the default below); the
+/// endpoint URLs and the timeout are checked as they are read ([`EndpointUrl`], [`Seconds`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct ModelRoleConfig {
     /// OpenAI-compatible base URLs; empty means the embedded CPU model.
-    #[serde(default)]
-    pub endpoints: Vec<String>,
+    pub endpoints: Vec<EndpointUrl>,
     /// The model id to request; required with endpoints.
-    #[serde(default)]
     pub model: Option<String>,
     /// Requests in flight per endpoint (vLLM queues without bound, so the client must cap).
-    #[serde(default = "default_max_concurrency")]
     pub max_concurrency: usize,
     /// The environment variable holding the API key, if the endpoints need one.
-    #[serde(default)]
     pub api_key_env: Option<String>,
-    /// Whole-request timeout in seconds.
-    #[serde(default = "default_timeout_s")]
-    pub timeout_s: f64,
+    /// Whole-request timeout in seconds (TOML: a positive number); see [`ModelRoleConfig::timeout`].
+    pub timeout_s: Seconds,
     /// A GGUF file for the embedded model instead of the default one.
-    #[serde(default)]
     pub embedded_model: Option<PathBuf>,
     /// Send a sample's requests to one replica (its prompts share prefixes that vLLM caches);
     /// `false`: least-outstanding routing alone (what a plain load balancer does).
-    #[serde(default = "default_affinity")]
     pub affinity: bool,
 }
 
-fn default_affinity() -> bool {
-    true
+impl Default for ModelRoleConfig {
+    /// The embedded model, and the defaults of a role with endpoints.
+    fn default() -> Self {
+        ModelRoleConfig {
+            endpoints: Vec::new(),
+            model: None,
+            max_concurrency: 32,
+            api_key_env: None,
+            timeout_s: Seconds::whole(600),
+            embedded_model: None,
+            affinity: true,
+        }
+    }
 }
 
-fn default_max_concurrency() -> usize {
-    32
+/// The `[models.<role>]` tables of a run config: one optional table per role, so that a misspelt
+/// role (`[models.crss]`) is an unknown key when the config is read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelsSection {
+    /// The recommender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crs: Option<ModelRoleConfig>,
+    /// The simulated user's scoring.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<ModelRoleConfig>,
+    /// The simulated user's critiques; absent: the `user` model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub critique: Option<ModelRoleConfig>,
+    /// The discriminative scorer's classification model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reward: Option<ModelRoleConfig>,
 }
 
-fn default_timeout_s() -> f64 {
-    600.0
+impl ModelsSection {
+    /// The table of `role`, if the config has one (never for the teacher, which is synthesis's).
+    pub fn get(&self, role: Role) -> Option<&ModelRoleConfig> {
+        match role {
+            Role::Crs => self.crs.as_ref(),
+            Role::User => self.user.as_ref(),
+            Role::Critique => self.critique.as_ref(),
+            Role::Reward => self.reward.as_ref(),
+            Role::Teacher => None,
+        }
+    }
+
+    /// [`ModelsSection::get`], mutably.
+    pub fn get_mut(&mut self, role: Role) -> Option<&mut ModelRoleConfig> {
+        match role {
+            Role::Crs => self.crs.as_mut(),
+            Role::User => self.user.as_mut(),
+            Role::Critique => self.critique.as_mut(),
+            Role::Reward => self.reward.as_mut(),
+            Role::Teacher => None,
+        }
+    }
+
+    /// The tables the config has, with their roles, in the documented order.
+    pub fn iter(&self) -> impl Iterator<Item = (Role, &ModelRoleConfig)> {
+        Role::RUN
+            .into_iter()
+            .filter_map(|role| self.get(role).map(|settings| (role, settings)))
+    }
 }
 
-/// All `[models.*]` tables, by role name.
-pub type ModelsSection = BTreeMap<String, ModelRoleConfig>;
+/// The TOML table of a role (`models.crs`), as errors and the locator name it.
+pub fn table_of(role: Role) -> &'static str {
+    match role {
+        Role::Crs => "models.crs",
+        Role::User => "models.user",
+        Role::Critique => "models.critique",
+        Role::Reward => "models.reward",
+        Role::Teacher => "models.teacher",
+    }
+}
 
 /// A problem with a model role's settings.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelConfigError {
-    #[error("[models.{role}]: {problem}")]
-    Invalid { role: String, problem: String },
+    #[error("[models.{role}] {key}: {problem}")]
+    Invalid {
+        role: String,
+        /// The key of `[models.<role>]` the problem is about.
+        key: &'static str,
+        problem: String,
+    },
     #[error("[models.{role}]: environment variable {variable} (api_key_env) is not set")]
     MissingKey { role: String, variable: String },
 }
 
+impl ModelConfigError {
+    /// The key of `[models.<role>]` the problem is about.
+    pub fn key(&self) -> &'static str {
+        match self {
+            ModelConfigError::Invalid { key, .. } => key,
+            ModelConfigError::MissingKey { .. } => "api_key_env",
+        }
+    }
+
+    /// What is wrong, without the role.
+    pub fn problem(&self) -> String {
+        match self {
+            ModelConfigError::Invalid { problem, .. } => problem.clone(),
+            ModelConfigError::MissingKey { variable, .. } => {
+                format!("environment variable {variable} is not set")
+            }
+        }
+    }
+}
+
 impl ModelRoleConfig {
+    /// The embedded model with the default settings: the settings of a role without a table.
+    pub fn embedded_default() -> &'static ModelRoleConfig {
+        static EMBEDDED: LazyLock<ModelRoleConfig> = LazyLock::new(ModelRoleConfig::default);
+        &EMBEDDED
+    }
+
     /// Whether this role runs on the embedded model.
     pub fn is_embedded(&self) -> bool {
         self.endpoints.is_empty()
     }
 
-    /// Checks the values, naming the role and key of any problem.
+    /// The whole-request timeout (`timeout_s`).
+    pub fn timeout(&self) -> Duration {
+        self.timeout_s.duration()
+    }
+
+    /// Checks what the types do not (URLs and the timeout are checked as they are read), naming
+    /// the role and key of any problem.
     pub fn validate(&self, role: &str) -> Result<(), ModelConfigError> {
-        let invalid = |problem: String| ModelConfigError::Invalid {
+        let invalid = |key: &'static str, problem: String| ModelConfigError::Invalid {
             role: role.to_string(),
+            key,
             problem,
         };
         if !self.endpoints.is_empty() && self.model.as_deref().is_none_or(str::is_empty) {
             return Err(invalid(
-                "`model` is required when `endpoints` are given".into(),
+                "model",
+                "required when `endpoints` are given".into(),
             ));
         }
-        for endpoint in &self.endpoints {
-            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-                return Err(invalid(format!(
-                    "endpoint `{endpoint}` is not an http(s) URL"
-                )));
-            }
-        }
         if self.max_concurrency == 0 {
-            return Err(invalid("`max_concurrency` must be at least 1".into()));
-        }
-        if !(self.timeout_s.is_finite() && self.timeout_s > 0.0) {
-            return Err(invalid(format!(
-                "`timeout_s` must be a positive number of seconds, not {}",
-                self.timeout_s
-            )));
+            return Err(invalid("max_concurrency", "must be at least 1".into()));
         }
         Ok(())
     }
@@ -127,10 +208,10 @@ impl ModelRoleConfig {
             .endpoints
             .iter()
             .map(|url| HttpEndpoint {
-                url: url.clone(),
+                url: url.as_str().to_string(),
                 model: self.model.clone().unwrap_or_default(),
                 api_key: api_key.clone(),
-                timeout: Duration::from_secs_f64(self.timeout_s),
+                timeout: self.timeout(),
             })
             .collect())
     }
@@ -140,6 +221,7 @@ impl ModelRoleConfig {
     pub fn endpoint_pool(&self, role: &str) -> Result<EndpointPool, ModelConfigError> {
         let invalid = |problem: String| ModelConfigError::Invalid {
             role: role.to_string(),
+            key: "endpoints",
             problem,
         };
         let endpoints = self
@@ -168,31 +250,8 @@ impl ModelRoleConfig {
     pub fn embedded_model_path(&self) -> PathBuf {
         self.embedded_model
             .clone()
-            .unwrap_or_else(crate::model::embedded::default_model_path)
+            .unwrap_or_else(crate::model::embedded_path::default_model_path)
     }
-}
-
-/// Reads only the `[models.*]` tables of a config file (and ignores its other sections), for tools
-/// such as `grsu doctor` that need no more.
-pub fn read_models_section(path: &Path) -> Result<(ModelsSection, Option<String>), String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-    let document: toml::Table = text
-        .parse()
-        .map_err(|error| format!("{}: {error}", path.display()))?;
-    let models = match document.get("models") {
-        Some(value) => value
-            .clone()
-            .try_into::<ModelsSection>()
-            .map_err(|error| format!("{}: [models]: {error}", path.display()))?,
-        None => ModelsSection::new(),
-    };
-    let scoring_mode = document
-        .get("user")
-        .and_then(|user| user.get("scoring_mode"))
-        .and_then(|mode| mode.as_str())
-        .map(str::to_string);
-    Ok((models, scoring_mode))
 }
 
 #[cfg(test)]
@@ -209,20 +268,59 @@ mod tests {
             .contains("unknown field `endpoint`"));
         let no_model: ModelRoleConfig =
             toml::from_str("endpoints = [\"http://x:8000/v1\"]").unwrap();
-        assert!(no_model
-            .validate("crs")
+        let error = no_model.validate("crs").unwrap_err();
+        assert_eq!(error.key(), "model");
+        assert_eq!(
+            error.to_string(),
+            "[models.crs] model: required when `endpoints` are given"
+        );
+        let bad_url =
+            toml::from_str::<ModelRoleConfig>("endpoints = [\"gpu-01:8000\"]\nmodel = \"m\"")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            bad_url.contains("`gpu-01:8000` is not an http(s) URL"),
+            "{bad_url}"
+        );
+        let bad_timeout = toml::from_str::<ModelRoleConfig>("timeout_s = 0")
             .unwrap_err()
-            .to_string()
-            .contains("[models.crs]: `model` is required"));
-        let bad_url: ModelRoleConfig =
-            toml::from_str("endpoints = [\"gpu-01:8000\"]\nmodel = \"m\"").unwrap();
-        assert!(bad_url.validate("user").is_err());
+            .to_string();
+        assert!(
+            bad_timeout.contains("positive number of seconds"),
+            "{bad_timeout}"
+        );
         let embedded: ModelRoleConfig = toml::from_str("").unwrap();
         assert!(embedded.is_embedded() && embedded.validate("user").is_ok());
-        let keyed: ModelRoleConfig = toml::from_str("endpoints = [\"https://api.example.com/v1\"]\nmodel = \"m\"\napi_key_env = \"GRSU_TEST_SURELY_UNSET_KEY\"").unwrap();
+        assert_eq!(&embedded, ModelRoleConfig::embedded_default());
+        assert_eq!(embedded.timeout(), Duration::from_secs(600));
+        let keyed: ModelRoleConfig = toml::from_str("endpoints = [\"https://api.example.com/v1\"]\nmodel = \"m\"\napi_key_env = \"GRSU_TEST_SURELY_UNSET_KEY\"\ntimeout_s = 2.5").unwrap();
+        assert_eq!(keyed.timeout(), Duration::from_millis(2500));
         assert!(matches!(
             keyed.http_endpoints("crs"),
             Err(ModelConfigError::MissingKey { .. })
         ));
+    }
+
+    #[test]
+    fn roles_are_the_fields_of_the_models_table() {
+        let models: ModelsSection =
+            toml::from_str("[crs]\nmodel = \"c\"\n[critique]\nmodel = \"k\"").unwrap();
+        let roles: Vec<Role> = models.iter().map(|(role, _)| role).collect();
+        assert_eq!(roles, [Role::Crs, Role::Critique]);
+        assert_eq!(
+            models.get(Role::Critique).unwrap().model.as_deref(),
+            Some("k")
+        );
+        assert!(models.get(Role::Teacher).is_none());
+        let typo = toml::from_str::<ModelsSection>("[crss]\nmodel = \"c\"")
+            .unwrap_err()
+            .to_string();
+        assert!(typo.contains("unknown field `crss`"), "{typo}");
+        // Absent roles are not written out (the manifest records the tables the config has).
+        let written = serde_json::to_value(&models).unwrap();
+        assert_eq!(
+            written.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["crs", "critique"]
+        );
     }
 }

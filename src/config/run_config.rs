@@ -1,6 +1,7 @@
 //! The run configuration: one TOML file describes a whole run (data, models, search, simulated
-//! user, outputs). Every table is read with `deny_unknown_fields`, then validated; errors name the
-//! table and key.
+//! user, outputs). Every table is read with `deny_unknown_fields` into typed values (model roles
+//! as fields of `[models]`, durations, URLs), then validated; errors name the table and the key
+//! a rule is about, and keep the error they came from.
 //!
 //! ```toml
 //! [run]
@@ -38,73 +39,25 @@
 //! strategies = ["reward-mean", "reward-sum", "vote", "best-list"]
 //! ```
 //!
-//! Relative paths are resolved against the folder of the config file.
+//! Paths may use `${NAME}` and `${NAME:-default}`; relative ones are resolved against the folder of
+//! the config file ([`super::load`]). What identifies a config's results is in
+//! [`super::identity`].
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use super::models::{ModelRoleConfig, ModelsSection};
+use super::error::ConfigError;
+use super::load::{self, ConfigFile, PathResolver};
+use super::models::{table_of, ModelRoleConfig, ModelsSection};
+use super::values::Seconds;
 use crate::catalog::CatalogFormat;
 use crate::data::DatasetFormat;
+use crate::model::role::Role;
 use crate::model::scoring::{ScoreFormula, ScoringMode};
 use crate::prompts::ListParseMode;
-use crate::search::OutputStrategy;
-
-/// A config that cannot be used, naming the file and the key.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read the config {path}: {message}")]
-    Read { path: String, message: String },
-    #[error("{path}: {message}")]
-    Parse { path: String, message: String },
-    #[error("{path}: [{table}] {key}: {problem}")]
-    Invalid {
-        path: String,
-        table: &'static str,
-        key: &'static str,
-        problem: String,
-    },
-}
-
-impl ConfigError {
-    /// The error with the line and column of its key in `text` (the config file), where the key
-    /// is written there.
-    pub fn located(self, text: &str) -> Self {
-        use super::locate::{key_in_message, locate, locate_anywhere};
-        match self {
-            ConfigError::Invalid {
-                path,
-                table,
-                key,
-                problem,
-            } => {
-                let problem = match locate(text, table, key) {
-                    Some(location) => format!("{problem} (at {location})"),
-                    None => problem,
-                };
-                ConfigError::Invalid {
-                    path,
-                    table,
-                    key,
-                    problem,
-                }
-            }
-            ConfigError::Parse { path, message } if !message.contains(" line ") => {
-                // The deserialiser's messages span lines ("…\nin `search`\n"): one line here.
-                let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
-                let location = key_in_message(&message).and_then(|key| locate_anywhere(text, key));
-                let message = match location {
-                    Some(location) => format!("{message} (at {location})"),
-                    None => message,
-                };
-                ConfigError::Parse { path, message }
-            }
-            other => other,
-        }
-    }
-}
+use crate::search::{OutputStrategy, SearchParameter, SettingsError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -117,13 +70,21 @@ pub struct RunSection {
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight: usize,
     /// Stop the run when every endpoint of a model role has failed for this many seconds
-    /// without one answer (dead or misconfigured servers), instead of grinding on.
+    /// without one answer (dead or misconfigured servers), instead of grinding on; see
+    /// [`RunSection::give_up_after`].
     #[serde(default = "default_give_up_after_s")]
-    pub give_up_after_s: f64,
+    pub give_up_after_s: Seconds,
 }
 
-fn default_give_up_after_s() -> f64 {
-    120.0
+impl RunSection {
+    /// `give_up_after_s` as a duration.
+    pub fn give_up_after(&self) -> Duration {
+        self.give_up_after_s.duration()
+    }
+}
+
+fn default_give_up_after_s() -> Seconds {
+    Seconds::whole(120)
 }
 
 fn default_seeds() -> Vec<u64> {
@@ -165,45 +126,35 @@ pub enum StrategyName {
     None,
 }
 
+/// `[search]`; every key is optional (absent: the default of [`SearchSection::default`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct SearchSection {
-    #[serde(default = "default_strategy")]
     pub strategy: StrategyName,
-    #[serde(default = "default_width")]
     pub beam_width: u32,
-    #[serde(default = "default_width")]
     pub expand_width: u32,
-    #[serde(default = "default_depth")]
     pub depth: u32,
     /// Items per list (k).
-    #[serde(default = "default_list_length")]
     pub list_length: usize,
     /// Lists sampled by Monte Carlo search.
-    #[serde(default = "default_samples")]
     pub samples: u32,
     /// Items asked of a zero-shot CRS (`none`), long enough for @50 metrics.
-    #[serde(default = "default_zero_shot_length")]
     pub zero_shot_length: usize,
 }
 
-fn default_strategy() -> StrategyName {
-    StrategyName::Beam
-}
-fn default_width() -> u32 {
-    4
-}
-fn default_depth() -> u32 {
-    5
-}
-fn default_list_length() -> usize {
-    10
-}
-fn default_samples() -> u32 {
-    80
-}
-fn default_zero_shot_length() -> usize {
-    50
+impl Default for SearchSection {
+    /// The paper's beam search: B = N = 4, D = 5, lists of 10.
+    fn default() -> Self {
+        SearchSection {
+            strategy: StrategyName::Beam,
+            beam_width: 4,
+            expand_width: 4,
+            depth: 5,
+            list_length: 10,
+            samples: 80,
+            zero_shot_length: 50,
+        }
+    }
 }
 
 /// Where the scored item is asked about.
@@ -229,100 +180,91 @@ pub enum Scorer {
     Discriminative,
 }
 
+/// `[user]`; every key is optional (absent: the default of [`UserSection::default`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct UserSection {
-    #[serde(default = "default_true")]
     pub critique: bool,
-    #[serde(default = "default_true")]
     pub attributes: bool,
-    #[serde(default)]
     pub plot: bool,
-    #[serde(default = "default_true")]
     pub scoring: bool,
-    #[serde(default)]
     pub scorer: Scorer,
     /// With the discriminative scorer: the class whose probability is the score.
-    #[serde(default = "default_positive_class")]
     pub positive_class: usize,
-    #[serde(default)]
     pub scoring_mode: ScoringMode,
-    #[serde(default)]
     pub score_formula: ScoreFormula,
-    #[serde(default)]
     pub score_context: ScoreContext,
-    #[serde(default = "default_top_logprobs")]
     pub top_logprobs: u32,
-    #[serde(default = "default_critique_tokens")]
     pub critique_max_tokens: u32,
 }
 
-fn default_positive_class() -> usize {
-    1
+impl Default for UserSection {
+    /// The method: critiques and generative scoring with item attributes.
+    fn default() -> Self {
+        UserSection {
+            critique: true,
+            attributes: true,
+            plot: false,
+            scoring: true,
+            scorer: Scorer::default(),
+            positive_class: 1,
+            scoring_mode: ScoringMode::default(),
+            score_formula: ScoreFormula::default(),
+            score_context: ScoreContext::default(),
+            top_logprobs: 20,
+            critique_max_tokens: 256,
+        }
+    }
 }
 
-fn default_top_logprobs() -> u32 {
-    20
-}
-fn default_critique_tokens() -> u32 {
-    256
-}
-
+/// `[crs]`; every key is optional (absent: the default of [`CrsSection::default`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct CrsSection {
-    #[serde(default)]
     pub list_parse: ListParseMode,
     /// Tokens a CRS answer may take; absent: enough for its list (512, or 40 per item for longer
     /// lists such as the zero-shot 50).
-    #[serde(default)]
     pub max_tokens: Option<u32>,
     /// Titles matching no catalog item at least this well (0–100) are dropped; absent: the
     /// reference's match-everything behaviour.
-    #[serde(default)]
     pub min_match_score: Option<f64>,
     /// Pre-fills the CRS's answer (vLLM's `continue_final_message`), e.g. `"1. **"`, so that small
     /// models keep the list format; the answer is parsed with the pre-fill in front. Absent: no
     /// pre-fill (OpenAI's API does not support it).
-    #[serde(default)]
     pub answer_prefix: Option<String>,
     /// Ask for a node's lists in one request with `n` choices (vLLM shares the prompt's prefill);
     /// `false`: one request per list, as the reference implementation does.
-    #[serde(default = "default_true")]
     pub batch_lists: bool,
     /// End an answer after its k-th item (a stop sequence); `false`: let the model finish, as the
     /// reference implementation does.
-    #[serde(default = "default_true")]
     pub stop_after_list: bool,
 }
 
 impl Default for CrsSection {
     fn default() -> Self {
-        toml::from_str("").expect("defaults")
+        CrsSection {
+            list_parse: ListParseMode::default(),
+            max_tokens: None,
+            min_match_score: None,
+            answer_prefix: None,
+            batch_lists: true,
+            stop_after_list: true,
+        }
     }
 }
 
-impl Default for UserSection {
-    fn default() -> Self {
-        toml::from_str("").expect("defaults")
-    }
-}
-
+/// `[output]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct OutputSection {
-    #[serde(default = "default_outputs")]
     pub strategies: Vec<OutputStrategy>,
 }
 
-fn default_outputs() -> Vec<OutputStrategy> {
-    OutputStrategy::ALL.to_vec()
-}
-
 impl Default for OutputSection {
+    /// Every output strategy.
     fn default() -> Self {
         OutputSection {
-            strategies: default_outputs(),
+            strategies: OutputStrategy::ALL.to_vec(),
         }
     }
 }
@@ -344,74 +286,45 @@ pub struct RunConfig {
     pub output: OutputSection,
 }
 
-/// The model roles of a run: the CRS, the simulated user (scoring), the simulated user's
-/// critiquing, which is the `user` model unless `[models.critique]` names another (Table 4 varies
-/// them separately), and the discriminative reward model of `scorer = "discriminative"`.
-pub const ROLES: [&str; 4] = ["crs", "user", "critique", "reward"];
-
 impl RunConfig {
-    /// Reads, resolves relative paths against the config's folder, and validates.
+    /// Reads, resolves paths (`${NAME}`, then relative ones against the config's folder), and
+    /// validates; errors name the file, the key and where it is written.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
-            path: path.display().to_string(),
-            message: error.to_string(),
-        })?;
-        let document: toml::Table = toml::from_str(&text).map_err(|error| ConfigError::Parse {
-            path: path.display().to_string(),
-            message: error.to_string(),
-        })?;
-        for grid_table in crate::sweep::GRID_TABLES {
-            if document.contains_key(grid_table) {
-                return Err(ConfigError::Parse {
-                    path: path.display().to_string(),
-                    message: format!(
-                        "[{grid_table}] describes several cells; load the file as a sweep (grsu run does)"
-                    ),
-                });
+        ConfigFile::read(path)?.build(|file| {
+            let document = file.document()?;
+            for grid_table in crate::sweep::GRID_TABLES {
+                if document.contains_key(grid_table) {
+                    return Err(ConfigError::parse(
+                        file.label(),
+                        format!(
+                            "[{grid_table}] describes several cells; load the file as a sweep (grsu run does)"
+                        ),
+                    ));
+                }
             }
-        }
-        Self::from_document(document, path, path.display().to_string())
+            Self::from_document(document, file.path(), file.label())
+        })
     }
 
     /// Deserialises one cell's document (a config file with its grid values applied), resolves
-    /// relative paths against the folder of `path`, and validates. `label` names the cell in errors.
+    /// its paths against the folder of `path`, and validates. `label` names the cell in errors.
     pub fn from_document(
         document: toml::Table,
         path: &Path,
         label: String,
     ) -> Result<Self, ConfigError> {
-        let mut config: RunConfig =
-            RunConfig::deserialize(toml::Value::Table(document)).map_err(|error| {
-                ConfigError::Parse {
-                    path: label.clone(),
-                    message: error.to_string(),
-                }
-            })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        for (table, key, relative) in [
-            ("run", "output", &mut config.run.output),
-            ("data", "path", &mut config.data.path),
-            ("data", "catalog", &mut config.data.catalog),
-        ] {
-            *relative = super::env_paths::expand_env_path(relative).map_err(|problem| {
-                ConfigError::Invalid {
-                    path: label.clone(),
-                    table,
-                    key,
-                    problem,
-                }
-            })?;
-            if relative.is_relative() {
-                *relative = base.join(&*relative);
-            }
-        }
-        for role in config.models.values_mut() {
-            if let Some(model) = role
-                .embedded_model
-                .as_mut()
-                .filter(|model| model.is_relative())
-            {
-                *model = base.join(&*model);
+        let mut config: RunConfig = load::deserialize(document, &label)?;
+        let paths = PathResolver::new(path, &label);
+        paths.resolve("run", "output", &mut config.run.output)?;
+        paths.resolve("data", "path", &mut config.data.path)?;
+        paths.resolve("data", "catalog", &mut config.data.catalog)?;
+        for role in Role::RUN {
+            if let Some(settings) = config.models.get_mut(role) {
+                paths.resolve_optional(
+                    table_of(role),
+                    "embedded_model",
+                    settings.embedded_model.as_mut(),
+                )?;
             }
         }
         config.validate(&label)?;
@@ -419,13 +332,9 @@ impl RunConfig {
     }
 
     fn validate(&self, label: &str) -> Result<(), ConfigError> {
-        let invalid =
-            |table: &'static str, key: &'static str, problem: String| ConfigError::Invalid {
-                path: label.to_string(),
-                table,
-                key,
-                problem,
-            };
+        let invalid = |table: &'static str, key: &'static str, problem: String| {
+            ConfigError::invalid(label, table, key, problem)
+        };
         if self.data.per_conversation == Some(0) {
             return Err(invalid(
                 "data",
@@ -441,16 +350,6 @@ impl RunConfig {
         }
         if self.run.max_in_flight == 0 {
             return Err(invalid("run", "max_in_flight", "must be at least 1".into()));
-        }
-        if !(self.run.give_up_after_s.is_finite() && self.run.give_up_after_s > 0.0) {
-            return Err(invalid(
-                "run",
-                "give_up_after_s",
-                format!(
-                    "must be a positive number of seconds, not {}",
-                    self.run.give_up_after_s
-                ),
-            ));
         }
         for (key, file) in [("path", &self.data.path), ("catalog", &self.data.catalog)] {
             if !file.is_file() {
@@ -469,11 +368,10 @@ impl RunConfig {
                 "must be at least 1".into(),
             ));
         }
-        if matches!(search.strategy, StrategyName::Beam | StrategyName::Greedy) {
-            let settings = self.search_settings(0);
-            settings
-                .validate()
-                .map_err(|error| invalid("search", "beam_width", error.to_string()))?;
+        if self.depth_is_shared() {
+            self.search_settings(0).validate().map_err(|error| {
+                invalid("search", search_key_of(&error), error.reason.clone()).with_source(error)
+            })?;
         }
         if search.strategy == StrategyName::MonteCarlo && search.samples == 0 {
             return Err(invalid("search", "samples", "must be at least 1".into()));
@@ -485,19 +383,12 @@ impl RunConfig {
                 "at least 2 are needed to see both Yes and No".into(),
             ));
         }
-        for (role, settings) in &self.models {
-            if !ROLES.contains(&role.as_str()) {
-                return Err(invalid(
-                    "models",
-                    "role",
-                    format!("unknown role `{role}`; expected crs, user, critique or reward"),
-                ));
-            }
-            settings
-                .validate(role)
-                .map_err(|error| invalid("models", "endpoints", error.to_string()))?;
+        for (role, settings) in self.models.iter() {
+            settings.validate(role.as_str()).map_err(|error| {
+                invalid(table_of(role), error.key(), error.problem()).with_source(error)
+            })?;
         }
-        if self.user.scorer == Scorer::Discriminative && self.role("reward").is_embedded() {
+        if self.user.scorer == Scorer::Discriminative && self.role(Role::Reward).is_embedded() {
             return Err(invalid(
                 "user",
                 "scorer",
@@ -515,27 +406,19 @@ impl RunConfig {
         Ok(())
     }
 
-    /// The settings of a role (the embedded model when the role is absent; `critique` falls back
-    /// to `user`).
-    pub fn role(&self, role: &str) -> ModelRoleConfig {
+    /// The settings of a role: its `[models.<role>]` table; without one, `critique` falls back to
+    /// `user` and any other role is the embedded model with the default settings.
+    pub fn role(&self, role: Role) -> &ModelRoleConfig {
         match self.models.get(role) {
-            Some(settings) => settings.clone(),
-            None if role == "critique" => self.role("user"),
-            None => toml::from_str("").expect("defaults"),
+            Some(settings) => settings,
+            None if role == Role::Critique => self.role(Role::User),
+            None => ModelRoleConfig::embedded_default(),
         }
     }
 
-    /// The roles this run calls (the reward model only with the discriminative scorer).
-    pub fn roles_used(&self) -> Vec<&'static str> {
-        ROLES
-            .into_iter()
-            .filter(|role| *role != "reward" || self.user.scorer == Scorer::Discriminative)
-            .collect()
-    }
-
-    /// The roles this run calls, typed (see [`RunConfig::roles_used`]).
-    pub fn run_roles(&self) -> Vec<crate::model::role::Role> {
-        use crate::model::role::Role;
+    /// The roles this run calls, in the documented order (the reward model only with the
+    /// discriminative scorer).
+    pub fn roles_used(&self) -> Vec<Role> {
         Role::RUN
             .into_iter()
             .filter(|role| *role != Role::Reward || self.user.scorer == Scorer::Discriminative)
@@ -561,10 +444,12 @@ impl RunConfig {
     }
 
     /// The search strategy of one sample under one seed: the state machine the engine drives.
+    /// A validated config always has one; the error names the setting of an edited config that
+    /// broke a rule of its strategy.
     pub fn search_strategy(
         &self,
         seed: u64,
-    ) -> Result<Box<dyn crate::search::SearchStrategy>, crate::search::SettingsError> {
+    ) -> Result<Box<dyn crate::search::SearchStrategy>, SettingsError> {
         use crate::search::{BeamSearch, MonteCarlo, NoSearch};
         let scoring = self.user.scoring;
         Ok(match self.search.strategy {
@@ -591,37 +476,140 @@ impl RunConfig {
             self.search.list_length
         }
     }
+}
 
-    /// A hash of everything that determines the results (not the run's name, output folder or
-    /// concurrency), so a store can refuse to be resumed with another config.
-    pub fn results_hash(&self) -> String {
-        let mut value = serde_json::to_value(self).expect("a config serialises");
-        if let Some(run) = value.get_mut("run").and_then(|run| run.as_object_mut()) {
-            run.remove("name");
-            run.remove("output");
-            run.remove("max_in_flight");
-            run.remove("give_up_after_s");
+/// The `[search]` key a search-settings rule is about.
+fn search_key_of(error: &SettingsError) -> &'static str {
+    match error.parameter {
+        SearchParameter::BeamWidth => "beam_width",
+        SearchParameter::ExpandWidth => "expand_width",
+        SearchParameter::Depth => "depth",
+        SearchParameter::Samples => "samples",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Loads a valid config (the demo data, a B = N = 2, D = 2 beam search) whose `[search]`
+    /// table is `search` (lines 11 to 13), with `extra` from line 15 on.
+    fn load(search: &str, extra: &str) -> Result<RunConfig, ConfigError> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = format!(
+            "[run]\nname = \"t\"\noutput = \"out\"\n\n[data]\nformat = \"grsu\"\npath = \"{}\"\ncatalog = \"{}\"\n\n[search]\n{search}\n\n{extra}",
+            root.join("data/demo/conversations.jsonl").display(),
+            root.join("data/demo/movie2info.json").display(),
+        );
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("run.toml");
+        std::fs::write(&path, text).unwrap();
+        RunConfig::load(&path)
+    }
+
+    const SEARCH: &str = "beam_width = 2\nexpand_width = 2\ndepth = 2";
+
+    fn key_of(error: &ConfigError) -> (&'static str, &'static str) {
+        match error {
+            ConfigError::Invalid { table, key, .. } => (table, key),
+            other => panic!("not a key's error: {other}"),
         }
-        if let Some(models) = value
-            .get_mut("models")
-            .and_then(|models| models.as_object_mut())
-        {
-            for role in models.values_mut() {
-                if let Some(role) = role.as_object_mut() {
-                    // Endpoints and capacity change where answers come from, not what they are.
-                    role.remove("endpoints");
-                    role.remove("max_concurrency");
-                    role.remove("timeout_s");
-                    role.remove("api_key_env");
-                    role.remove("affinity");
-                }
-            }
+    }
+
+    #[test]
+    fn search_rules_are_reported_under_the_key_they_are_about() {
+        assert!(load(SEARCH, "").is_ok());
+        for (key, value, line) in [
+            ("beam_width", "0", 11),
+            ("expand_width", "1", 12),
+            ("depth", "0", 13),
+        ] {
+            let search = SEARCH.replace(&format!("{key} = 2"), &format!("{key} = {value}"));
+            let error = load(&search, "").unwrap_err();
+            assert_eq!(key_of(&error), ("search", key), "{error}");
+            let message = error.to_string();
+            assert!(
+                message.contains(&format!("[search] {key}: "))
+                    && message.contains(&format!("(at line {line}, column 1)")),
+                "{message}"
+            );
+            assert!(
+                std::error::Error::source(&error).is_some(),
+                "the search rule is kept as the source: {message}"
+            );
         }
-        let digest = Sha256::digest(serde_json::to_vec(&value).expect("JSON"));
-        digest
-            .iter()
-            .take(8)
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        // Greedy search is B = 1: a zero expansion width is the expansion width's fault.
+        let greedy = load("strategy = \"greedy\"\nexpand_width = 0", "").unwrap_err();
+        assert_eq!(key_of(&greedy), ("search", "expand_width"), "{greedy}");
+        let monte_carlo = load("strategy = \"monte-carlo\"\nsamples = 0", "").unwrap_err();
+        assert_eq!(key_of(&monte_carlo), ("search", "samples"), "{monte_carlo}");
+    }
+
+    #[test]
+    fn model_roles_are_typed_and_a_misspelt_role_is_named_with_its_line() {
+        let config = load(
+            SEARCH,
+            "[models.crs]\nendpoints = [\"http://gpu:8000/v1\"]\nmodel = \"m\"\ntimeout_s = 2.5\n[models.user]\nmodel = \"u\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.role(Role::Crs).timeout(),
+            Duration::from_millis(2500)
+        );
+        assert_eq!(config.role(Role::Crs).endpoints[0].url().port(), Some(8000));
+        // Without its own table, critique is the user model; the reward model is embedded.
+        assert_eq!(config.role(Role::Critique), config.role(Role::User));
+        assert!(config.role(Role::Reward).is_embedded());
+        assert_eq!(config.roles_used(), [Role::Crs, Role::User, Role::Critique]);
+        assert_eq!(config.run.give_up_after(), Duration::from_secs(120));
+
+        let typo = load(SEARCH, "[models.crss]\nmodel = \"m\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            typo.contains("unknown field `crss`") && typo.contains("(at line 15, column 1)"),
+            "{typo}"
+        );
+        let url = load(
+            SEARCH,
+            "[models.user]\nendpoints = [\"gpu-01:8000\"]\nmodel = \"m\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            url.contains("`gpu-01:8000` is not an http(s) URL")
+                && url.contains("models.user.endpoints")
+                && url.contains("(at line 16, column 1)"),
+            "{url}"
+        );
+        let timeout = load(SEARCH, "[models.crs]\ntimeout_s = -1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            timeout.contains("positive number of seconds")
+                && timeout.contains("models.crs.timeout_s"),
+            "{timeout}"
+        );
+        let no_model = load(
+            SEARCH,
+            "[models.reward]\nendpoints = [\"http://gpu:8000/v1\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(key_of(&no_model), ("models.reward", "model"), "{no_model}");
+        assert!(
+            no_model.to_string().contains("(at line 15, column 1)"),
+            "{no_model}"
+        );
+    }
+
+    #[test]
+    fn defaults_are_one_table_deep() {
+        let parsed: UserSection = toml::from_str("").unwrap();
+        assert_eq!(parsed, UserSection::default());
+        let parsed: CrsSection = toml::from_str("").unwrap();
+        assert_eq!(parsed, CrsSection::default());
+        let parsed: SearchSection = toml::from_str("depth = 3").unwrap();
+        assert_eq!(parsed.beam_width, SearchSection::default().beam_width);
+        assert_eq!(parsed.depth, 3);
     }
 }

@@ -33,6 +33,14 @@ impl RequestContext {
         self
     }
 
+    /// A request of one unit of work (search, seed, sample): the sample is the affinity key and
+    /// the unit the origin of what it pays for.
+    pub fn of_unit(role: Role, sample: &str, origin: Origin) -> Self {
+        RequestContext::new(role)
+            .with_affinity(sample)
+            .with_origin(origin)
+    }
+
     /// Paid for by the unit `origin`.
     pub fn with_origin(mut self, origin: Origin) -> Self {
         self.origin = Some(origin);

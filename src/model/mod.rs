@@ -17,27 +17,34 @@
 //! - [`context`]: [`context::RequestContext`], what travels with a request: role, affinity key,
 //!   the unit paying for it.
 //! - [`cached`]: [`cached::CachedBackend`], the one front of the response cache.
-//! - [`build`]: a role's config into a ready backend (a pool, or the shared embedded model).
+//! - [`ask`]: [`ask::Ask`], how the CRS and the simulated user ask a model.
+//! - [`usage`]: what a sample's requests cost: calls, cache hits, invalid answers, per role.
+//! - [`build`]: a role's config into a ready backend (a pool, or the shared embedded model
+//!   through the caller's [`build::EmbeddedLoader`]).
 //! - [`classify`]: class probabilities from a discriminative reward model (`/classify`).
 //! - [`doctor`]: the checks `grsu doctor` runs against an endpoint.
-//! - [`embedded`]: the small CPU model used when no server is configured.
+//! - [`embedded_path`]: where the embedded model's GGUF file is looked for. The model itself (the
+//!   small CPU model used when no server is configured) is the `grsu-embedded` crate, which gives
+//!   [`build::BackendBuilder`] its loader, so that this library does not compile candle.
 //! - [`http`]: the OpenAI-compatible HTTP backend (vLLM, llama.cpp, OpenAI).
 //! - [`pool`]: [`pool::EndpointPool`], the replicas of one model role behind one [`Backend`], with
 //!   bounded concurrency per replica, retries with backoff, affinity and ejection of failing ones.
 
+pub mod ask;
 pub mod backend;
 pub mod build;
 pub mod cached;
 pub mod classify;
 pub mod context;
 pub mod doctor;
-pub mod embedded;
+pub mod embedded_path;
 pub mod error;
 pub mod http;
 pub mod pool;
 pub mod role;
 pub mod scoring;
 pub mod types;
+pub mod usage;
 
 pub use backend::Backend;
 pub use error::ModelError;

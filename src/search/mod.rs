@@ -35,6 +35,7 @@ pub use monte_carlo::MonteCarlo;
 pub use no_search::NoSearch;
 pub use ranking::{rank, OutputStrategy};
 pub use strategy::{
-    Command, Event, RequestKey, RequestKind, SearchSettings, SearchStrategy, SettingsError,
+    Command, Event, RequestKey, RequestKind, SearchParameter, SearchSettings, SearchStrategy,
+    SettingsError,
 };
 pub use tree::{Node, NodeId, SearchTree};

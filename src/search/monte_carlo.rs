@@ -7,7 +7,9 @@
 //! N = 4, so both share its lists (and its cache entry) on the same sample: paired comparisons.
 
 use super::round::{Recommendation, Round};
-use super::strategy::{Command, Event, SearchStrategy, SettingsError, SAMPLING_TEMPERATURE};
+use super::strategy::{
+    Command, Event, SearchParameter, SearchStrategy, SettingsError, SAMPLING_TEMPERATURE,
+};
 use super::tree::SearchTree;
 
 /// The most lists one CRS call of Monte Carlo search asks for.
@@ -26,6 +28,7 @@ impl MonteCarlo {
     pub fn new(samples: u32, scoring: bool) -> Result<Self, SettingsError> {
         if samples == 0 {
             return Err(SettingsError::new(
+                SearchParameter::Samples,
                 "Monte Carlo search needs at least 1 sample",
             ));
         }

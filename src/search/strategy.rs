@@ -201,20 +201,29 @@ impl SearchSettings {
         SearchSettings::beam(1, expand_width, depth)
     }
 
-    /// Checks N ≥ B ≥ 1 and D ≥ 1.
+    /// Checks N ≥ B ≥ 1 and D ≥ 1; the error names the parameter that breaks the rule.
     pub fn validate(&self) -> Result<(), SettingsError> {
         if self.beam_width == 0 {
-            return Err(SettingsError::new("beam width B must be at least 1"));
+            return Err(SettingsError::new(
+                SearchParameter::BeamWidth,
+                "beam width B must be at least 1",
+            ));
         }
         if self.expand_width < self.beam_width {
-            return Err(SettingsError::new(format!(
-                "expansion width N = {} must be at least the beam width B = {}: the search keeps B \
-                 of the lists it expands",
-                self.expand_width, self.beam_width
-            )));
+            return Err(SettingsError::new(
+                SearchParameter::ExpandWidth,
+                format!(
+                    "expansion width N = {} must be at least the beam width B = {}: the search \
+                     keeps B of the lists it expands",
+                    self.expand_width, self.beam_width
+                ),
+            ));
         }
         if self.depth == 0 {
-            return Err(SettingsError::new("search depth D must be at least 1"));
+            return Err(SettingsError::new(
+                SearchParameter::Depth,
+                "search depth D must be at least 1",
+            ));
         }
         Ok(())
     }
@@ -234,16 +243,31 @@ impl SearchSettings {
     }
 }
 
-/// Search parameters that make no sense, with the reason.
+/// A parameter of a search strategy, as a [`SettingsError`] names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchParameter {
+    /// B.
+    BeamWidth,
+    /// N.
+    ExpandWidth,
+    /// D.
+    Depth,
+    /// The lists of Monte Carlo search.
+    Samples,
+}
+
+/// Search parameters that make no sense: the parameter that breaks a rule, and the rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid search settings: {reason}")]
 pub struct SettingsError {
+    pub parameter: SearchParameter,
     pub reason: String,
 }
 
 impl SettingsError {
-    pub fn new(reason: impl Into<String>) -> Self {
+    pub fn new(parameter: SearchParameter, reason: impl Into<String>) -> Self {
         SettingsError {
+            parameter,
             reason: reason.into(),
         }
     }
@@ -278,6 +302,14 @@ mod tests {
         assert!(narrow.to_string().contains("B = 4"), "{narrow}");
         let flat = SearchSettings::beam(2, 2, 0).validate().unwrap_err();
         assert!(flat.to_string().contains("depth D"), "{flat}");
+        assert_eq!(
+            [no_beam.parameter, narrow.parameter, flat.parameter],
+            [
+                SearchParameter::BeamWidth,
+                SearchParameter::ExpandWidth,
+                SearchParameter::Depth
+            ]
+        );
     }
 
     #[test]

@@ -43,7 +43,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use toml::{Table, Value};
 
-use crate::config::{ConfigError, RunConfig, StrategyName};
+use crate::config::identity::short_hash;
+use crate::config::load::ConfigFile;
+use crate::config::models::table_of;
+use crate::config::{ConfigError, RunConfig};
 use crate::search::OutputStrategy;
 use document::{display_value, flatten, set_path};
 
@@ -165,24 +168,14 @@ impl Sweep {
 
     /// [`Sweep::load`] with command-line overrides applied to the file's document first.
     pub fn load_with(path: &Path, overrides: &Overrides) -> Result<Sweep, ConfigError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
-            path: file.clone(),
-            message: error.to_string(),
-        })?;
-        Self::from_text(path, &text, overrides).map_err(|error| error.located(&text))
+        ConfigFile::read(path)?.build(|file| Self::from_file(file, overrides))
     }
 
-    fn from_text(path: &Path, text: &str, overrides: &Overrides) -> Result<Sweep, ConfigError> {
-        let file = path.display().to_string();
-        let mut base: Table = toml::from_str(text).map_err(|error| ConfigError::Parse {
-            path: file.clone(),
-            message: error.to_string(),
-        })?;
-        let parse_error = |message: String| ConfigError::Parse {
-            path: file.clone(),
-            message,
-        };
+    fn from_file(config_file: &ConfigFile, overrides: &Overrides) -> Result<Sweep, ConfigError> {
+        let path = config_file.path();
+        let file = config_file.label();
+        let mut base: Table = config_file.document()?;
+        let parse_error = |message: String| ConfigError::parse(file.clone(), message);
         for (key, value) in &overrides.set {
             if GRID_TABLES.contains(&key.split('.').next().unwrap_or_default()) {
                 return Err(parse_error(format!(
@@ -263,6 +256,7 @@ impl Sweep {
             }
         }
         let first = cells[0].config.run.clone();
+        let give_up_after = first.give_up_after();
         let fingerprints = data_fingerprints(&cells)?;
         let searches = share_searches(&mut cells, &fingerprints);
         Ok(Sweep {
@@ -272,7 +266,7 @@ impl Sweep {
             seeds: first.seeds,
             output: first.output,
             max_in_flight: first.max_in_flight,
-            give_up_after: std::time::Duration::from_secs_f64(first.give_up_after_s),
+            give_up_after,
             cells,
             searches,
         })
@@ -293,9 +287,7 @@ impl Sweep {
                 strategies: cell.strategies(),
             })
             .collect();
-        short_hex(&Sha256::digest(
-            serde_json::to_vec(&(&self.seeds, cells)).expect("cells serialise"),
-        ))
+        short_hash(&(&self.seeds, cells))
     }
 
     /// Every API key variable the cells' roles name is set: a missing one is bad input naming the
@@ -309,14 +301,14 @@ impl Sweep {
                 }
                 if let Some(variable) = &settings.api_key_env {
                     if std::env::var(variable).map_or(true, |key| key.is_empty()) {
-                        return Err(ConfigError::Invalid {
-                            path: cell.label.clone(),
-                            table: "models",
-                            key: "api_key_env",
-                            problem: format!(
+                        return Err(ConfigError::invalid(
+                            cell.label.clone(),
+                            table_of(role),
+                            "api_key_env",
+                            format!(
                                 "[models.{role}] names the API key variable {variable}, which is not set in the environment"
                             ),
-                        });
+                        ));
                     }
                 }
             }
@@ -424,12 +416,9 @@ fn cartesian(grid: &[(String, Vec<Value>)]) -> Vec<Vec<(&String, &Value)>> {
 }
 
 /// Whether the strategy's trees can be truncated to give a shallower search (and continued to
-/// give a deeper one).
+/// give a deeper one): [`RunConfig::depth_is_shared`].
 pub fn depth_is_shared(config: &RunConfig) -> bool {
-    matches!(
-        config.search.strategy,
-        StrategyName::Beam | StrategyName::Greedy
-    )
+    config.depth_is_shared()
 }
 
 /// What identifies a search beyond its config: the contents of its data files (a dataset edited
@@ -445,11 +434,14 @@ fn data_fingerprints(cells: &[Cell]) -> Result<Fingerprints, ConfigError> {
             if fingerprints.contains_key(file) {
                 continue;
             }
-            let bytes = std::fs::read(file).map_err(|error| ConfigError::Invalid {
-                path: cell.label.clone(),
-                table: "data",
-                key,
-                problem: format!("cannot read {}: {error}", file.display()),
+            let bytes = std::fs::read(file).map_err(|error| {
+                ConfigError::invalid(
+                    cell.label.clone(),
+                    "data",
+                    key,
+                    format!("cannot read {}: {error}", file.display()),
+                )
+                .with_source(error)
             })?;
             fingerprints.insert(file.clone(), short_hex(&Sha256::digest(&bytes)));
         }
@@ -465,23 +457,26 @@ fn short_hex(digest: &[u8]) -> String {
         .collect()
 }
 
-/// The key of a cell's search: everything that determines its records, and nothing that a
-/// store can serve from records it already holds: not the output strategies (computed from the
-/// stored tree), not the depth of beam and greedy search (trees are continued or truncated), not
-/// the seeds or the sample limit (records are kept per seed and sample).
+/// What [`search_key`] hashes.
+#[derive(Serialize)]
+struct SearchKey<'a> {
+    identity: crate::config::identity::SearchIdentity<'a>,
+    /// The fingerprints of the data and catalog files.
+    contents: [Option<&'a String>; 2],
+}
+
+/// The key of a cell's search: everything that determines its records
+/// ([`RunConfig::search_identity`], the *rerun* keys of the reference, and the contents of its
+/// data files), and nothing that a store can serve from records it already holds: not the
+/// *extended* keys, that is the output strategies (computed from the stored tree), the depth of
+/// beam and greedy search (trees are continued or truncated), the seeds and the sample limit
+/// (records are kept per seed and sample); nor the *reused* ones.
 pub fn search_key(config: &RunConfig, fingerprints: &BTreeMap<PathBuf, String>) -> String {
-    let mut normalised = config.clone();
-    normalised.output.strategies.clear();
-    normalised.run.seeds.clear();
-    normalised.data.limit = None;
-    if depth_is_shared(&normalised) {
-        normalised.search.depth = 0;
-    }
-    let data = &normalised.data;
-    let contents = [&data.path, &data.catalog].map(|file| fingerprints.get(file).cloned());
-    short_hex(&Sha256::digest(
-        serde_json::to_vec(&(normalised.results_hash(), contents)).expect("keys serialise"),
-    ))
+    let data = &config.data;
+    short_hash(&SearchKey {
+        identity: config.search_identity(),
+        contents: [&data.path, &data.catalog].map(|file| fingerprints.get(file)),
+    })
 }
 
 /// Groups cells whose searches are identical up to output strategies and depth; sets each cell's

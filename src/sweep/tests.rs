@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use super::*;
+use crate::config::StrategyName;
 
 fn demo(file: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

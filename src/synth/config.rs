@@ -38,19 +38,34 @@
 //! plot = false
 //! ```
 //!
-//! Relative paths are resolved against the folder of the config file.
+//! The file is read as a run config is ([`crate::config::load`]): paths may use `${NAME}` and
+//! `${NAME:-default}`, relative ones are resolved against the folder of the config file, and errors
+//! give the line and column of their key.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+use crate::config::identity::short_hash;
+use crate::config::load::{self, ConfigFile, PathResolver};
+use crate::config::models::table_of;
 use crate::config::run_config::DataSection;
-use crate::config::{ConfigError, ModelRoleConfig, ModelsSection, ScoreContext};
+use crate::config::{ConfigError, ModelRoleConfig, ScoreContext};
+use crate::model::role::Role;
 use crate::prompts::ItemView;
 
 /// The only model role a synthesis config may name.
 pub const TEACHER_ROLE: &str = "teacher";
+
+/// `[models.teacher]`, the one model table of a synthesis config (any other role is an unknown
+/// key).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SynthModels {
+    /// The teacher; absent: the embedded model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teacher: Option<ModelRoleConfig>,
+}
 
 /// `[synth]`: name, seed, output folder, concurrency.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,84 +85,71 @@ fn default_max_in_flight() -> usize {
     16
 }
 
-/// `[critique]`: the item lists and the teacher requests of critique synthesis.
+/// `[critique]`: the item lists and the teacher requests of critique synthesis. Every key is
+/// optional (absent: the default of [`CritiqueSection::default`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct CritiqueSection {
     /// Items per list (k); subsets of the labels have fewer than k items.
-    #[serde(default = "default_list_length")]
     pub list_length: usize,
     /// At most this many label subsets per history (a seeded sample when there are more); the
     /// paper's "every subset" is 2^n − 1 lists for n labels.
-    #[serde(default = "default_max_subsets")]
     pub max_subsets_per_history: usize,
     /// Lists without any label item, per history (the paper: one).
-    #[serde(default = "default_one")]
     pub lists_without_labels: usize,
-    #[serde(default = "default_true")]
     pub attributes: bool,
-    #[serde(default)]
     pub plot: bool,
     /// The teacher's sampling temperature (0: greedy; a retry after an invalid answer then samples
     /// at 1).
-    #[serde(default = "default_temperature")]
     pub temperature: f32,
     /// The teacher's length limit; a critique cut by it is invalid and asked again.
-    #[serde(default = "default_max_tokens")]
     pub max_tokens: u32,
     /// Stop sequences of the teacher requests (none by default); `["\n\n"]` keeps a small
     /// teacher that never stops to its first paragraph.
-    #[serde(default)]
     pub stop: Vec<String>,
 }
 
-/// `[score]`: the scoring examples.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScoreSection {
-    /// Negatives (answered No) per label item (answered Yes).
-    #[serde(default = "default_one")]
-    pub negatives_per_positive: usize,
-    /// The prompt layout, as the run's `[user] score_context`.
-    #[serde(default)]
-    pub score_context: ScoreContext,
-    /// Items of the list shown with `list` context.
-    #[serde(default = "default_list_length")]
-    pub list_length: usize,
-    #[serde(default = "default_true")]
-    pub attributes: bool,
-    #[serde(default)]
-    pub plot: bool,
-}
-
-fn default_list_length() -> usize {
-    10
-}
-fn default_max_subsets() -> usize {
-    64
-}
-fn default_one() -> usize {
-    1
-}
-fn default_true() -> bool {
-    true
-}
-fn default_temperature() -> f32 {
-    1.0
-}
-fn default_max_tokens() -> u32 {
-    256
-}
-
 impl Default for CritiqueSection {
+    /// The paper's: lists of 10, up to 64 label subsets and one list without labels per history.
     fn default() -> Self {
-        toml::from_str("").expect("defaults")
+        CritiqueSection {
+            list_length: 10,
+            max_subsets_per_history: 64,
+            lists_without_labels: 1,
+            attributes: true,
+            plot: false,
+            temperature: 1.0,
+            max_tokens: 256,
+            stop: Vec::new(),
+        }
     }
 }
 
+/// `[score]`: the scoring examples. Every key is optional (absent: the default of
+/// [`ScoreSection::default`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScoreSection {
+    /// Negatives (answered No) per label item (answered Yes).
+    pub negatives_per_positive: usize,
+    /// The prompt layout, as the run's `[user] score_context`.
+    pub score_context: ScoreContext,
+    /// Items of the list shown with `list` context.
+    pub list_length: usize,
+    pub attributes: bool,
+    pub plot: bool,
+}
+
 impl Default for ScoreSection {
+    /// The paper's: one negative per label item, each item asked about alone.
     fn default() -> Self {
-        toml::from_str("").expect("defaults")
+        ScoreSection {
+            negatives_per_positive: 1,
+            score_context: ScoreContext::default(),
+            list_length: 10,
+            attributes: true,
+            plot: false,
+        }
     }
 }
 
@@ -172,7 +174,7 @@ pub struct SynthConfig {
     pub synth: SynthSection,
     pub data: DataSection,
     #[serde(default)]
-    pub models: ModelsSection,
+    pub models: SynthModels,
     #[serde(default)]
     pub critique: CritiqueSection,
     #[serde(default)]
@@ -180,52 +182,39 @@ pub struct SynthConfig {
 }
 
 impl SynthConfig {
-    /// Reads, resolves relative paths against the config's folder, and validates.
+    /// Reads, resolves paths (`${NAME}`, then relative ones against the config's folder), and
+    /// validates; errors name the file, the key and where it is written.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
-            path: path.display().to_string(),
-            message: error.to_string(),
-        })?;
-        Self::parse(&text, path)
+        ConfigFile::read(path)?.build(Self::from_file)
     }
 
     /// Parses a config's text as if read from `path` (relative paths resolve against its folder).
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let mut config: SynthConfig = toml::from_str(text).map_err(|error| ConfigError::Parse {
-            path: path.display().to_string(),
-            message: error.to_string(),
-        })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        for relative in [
-            &mut config.synth.output,
-            &mut config.data.path,
-            &mut config.data.catalog,
-        ] {
-            if relative.is_relative() {
-                *relative = base.join(&*relative);
-            }
+        ConfigFile::from_text(path, text).build(Self::from_file)
+    }
+
+    fn from_file(file: &ConfigFile) -> Result<Self, ConfigError> {
+        let label = file.label();
+        let mut config: SynthConfig = load::deserialize(file.document()?, &label)?;
+        let paths = PathResolver::new(file.path(), &label);
+        paths.resolve("synth", "output", &mut config.synth.output)?;
+        paths.resolve("data", "path", &mut config.data.path)?;
+        paths.resolve("data", "catalog", &mut config.data.catalog)?;
+        if let Some(teacher) = config.models.teacher.as_mut() {
+            paths.resolve_optional(
+                table_of(Role::Teacher),
+                "embedded_model",
+                teacher.embedded_model.as_mut(),
+            )?;
         }
-        for role in config.models.values_mut() {
-            if let Some(model) = role
-                .embedded_model
-                .as_mut()
-                .filter(|model| model.is_relative())
-            {
-                *model = base.join(&*model);
-            }
-        }
-        config.validate(path)?;
+        config.validate(&label)?;
         Ok(config)
     }
 
-    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
-        let invalid =
-            |table: &'static str, key: &'static str, problem: String| ConfigError::Invalid {
-                path: path.display().to_string(),
-                table,
-                key,
-                problem,
-            };
+    fn validate(&self, label: &str) -> Result<(), ConfigError> {
+        let invalid = |table: &'static str, key: &'static str, problem: String| {
+            ConfigError::invalid(label, table, key, problem)
+        };
         if self.synth.name.trim().is_empty() {
             return Err(invalid("synth", "name", "must not be empty".into()));
         }
@@ -326,27 +315,20 @@ impl SynthConfig {
                 "the plot is shown with the attributes only: set attributes = true".into(),
             ));
         }
-        for (role, settings) in &self.models {
-            if role != TEACHER_ROLE {
-                return Err(invalid(
-                    "models",
-                    "role",
-                    format!("unknown role `{role}`; a synthesis config has only `teacher`"),
-                ));
-            }
-            settings
-                .validate(role)
-                .map_err(|error| invalid("models", "endpoints", error.to_string()))?;
+        if let Some(teacher) = &self.models.teacher {
+            teacher.validate(TEACHER_ROLE).map_err(|error| {
+                invalid(table_of(Role::Teacher), error.key(), error.problem()).with_source(error)
+            })?;
         }
         Ok(())
     }
 
     /// The teacher's settings (the embedded model when `[models.teacher]` is absent).
-    pub fn teacher(&self) -> ModelRoleConfig {
+    pub fn teacher(&self) -> &ModelRoleConfig {
         self.models
-            .get(TEACHER_ROLE)
-            .cloned()
-            .unwrap_or_else(|| toml::from_str("").expect("defaults"))
+            .teacher
+            .as_ref()
+            .unwrap_or_else(|| ModelRoleConfig::embedded_default())
     }
 
     /// A hash of what determines one kind of output (`critique` or `score`): the data, the seed
@@ -368,12 +350,7 @@ impl SynthConfig {
             }
             _ => value["score"] = serde_json::to_value(&self.score).expect("JSON"),
         }
-        let digest = Sha256::digest(serde_json::to_vec(&value).expect("JSON"));
-        digest
-            .iter()
-            .take(8)
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        short_hash(&value)
     }
 }
 
@@ -421,9 +398,11 @@ mod tests {
         let zero = parse("[critique]\nmax_subsets_per_history = 0")
             .unwrap_err()
             .to_string();
-        assert_eq!(
-            zero,
-            "/configs/synth.toml: [critique] max_subsets_per_history: must be at least 1"
+        assert!(
+            zero.starts_with(
+                "/configs/synth.toml: [critique] max_subsets_per_history: must be at least 1 (at line "
+            ),
+            "{zero}"
         );
         let short = parse("[critique]\nlist_length = 1")
             .unwrap_err()
@@ -434,13 +413,16 @@ mod tests {
         );
         let role = parse("[models.user]\n").unwrap_err().to_string();
         assert!(
-            role.contains("[models] role: unknown role `user`"),
+            role.contains("unknown field `user`, expected `teacher`") && role.contains("(at line"),
             "{role}"
         );
         let no_model = parse("[models.teacher]\nendpoints = [\"http://gpu:8000/v1\"]")
             .unwrap_err()
             .to_string();
-        assert!(no_model.contains("`model` is required"), "{no_model}");
+        assert!(
+            no_model.contains("[models.teacher] model: required when `endpoints` are given"),
+            "{no_model}"
+        );
         let list =
             parse("[score]\nscore_context = \"list\"\nnegatives_per_positive = 3\nlist_length = 3")
                 .unwrap_err()

@@ -10,6 +10,7 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::config::SynthConfig;
@@ -25,7 +26,7 @@ use crate::catalog::Catalog;
 use crate::config::models::ModelConfigError;
 use crate::data::{Dataset, LoadOptions, Sample};
 use crate::input_error::InputError;
-use crate::model::build::BuildError;
+use crate::model::build::{BuildError, EmbeddedLoader};
 use crate::prompts::CRITIQUE_MAX_ATTEMPTS;
 use crate::store::{Store, StoreError};
 
@@ -158,17 +159,19 @@ pub fn plan_critique(config: &SynthConfig) -> Result<CritiqueCounts, SynthError>
 }
 
 /// `grsu synth critique`: critique examples from the teacher, resumable through the store's
-/// response cache.
+/// response cache. An embedded teacher (no endpoints) is loaded by `loader` (the CLI passes
+/// `grsu_embedded::loader()`).
 pub async fn run_critique(
     config: &SynthConfig,
     progress: &SynthProgress,
+    loader: Option<Arc<dyn EmbeddedLoader>>,
 ) -> Result<SynthOutcome, SynthError> {
     let started = Instant::now();
     let (catalog, samples) = load_source(config)?;
     create_output(config)?;
     let store = Store::open(&store_path(&config.synth.output))?;
     let teacher_settings = config.teacher();
-    let teacher = teacher_from_config(&teacher_settings, store.response_cache()?).await?;
+    let teacher = teacher_from_config(teacher_settings, store.response_cache()?, loader).await?;
     tracing::info!(
         histories = samples.len(),
         teacher = teacher.identity(),

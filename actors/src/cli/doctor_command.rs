@@ -32,10 +32,11 @@ use std::time::Duration;
 
 use clap::Args;
 use futures_util::future::join_all;
-use grsu::config::run_config::ROLES;
+use grsu::config::values::Seconds;
 use grsu::config::{RunConfig, Scorer, StrategyName};
 use grsu::model::doctor::{diagnose, diagnose_with, Capability, Check, DoctorReport, Probes};
 use grsu::model::http::{HttpBackend, HttpEndpoint};
+use grsu::model::role::Role;
 use grsu::model::scoring::ScoringMode;
 use grsu::sweep::Sweep;
 use serde::Serialize;
@@ -88,17 +89,14 @@ fn mode_name(mode: ScoringMode) -> &'static str {
 }
 
 pub fn run(arguments: DoctorArguments) -> Result<(), CliFailure> {
-    if !(arguments.timeout_s.is_finite() && arguments.timeout_s > 0.0) {
-        return Err(CliFailure::Config(format!(
-            "--timeout-s must be a positive number of seconds, not {}",
-            arguments.timeout_s
-        )));
-    }
+    let timeout = Seconds::try_from(arguments.timeout_s)
+        .map_err(|problem| CliFailure::Config(format!("--timeout-s {problem}")))?
+        .duration();
     if let Some(config) = &arguments.config {
-        return run_config(config, &arguments);
+        return run_config(config, &arguments, timeout);
     }
     if let (Some(url), Some(model)) = (&arguments.endpoint, &arguments.model) {
-        return run_endpoint(url, model, &arguments);
+        return run_endpoint(url, model, &arguments, timeout);
     }
     Err(CliFailure::Config(
         "give --config, or --endpoint with --model".into(),
@@ -123,10 +121,10 @@ struct Needs {
 }
 
 /// What `role` of a cell calls its model for; `None` when the cell never calls it.
-fn needs_of(config: &RunConfig, role: &str, mode: ScoringMode) -> Option<Needs> {
+fn needs_of(config: &RunConfig, role: Role, mode: ScoringMode) -> Option<Needs> {
     let strategy = config.search.strategy;
     match role {
-        "crs" => Some(Needs {
+        Role::Crs => Some(Needs {
             chat: true,
             n: config.crs.batch_lists && strategy != StrategyName::None,
             continue_final_message: config
@@ -137,7 +135,7 @@ fn needs_of(config: &RunConfig, role: &str, mode: ScoringMode) -> Option<Needs> 
                 .then_some("`[crs] answer_prefix`"),
             ..Needs::default()
         }),
-        "user" => {
+        Role::User => {
             (config.user.scoring && config.user.scorer == Scorer::Generative).then(|| Needs {
                 chat: true,
                 logprobs: true,
@@ -146,7 +144,7 @@ fn needs_of(config: &RunConfig, role: &str, mode: ScoringMode) -> Option<Needs> 
                 ..Needs::default()
             })
         }
-        "critique" => (config.user.critique
+        Role::Critique => (config.user.critique
             && matches!(strategy, StrategyName::Beam | StrategyName::Greedy)
             && config.search.depth >= 2)
             .then(|| Needs {
@@ -154,11 +152,11 @@ fn needs_of(config: &RunConfig, role: &str, mode: ScoringMode) -> Option<Needs> 
                 n: config.search.expand_width > 1,
                 ..Needs::default()
             }),
-        "reward" => Some(Needs {
+        Role::Reward => Some(Needs {
             classify: true,
             ..Needs::default()
         }),
-        _ => None,
+        Role::Teacher => None,
     }
 }
 
@@ -166,7 +164,7 @@ fn needs_of(config: &RunConfig, role: &str, mode: ScoringMode) -> Option<Needs> 
 #[derive(Debug, Clone)]
 struct Use {
     cell: usize,
-    role: &'static str,
+    role: Role,
     needs: Needs,
 }
 
@@ -192,7 +190,7 @@ fn normalise_url(url: &str) -> String {
 
 struct Target {
     key: EndpointKey,
-    timeout_s: f64,
+    timeout: Duration,
     uses: Vec<Use>,
 }
 
@@ -206,7 +204,7 @@ enum Severity {
 struct Finding {
     severity: Severity,
     text: String,
-    hits: Vec<(&'static str, usize)>,
+    hits: Vec<(Role, usize)>,
 }
 
 /// An endpoint's row: what was found and what it means for its cells.
@@ -269,9 +267,9 @@ impl Cells<'_> {
     }
 
     /// "crs in all 5 cells and user in cell GRSU": roles with the same cells are named together.
-    fn who(&self, hits: &[(&'static str, usize)]) -> String {
+    fn who(&self, hits: &[(Role, usize)]) -> String {
         let mut groups: Vec<(Vec<usize>, Vec<&'static str>)> = Vec::new();
-        for role in ROLES {
+        for role in Role::RUN {
             let mut cells: Vec<usize> = hits
                 .iter()
                 .filter(|(hit_role, _)| *hit_role == role)
@@ -283,8 +281,8 @@ impl Cells<'_> {
             cells.sort_unstable();
             cells.dedup();
             match groups.iter_mut().find(|(other, _)| *other == cells) {
-                Some((_, roles)) => roles.push(role),
-                None => groups.push((cells, vec![role])),
+                Some((_, roles)) => roles.push(role.as_str()),
+                None => groups.push((cells, vec![role.as_str()])),
             }
         }
         groups
@@ -296,9 +294,10 @@ impl Cells<'_> {
 }
 
 fn distinct_roles(uses: &[Use]) -> Vec<&'static str> {
-    ROLES
+    Role::RUN
         .into_iter()
         .filter(|role| uses.iter().any(|usage| usage.role == *role))
+        .map(|role| role.as_str())
         .collect()
 }
 
@@ -430,12 +429,7 @@ fn judge(report: &DoctorReport, needs: &Needs) -> Vec<(Severity, String)> {
     found
 }
 
-fn add_finding(
-    findings: &mut Vec<Finding>,
-    severity: Severity,
-    text: String,
-    hit: (&'static str, usize),
-) {
+fn add_finding(findings: &mut Vec<Finding>, severity: Severity, text: String, hit: (Role, usize)) {
     match findings
         .iter_mut()
         .find(|finding| finding.severity == severity && finding.text == text)
@@ -450,7 +444,7 @@ fn add_finding(
 }
 
 fn findings_of(target: &Target, report: Option<&DoctorReport>) -> Vec<Finding> {
-    let hits: Vec<(&'static str, usize)> = target
+    let hits: Vec<(Role, usize)> = target
         .uses
         .iter()
         .map(|usage| (usage.role, usage.cell))
@@ -515,14 +509,18 @@ fn verdict(row: &Row, cells: &Cells) -> String {
     text
 }
 
-fn run_config(path: &Path, arguments: &DoctorArguments) -> Result<(), CliFailure> {
+fn run_config(
+    path: &Path,
+    arguments: &DoctorArguments,
+    timeout: Duration,
+) -> Result<(), CliFailure> {
     let sweep = Sweep::load(path).map_err(|error| CliFailure::Config(error.to_string()))?;
     let cells = Cells {
         names: sweep.cells.iter().map(|cell| cell.name.as_str()).collect(),
     };
     let mut targets: Vec<Target> = Vec::new();
     let mut index: HashMap<EndpointKey, usize> = HashMap::new();
-    let mut embedded: Vec<(&'static str, usize)> = Vec::new();
+    let mut embedded: Vec<(Role, usize)> = Vec::new();
     for (cell_index, cell) in sweep.cells.iter().enumerate() {
         let config = &cell.config;
         let mode = arguments.scoring_mode.unwrap_or(config.user.scoring_mode);
@@ -537,20 +535,20 @@ fn run_config(path: &Path, arguments: &DoctorArguments) -> Result<(), CliFailure
             }
             for url in &settings.endpoints {
                 let key = EndpointKey {
-                    url: normalise_url(url),
+                    url: normalise_url(url.as_str()),
                     model: settings.model.clone().unwrap_or_default(),
                     api_key_env: settings.api_key_env.clone(),
                 };
                 let position = *index.entry(key.clone()).or_insert_with(|| {
                     targets.push(Target {
                         key,
-                        timeout_s: arguments.timeout_s,
+                        timeout,
                         uses: Vec::new(),
                     });
                     targets.len() - 1
                 });
                 let target = &mut targets[position];
-                target.timeout_s = target.timeout_s.min(settings.timeout_s);
+                target.timeout = target.timeout.min(settings.timeout());
                 target.uses.push(Use {
                     cell: cell_index,
                     role,
@@ -561,10 +559,10 @@ fn run_config(path: &Path, arguments: &DoctorArguments) -> Result<(), CliFailure
     }
     // Rows by role (every CRS endpoint, then the simulated users', …), then as first met.
     let role_rank = |target: &Target| {
-        ROLES
+        Role::RUN
             .iter()
             .position(|role| target.uses.iter().any(|usage| usage.role == *role))
-            .unwrap_or(ROLES.len())
+            .unwrap_or(Role::RUN.len())
     };
     targets.sort_by_key(role_rank);
 
@@ -584,7 +582,7 @@ fn run_config(path: &Path, arguments: &DoctorArguments) -> Result<(), CliFailure
             url: target.key.url.clone(),
             model: target.key.model.clone(),
             api_key,
-            timeout: Duration::from_secs_f64(target.timeout_s),
+            timeout: target.timeout,
         })
         .map_err(|error| CliFailure::Other(error.into()))?;
         backends.push(Some(backend));
@@ -767,7 +765,7 @@ fn print_table(rows: &[Row], cells: &Cells) {
 fn json_of(
     path: &Path,
     rows: &[Row],
-    embedded: &[(&'static str, usize)],
+    embedded: &[(Role, usize)],
     cells: &Cells,
 ) -> serde_json::Value {
     use serde_json::json;
@@ -787,7 +785,7 @@ fn json_of(
                 "cells": distinct_cells(&target.uses).iter().map(|&cell| cells.names[cell]).collect::<Vec<_>>(),
                 "uses": target.uses.iter().map(|usage| json!({
                     "cell": cells.names[usage.cell],
-                    "role": usage.role,
+                    "role": usage.role.as_str(),
                     "needs": usage.needs,
                 })).collect::<Vec<_>>(),
                 "checked": row.report.is_some(),
@@ -797,12 +795,12 @@ fn json_of(
                 "findings": row.findings.iter().map(|finding| json!({
                     "severity": severity(finding.severity),
                     "text": finding.text,
-                    "uses": finding.hits.iter().map(|(role, cell)| json!({"role": role, "cell": cells.names[*cell]})).collect::<Vec<_>>(),
+                    "uses": finding.hits.iter().map(|(role, cell)| json!({"role": role.as_str(), "cell": cells.names[*cell]})).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
             })
         })
         .collect();
-    let embedded: Vec<serde_json::Value> = ROLES
+    let embedded: Vec<serde_json::Value> = Role::RUN
         .into_iter()
         .filter_map(|role| {
             let used: Vec<&str> = embedded
@@ -810,7 +808,7 @@ fn json_of(
                 .filter(|(embedded_role, _)| *embedded_role == role)
                 .map(|(_, cell)| cells.names[*cell])
                 .collect();
-            (!used.is_empty()).then(|| json!({"role": role, "cells": used}))
+            (!used.is_empty()).then(|| json!({"role": role.as_str(), "cells": used}))
         })
         .collect();
     json!({
@@ -825,7 +823,12 @@ fn json_of(
 // ---------------------------------------------------------------------------------------------
 // --endpoint URL --model M: one endpoint, every chat probe, judged by the scoring mode.
 
-fn run_endpoint(url: &str, model: &str, arguments: &DoctorArguments) -> Result<(), CliFailure> {
+fn run_endpoint(
+    url: &str,
+    model: &str,
+    arguments: &DoctorArguments,
+    timeout: Duration,
+) -> Result<(), CliFailure> {
     let input = |message: String| CliFailure::Other(anyhow::anyhow!(message));
     let api_key = match &arguments.api_key_env {
         Some(variable) => Some(
@@ -839,7 +842,7 @@ fn run_endpoint(url: &str, model: &str, arguments: &DoctorArguments) -> Result<(
         url: url.to_string(),
         model: model.to_string(),
         api_key,
-        timeout: Duration::from_secs_f64(arguments.timeout_s),
+        timeout,
     })
     .map_err(|error| CliFailure::Other(error.into()))?;
     let report = runtime()?.block_on(diagnose(&backend));

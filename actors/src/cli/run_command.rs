@@ -60,6 +60,7 @@ pub fn run(arguments: RunArguments) -> Result<(), CliFailure> {
             std::future::pending::<()>().await;
         }
     };
+    let embedded_note = embedded_roles_note(&sweep);
     let outcome = runtime.block_on(engine::run(sweep, arguments.shard, interrupted));
     // Calls still running on blocking threads (the embedded model) are not waited for.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
@@ -78,6 +79,9 @@ pub fn run(arguments: RunArguments) -> Result<(), CliFailure> {
         },
     })?;
     println!("{}", markdown(&outcome.report));
+    if let Some(note) = embedded_note {
+        println!("{note}\n");
+    }
     println!(
         "{} samples finished now, {} already stored, {} failed; {} model calls; wall time {:.1} s; output {}",
         outcome.summary.finished,
@@ -99,4 +103,23 @@ pub fn run(arguments: RunArguments) -> Result<(), CliFailure> {
             arguments.config.display()
         )))
     }
+}
+
+/// A plain word when some role ran on the embedded CPU model: its numbers show that the
+/// machinery works end to end, not how well the method recommends.
+fn embedded_roles_note(sweep: &Sweep) -> Option<String> {
+    let mut roles: Vec<&'static str> = Vec::new();
+    for cell in &sweep.cells {
+        for role in cell.config.roles_used() {
+            if cell.config.role(role).is_embedded() && !roles.contains(&role.as_str()) {
+                roles.push(role.as_str());
+            }
+        }
+    }
+    (!roles.is_empty()).then(|| {
+        format!(
+            "Note: the {} role(s) ran on the embedded CPU model (SmolLM2-135M unless [models.*] embedded_model names another). It demonstrates the machinery end to end, not quality: its lists and critiques are poor and these numbers say nothing about the method. Point [models.*] at real servers for that.",
+            roles.join(", ")
+        )
+    })
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
-use grsu::model::embedded::{default_model_path, EmbeddedBackend};
+use grsu_embedded::{default_model_path, EmbeddedBackend};
 
 use super::runtime::runtime;
 use super::CliFailure;

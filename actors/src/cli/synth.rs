@@ -76,7 +76,7 @@ pub fn run(command: SynthCommand) -> Result<(), CliFailure> {
         let reporter = tokio::spawn(report_until(progress.clone(), unit, stop));
         let outcome = if kind == "critique" {
             tokio::select! {
-                outcome = run_critique(&config, &progress) => outcome,
+                outcome = run_critique(&config, &progress, Some(grsu_embedded::loader())) => outcome,
                 _ = tokio::signal::ctrl_c() => {
                     let _ = stop_sender.send(true);
                     let _ = reporter.await;

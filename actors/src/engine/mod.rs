@@ -22,11 +22,9 @@ mod crs_actor;
 mod model_actor;
 pub mod progress;
 mod results_actor;
-mod reward_model;
 mod sample_actor;
 mod supervisor_actor;
 mod sweep_actor;
-mod usage;
 mod user_actor;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -37,6 +35,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context};
 use grsu::catalog::Catalog;
 use grsu::config::{RunConfig, Scorer};
+use grsu::crs::Recommender;
 use grsu::data::{Dataset, LoadOptions, Sample};
 use grsu::matching::TitleMatcher;
 use grsu::model::build::{BackendBuilder, BuiltBackend};
@@ -48,13 +47,13 @@ use grsu::prompts::ItemView;
 use grsu::report::{Report, ReportOptions};
 use grsu::store::{CellManifest, SampleLabels, SearchManifest, Store, SweepManifest};
 use grsu::sweep::{depth_is_shared, Shard, Sweep};
+use grsu::user::{RewardScorer, SimulatedUser};
 use ractor::{Actor, ActorCell, ActorRef};
 
 use crs_actor::{CrsActor, CrsArguments};
-use model_actor::{ModelActor, ModelArguments, ModelMessage};
+use model_actor::{ModelActor, ModelArguments, ModelHandle, ModelMessage};
 use progress::Progress;
 use results_actor::ResultsActor;
-use reward_model::RewardModel;
 use supervisor_actor::{SupervisorActor, SupervisorArguments, SupervisorMessage};
 use sweep_actor::{SearchRuntime, SweepActor, SweepArguments, SweepSummary};
 use user_actor::{UserActor, UserArguments};
@@ -134,7 +133,7 @@ pub async fn run(
     // name the same ones.
     let mut catalogs: BTreeMap<String, Arc<Catalog>> = BTreeMap::new();
     let mut datasets: BTreeMap<String, Vec<Arc<Sample>>> = BTreeMap::new();
-    let mut backends = BackendBuilder::new();
+    let mut backends = BackendBuilder::new(grsu_embedded::loader());
     let mut search_samples = Vec::new();
     let mut search_targets = Vec::new();
     for search in &sweep.searches {
@@ -224,6 +223,7 @@ pub async fn run(
     // The long-lived actors are linked to one supervisor: one of them dying stops the run with an
     // error naming it, instead of leaving samples waiting for an actor that is gone.
     let (died_sender, mut died) = tokio::sync::mpsc::unbounded_channel();
+    let mut handles = Vec::new();
     let (supervisor, _) = Actor::spawn(
         None,
         SupervisorActor,
@@ -262,8 +262,9 @@ pub async fn run(
             (critique_key.clone(), critique_side, critique_backend),
         ] {
             if let std::collections::btree_map::Entry::Vacant(entry) = model_actors.entry(key) {
-                let (actor, _) = spawn_supervised(
+                let actor = spawn_supervised(
                     &supervisor,
+                    &mut handles,
                     format!("model actor of the `{side}` side"),
                     ModelActor,
                     ModelArguments {
@@ -278,49 +279,53 @@ pub async fn run(
             }
         }
         let matcher = Arc::new(TitleMatcher::new(catalog, config.crs.min_match_score));
-        let (crs, _) = spawn_supervised(
+        let crs = spawn_supervised(
             &supervisor,
+            &mut handles,
             format!("CRS actor of search {}", search.key),
             CrsActor,
             CrsArguments {
-                search_key: search.key.clone(),
-                model: model_actors[&crs_key].clone(),
-                catalog: catalog.clone(),
-                matcher,
-                list_length: config.crs_list_length(),
-                parse_mode: config.crs.list_parse,
-                max_tokens: config.crs_max_tokens(),
-                answer_prefix: config.crs.answer_prefix.clone(),
-                batch_lists: config.crs.batch_lists,
-                stop_after_list: config.crs.stop_after_list,
+                recommender: Recommender {
+                    catalog: catalog.clone(),
+                    matcher,
+                    list_length: config.crs_list_length(),
+                    parse_mode: config.crs.list_parse,
+                    max_tokens: config.crs_max_tokens(),
+                    answer_prefix: config.crs.answer_prefix.clone(),
+                    batch_lists: config.crs.batch_lists,
+                    stop_after_list: config.crs.stop_after_list,
+                },
+                model: ModelHandle(model_actors[&crs_key].clone()),
             },
         )
         .await?;
-        let (user, _) = spawn_supervised(
+        let user = spawn_supervised(
             &supervisor,
+            &mut handles,
             format!("simulated-user actor of search {}", search.key),
             UserActor,
             UserArguments {
-                search_key: search.key.clone(),
-                model: model_actors[&user_key].clone(),
-                critique_model: model_actors[&critique_key].clone(),
-                catalog: catalog.clone(),
-                view: ItemView::from_settings(config.user.attributes, config.user.plot),
-                scoring: ScoringSettings {
-                    mode: config.user.scoring_mode,
-                    formula: config.user.score_formula,
-                    top_logprobs: config.user.top_logprobs,
-                    ..ScoringSettings::default()
+                user: SimulatedUser {
+                    catalog: catalog.clone(),
+                    view: ItemView::from_settings(config.user.attributes, config.user.plot),
+                    scoring: ScoringSettings {
+                        mode: config.user.scoring_mode,
+                        formula: config.user.score_formula,
+                        top_logprobs: config.user.top_logprobs,
+                        ..ScoringSettings::default()
+                    },
+                    score_context: config.user.score_context,
+                    critique_max_tokens: config.user.critique_max_tokens,
+                    reward: (config.user.scorer == Scorer::Discriminative)
+                        .then(|| targets.get(Role::Reward.as_str()))
+                        .flatten()
+                        .map(|built| RewardScorer {
+                            backend: CachedBackend::shared(built.backend.clone(), cache.clone()),
+                            positive_class: config.user.positive_class,
+                        }),
                 },
-                score_context: config.user.score_context,
-                critique_max_tokens: config.user.critique_max_tokens,
-                reward: (config.user.scorer == Scorer::Discriminative)
-                    .then(|| targets.get(Role::Reward.as_str()))
-                    .flatten()
-                    .map(|built| RewardModel {
-                        backend: CachedBackend::shared(built.backend.clone(), cache.clone()),
-                        positive_class: config.user.positive_class,
-                    }),
+                model: ModelHandle(model_actors[&user_key].clone()),
+                critique_model: ModelHandle(model_actors[&critique_key].clone()),
             },
         )
         .await?;
@@ -333,8 +338,9 @@ pub async fn run(
             user,
         });
     }
-    let (results, _) = spawn_supervised(
+    let results = spawn_supervised(
         &supervisor,
+        &mut handles,
         "results actor".to_string(),
         ResultsActor,
         store.clone(),
@@ -391,6 +397,9 @@ pub async fn run(
         actor.stop(None);
     }
     supervisor.stop(None);
+    for handle in handles {
+        let _ = handle.await;
+    }
     store.flush()?;
 
     let report = Report::from_store(&store, &ReportOptions::default())?;
@@ -464,19 +473,23 @@ pub enum RunStopped {
 }
 
 /// Spawns a long-lived actor linked to the run's supervisor, named in the error its death gives.
+/// Its join handle goes to `handles`, which the run awaits before it returns (so that nothing of
+/// it, the store's lock included, outlives it).
 async fn spawn_supervised<A: Actor>(
     supervisor: &ActorRef<SupervisorMessage>,
+    handles: &mut Vec<tokio::task::JoinHandle<()>>,
     label: String,
     actor: A,
     arguments: A::Arguments,
-) -> anyhow::Result<(ActorRef<A::Msg>, tokio::task::JoinHandle<()>)> {
+) -> anyhow::Result<ActorRef<A::Msg>> {
     let (spawned, handle) =
         Actor::spawn_linked(None, actor, arguments, supervisor.get_cell()).await?;
+    handles.push(handle);
     supervisor.cast(SupervisorMessage::Label {
         actor: spawned.get_id(),
         label,
     })?;
-    Ok((spawned, handle))
+    Ok(spawned)
 }
 
 /// A model role none of whose endpoints answers.
@@ -635,8 +648,8 @@ async fn role_backends(
     config: &RunConfig,
 ) -> anyhow::Result<BTreeMap<String, BuiltBackend>> {
     let mut backends = BTreeMap::new();
-    for role in config.run_roles() {
-        let built = builder.build(role, &config.role(role.as_str())).await?;
+    for role in config.roles_used() {
+        let built = builder.build(role, config.role(role)).await?;
         backends.insert(role.as_str().to_string(), built);
     }
     Ok(backends)

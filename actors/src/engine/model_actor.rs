@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use grsu::model::ask::Ask;
 use grsu::model::cached::{CachedAnswer, CachedBackend};
 use grsu::model::context::RequestContext;
 use grsu::model::role::Role;
@@ -139,12 +140,18 @@ impl Actor for ModelActor {
     }
 }
 
-/// The context of a request of one unit of work: its role, the sample as the affinity key, and
-/// the unit as the origin of what it pays for.
-pub fn unit_context(search: &str, seed: u64, sample: &str, role: Role) -> RequestContext {
-    RequestContext::new(role)
-        .with_affinity(sample)
-        .with_origin(grsu::store::origin_of(search, seed, sample))
+/// A model actor as the library's policies see it: something to [`Ask`].
+pub struct ModelHandle(pub ActorRef<ModelMessage>);
+
+#[async_trait::async_trait]
+impl Ask for ModelHandle {
+    async fn ask(
+        &self,
+        request: ChatRequest,
+        context: RequestContext,
+    ) -> Result<ModelAnswer, ModelError> {
+        ask(&self.0, request, context).await
+    }
 }
 
 /// Asks a model actor and waits for the answer.

@@ -17,11 +17,14 @@ use grsu::search::{Command, Event, OutputStrategy, SearchStrategy};
 use grsu::store::{ModelRequests, SampleRecord};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
-use super::crs_actor::{CrsMessage, RecommendJob, RecommendOutcome};
+use grsu::crs::{RecommendJob, RecommendOutcome};
+use grsu::model::usage::{SampleUsage, Usage};
+use grsu::user::{CritiqueJob, CritiqueOutcome, ScoreJob, ScoreOutcome};
+
+use super::crs_actor::CrsMessage;
 use super::results_actor::ResultsMessage;
 use super::sweep_actor::{SweepMessage, UnitId};
-use super::usage::{SampleUsage, Usage};
-use super::user_actor::{CritiqueJob, CritiqueOutcome, ScoreJob, ScoreOutcome, UserMessage};
+use super::user_actor::UserMessage;
 
 /// Messages of the [`SampleActor`].
 pub enum SampleMessage {
@@ -242,6 +245,7 @@ async fn finish(state: &mut SampleState) -> SweepMessage {
 /// Runs one command in its own task; the result comes back as a [`SampleMessage::Completed`].
 fn execute(command: Command, state: &SampleState, myself: ActorRef<SampleMessage>) {
     let (sample, run_seed) = (state.arguments.sample.clone(), state.arguments.unit.seed);
+    let origin = grsu::store::origin_of(&state.arguments.search_key, run_seed, &sample.id);
     let (crs, user) = (state.arguments.crs.clone(), state.arguments.user.clone());
     let tree_items = |node| {
         state
@@ -261,6 +265,7 @@ fn execute(command: Command, state: &SampleState, myself: ActorRef<SampleMessage
             let job = RecommendJob {
                 sample,
                 run_seed,
+                origin,
                 key: request.clone(),
                 previous: parent.map(tree_items),
                 feedback,
@@ -289,6 +294,7 @@ fn execute(command: Command, state: &SampleState, myself: ActorRef<SampleMessage
             let job = CritiqueJob {
                 sample,
                 run_seed,
+                origin,
                 key: request.clone(),
                 items: tree_items(node),
                 count,
@@ -311,6 +317,7 @@ fn execute(command: Command, state: &SampleState, myself: ActorRef<SampleMessage
             let job = ScoreJob {
                 sample,
                 run_seed,
+                origin,
                 key: request.clone(),
                 items: tree_items(node),
             };

@@ -8,9 +8,6 @@
 
 use grsu::catalog::{Catalog, CatalogFormat};
 use grsu::data::{Dataset, DatasetFormat, LoadOptions};
-use grsu::model::embedded::{
-    default_model_dir, default_model_path, fetch_default_model, GgufTokenizer,
-};
 use grsu::model::scoring::{
     read_score, scoring_request, Answer, ScoreFormula, ScoringMode, ScoringSettings, ANSWER_PREFIX,
 };
@@ -18,6 +15,7 @@ use grsu::model::{Choice, FinishReason, TokenLogprob, TopLogprob};
 use grsu::synth::config::ScoreSection;
 use grsu::synth::score_examples::{score_examples, ScoreCounts};
 use grsu::synth::TrainingExample;
+use grsu_embedded::{default_model_dir, default_model_path, fetch_default_model, GgufTokenizer};
 use grsu_test_support::repository_root;
 
 fn demo_examples() -> Vec<TrainingExample> {

@@ -8,7 +8,7 @@
 //! Calls are synchronous and take `&mut self`, so requests run one at a time. A request whose
 //! prompt begins like a recent one (the same conversation with another item at the end, or the
 //! same prompt with another seed) reads only the tokens after the shared beginning, from the
-//! model state kept in a [`PrefixCache`]; the answers are the same as from a fresh model.
+//! model state kept in a `PrefixCache`; the answers are the same as from a fresh model.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -18,15 +18,15 @@ use candle_core::quantized::gguf_file;
 use candle_core::Device;
 use candle_transformers::models::quantized_llama::{ModelWeights, MAX_SEQ_LEN};
 
-use super::chat_template::ChatTemplate;
-use super::choice_generation::{generate_choice, PromptState, Vocabulary};
-use super::cpu_weight_format::{has_quantized_weights, unpack_to_f32};
-use super::gguf_metadata::{metadata_str, metadata_u32};
-use super::gguf_tokenizer::GgufTokenizer;
-use super::prefix_cache::PrefixCache;
-use super::token_choice::TokenChooser;
-use super::{candle_error, embedded_error};
-use crate::model::{ChatRequest, ChatResponse, Choice, ModelError, Usage};
+use crate::chat_template::ChatTemplate;
+use crate::choice_generation::{generate_choice, PromptState, Vocabulary};
+use crate::cpu_weight_format::{has_quantized_weights, unpack_to_f32};
+use crate::gguf_metadata::{metadata_str, metadata_u32};
+use crate::gguf_tokenizer::GgufTokenizer;
+use crate::prefix_cache::PrefixCache;
+use crate::token_choice::TokenChooser;
+use crate::{candle_error, embedded_error};
+use grsu::model::{ChatRequest, ChatResponse, Choice, ModelError, Usage};
 
 /// The ChatML end-of-turn marker.
 const CHATML_END_OF_TURN: &str = "<|im_end|>";

@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use super::embedded_error;
-use super::embedded_model::EmbeddedModel;
-use crate::model::{Backend, ChatRequest, ChatResponse, ModelError};
+use crate::embedded_error;
+use crate::embedded_model::EmbeddedModel;
+use grsu::model::{Backend, ChatRequest, ChatResponse, ModelError};
 
 /// A [`Backend`] answering with an [`EmbeddedModel`]; clones share the model.
 #[derive(Debug, Clone)]

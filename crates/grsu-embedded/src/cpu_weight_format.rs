@@ -20,8 +20,8 @@ use std::io::{Cursor, Read, Seek};
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::Device;
 
-use super::candle_error;
-use crate::model::ModelError;
+use crate::candle_error;
+use grsu::model::ModelError;
 
 /// Whether tensors of `dtype` are quantized, i.e. not plain floats.
 fn is_quantized(dtype: GgmlDType) -> bool {

@@ -1,6 +1,6 @@
 //! Choosing the next token from the logits, and reporting log-probabilities.
 //!
-//! Sampling draws from grsu's own seeded generator ([`SplitMix64`], in [`crate::random`]) instead
+//! Sampling draws from grsu's own seeded generator ([`SplitMix64`], in [`grsu::random`]) instead
 //! of a library one: the response cache and resume-after-crash rely on a request always producing
 //! the same answer, and a generator we own cannot change its stream under us when a dependency is
 //! upgraded.
@@ -9,7 +9,7 @@
 //! what vLLM reports by default: a token's logprob then means the same thing whatever temperature
 //! the caller sampled with.
 
-use crate::random::{SplitMix64, GOLDEN_GAMMA};
+use grsu::random::{SplitMix64, GOLDEN_GAMMA};
 
 /// How the next token is picked.
 #[derive(Debug, Clone)]

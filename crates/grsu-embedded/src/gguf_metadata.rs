@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use candle_core::quantized::gguf_file::Value;
 
-use super::{candle_error, embedded_error};
-use crate::model::ModelError;
+use crate::{candle_error, embedded_error};
+use grsu::model::ModelError;
 
 /// A string-valued metadata entry, if present.
 pub(super) fn metadata_str<'a>(metadata: &'a HashMap<String, Value>, key: &str) -> Option<&'a str> {

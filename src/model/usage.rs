@@ -9,9 +9,9 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use grsu::store::CallCounts;
-
-use super::model_actor::ModelAnswer;
+use super::cached::CachedAnswer;
+use super::ChatResponse;
+use crate::store::CallCounts;
 
 /// One answer a piece of the search received.
 #[derive(Debug, Clone)]
@@ -21,7 +21,7 @@ struct Answered {
     cached: bool,
     /// Answered from the cache by an entry this same unit paid for in an earlier run.
     own: bool,
-    usage: grsu::model::Usage,
+    usage: super::Usage,
 }
 
 /// The answers of a piece of work, and its invalid answers.
@@ -34,7 +34,7 @@ pub struct Usage {
 
 impl Usage {
     /// Adds one answer (a model call or a cache hit).
-    pub fn add_answer(&mut self, answer: &ModelAnswer) {
+    pub fn add_answer(&mut self, answer: &CachedAnswer<ChatResponse>) {
         self.answers.push(Answered {
             key: answer.key,
             cached: answer.cached,
@@ -44,7 +44,7 @@ impl Usage {
     }
 
     /// Adds the cost of an answer that is not a chat completion (a classification).
-    pub fn add_usage(&mut self, usage: &grsu::model::Usage, cached: bool, key: [u8; 32]) {
+    pub fn add_usage(&mut self, usage: &super::Usage, cached: bool, key: [u8; 32]) {
         self.answers.push(Answered {
             key,
             cached,
@@ -54,11 +54,11 @@ impl Usage {
     }
 
     /// The response-cache keys of the answers, in order, each once (as
-    /// [`grsu::store::key_prefix`]).
+    /// [`crate::store::key_prefix`]).
     pub fn key_prefixes(&self) -> Vec<String> {
         let mut keys: Vec<String> = Vec::new();
         for answer in &self.answers {
-            let key = grsu::store::key_prefix(&answer.key);
+            let key = crate::store::key_prefix(&answer.key);
             if !keys.contains(&key) {
                 keys.push(key);
             }

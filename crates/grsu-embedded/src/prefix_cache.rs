@@ -15,8 +15,8 @@
 
 use candle_transformers::models::quantized_llama::ModelWeights;
 
-use super::choice_generation::forward_logits;
-use crate::model::ModelError;
+use crate::choice_generation::forward_logits;
+use grsu::model::ModelError;
 
 /// Prompts are read in blocks of this many tokens; cached prefixes end at block boundaries.
 const BLOCK_TOKENS: usize = 32;

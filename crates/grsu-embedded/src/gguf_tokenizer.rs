@@ -18,9 +18,9 @@ use tokenizers::models::bpe::{Vocab, BPE};
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::{AddedToken, Tokenizer};
 
-use super::gguf_metadata::{integer_value, metadata_str, metadata_strings};
-use super::{candle_error, embedded_error};
-use crate::model::ModelError;
+use crate::gguf_metadata::{integer_value, metadata_str, metadata_strings};
+use crate::{candle_error, embedded_error};
+use grsu::model::ModelError;
 
 /// GGUF `tokenizer.ggml.token_type` of control tokens (llama.cpp's `LLAMA_TOKEN_TYPE_CONTROL`).
 const CONTROL_TOKEN_TYPE: i64 = 3;

@@ -12,8 +12,8 @@
 
 use minijinja::{context, Environment, Error, ErrorKind, Value};
 
-use super::embedded_error;
-use crate::model::{ChatMessage, ChatRequest, ModelError};
+use crate::embedded_error;
+use grsu::model::{ChatMessage, ChatRequest, ModelError};
 
 const TEMPLATE_NAME: &str = "chat_template";
 

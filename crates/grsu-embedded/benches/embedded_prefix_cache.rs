@@ -3,12 +3,13 @@
 //! (one forced token each), first with the prefix cache cleared before every prompt (as if there
 //! were no cache), then with the cache kept between prompts.
 //!
-//! `cargo bench --bench embedded_prefix_cache` (needs the model at `default_model_path()`).
+//! `cargo bench -p grsu-embedded --bench embedded_prefix_cache` (needs the model at
+//! `default_model_path()`).
 
 use std::time::Instant;
 
-use grsu::model::embedded::{default_model_path, EmbeddedModel};
 use grsu::model::{ChatMessage, ChatRequest};
+use grsu_embedded::{default_model_path, EmbeddedModel};
 
 const ITEMS: [&str; 10] = [
     "Ronin (1998)",

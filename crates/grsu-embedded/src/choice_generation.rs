@@ -10,11 +10,11 @@
 use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_llama::{ModelWeights, MAX_SEQ_LEN};
 
-use super::gguf_tokenizer::GgufTokenizer;
-use super::stop_sequences::earliest_stop;
-use super::token_choice::{log_softmax, top_tokens, TokenChooser};
-use super::{candle_error, embedded_error};
-use crate::model::{ChatRequest, Choice, FinishReason, ModelError, TokenLogprob, TopLogprob};
+use crate::gguf_tokenizer::GgufTokenizer;
+use crate::stop_sequences::earliest_stop;
+use crate::token_choice::{log_softmax, top_tokens, TokenChooser};
+use crate::{candle_error, embedded_error};
+use grsu::model::{ChatRequest, Choice, FinishReason, ModelError, TokenLogprob, TopLogprob};
 
 /// The model state right after the prompt.
 pub struct PromptState<'a> {

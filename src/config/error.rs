@@ -1,0 +1,132 @@
+//! [`ConfigError`]: a config that cannot be used, naming the file (or sweep cell), the table and
+//! the key, with the line and column where the key is written, and the error it came from.
+
+/// The error a config error came from (a TOML error, a search-settings rule, a model role's).
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A config that cannot be used, naming the file and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not TOML, an unknown key, a value of the wrong type or an unusable one; the message has
+    /// the key's path, and where it is written once [`ConfigError::located`].
+    #[error("{path}: {message}")]
+    Parse {
+        path: String,
+        message: String,
+        #[source]
+        source: Option<Cause>,
+    },
+    /// A value that breaks a rule of the config.
+    #[error("{path}: [{table}] {key}: {problem}")]
+    Invalid {
+        path: String,
+        table: &'static str,
+        key: &'static str,
+        problem: String,
+        #[source]
+        source: Option<Cause>,
+    },
+}
+
+impl ConfigError {
+    /// [`ConfigError::Parse`] without a source.
+    pub fn parse(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError::Parse {
+            path: path.into(),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// [`ConfigError::Invalid`] without a source.
+    pub fn invalid(
+        path: impl Into<String>,
+        table: &'static str,
+        key: &'static str,
+        problem: impl Into<String>,
+    ) -> Self {
+        ConfigError::Invalid {
+            path: path.into(),
+            table,
+            key,
+            problem: problem.into(),
+            source: None,
+        }
+    }
+
+    /// The error with `cause` as its source (a read error keeps its own).
+    pub fn with_source(self, cause: impl Into<Cause>) -> Self {
+        match self {
+            ConfigError::Parse { path, message, .. } => ConfigError::Parse {
+                path,
+                message,
+                source: Some(cause.into()),
+            },
+            ConfigError::Invalid {
+                path,
+                table,
+                key,
+                problem,
+                ..
+            } => ConfigError::Invalid {
+                path,
+                table,
+                key,
+                problem,
+                source: Some(cause.into()),
+            },
+            read @ ConfigError::Read { .. } => read,
+        }
+    }
+
+    /// The error with the line and column of its key in `text` (the config file), where the key
+    /// is written there.
+    pub fn located(self, text: &str) -> Self {
+        use super::locate::{locate, locate_message};
+        match self {
+            ConfigError::Invalid {
+                path,
+                table,
+                key,
+                problem,
+                source,
+            } => {
+                let problem = match locate(text, table, key) {
+                    Some(location) => format!("{problem} (at {location})"),
+                    None => problem,
+                };
+                ConfigError::Invalid {
+                    path,
+                    table,
+                    key,
+                    problem,
+                    source,
+                }
+            }
+            ConfigError::Parse {
+                path,
+                message,
+                source,
+            } if !message.contains(" line ") => {
+                // The deserialiser's messages span lines ("…\nin `search`\n"): one line here.
+                let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
+                let message = match locate_message(text, &message) {
+                    Some(location) => format!("{message} (at {location})"),
+                    None => message,
+                };
+                ConfigError::Parse {
+                    path,
+                    message,
+                    source,
+                }
+            }
+            other => other,
+        }
+    }
+}
