@@ -5,9 +5,33 @@
 //! datasets we read spell the same thing several ways (`conv_id` or `conversationId`, ids as numbers
 //! or strings).
 
+use std::path::Path;
+
 use serde_json::{Map, Value};
 
 use crate::input_error::{InputError, Location};
+
+/// Reads JSON lines: each non-blank line of `text` (the contents of `path`) is parsed and handed to
+/// `each` as a top-level [`Record`]; a malformed line or a line that is not an object is an error
+/// naming its 1-based line, and so is any error `each` returns. Stops at the first error.
+pub(crate) fn for_each_line(
+    path: &Path,
+    text: &str,
+    mut each: impl FnMut(&Record<'_>) -> Result<(), InputError>,
+) -> Result<(), InputError> {
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let location = Location {
+            path,
+            line: index + 1,
+        };
+        let value: Value = serde_json::from_str(line).map_err(|error| location.malformed(error))?;
+        each(&Record::top(location, &value)?)?;
+    }
+    Ok(())
+}
 
 /// One JSON object and where it came from. `prefix` is the path of the object inside the line
 /// (`messages[3]`), so that nested errors still name the field exactly.
@@ -31,6 +55,11 @@ impl<'a> Record<'a> {
                 format!("expected a JSON object, found {}", kind(other)),
             )),
         }
+    }
+
+    /// The 1-based line of the file this record stands on.
+    pub fn line(&self) -> usize {
+        self.location.line
     }
 
     /// The full name of a field of this record, for error messages.

@@ -5,10 +5,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::input_error::{InputError, Location};
-use crate::json_record::Record;
+use crate::input_error::InputError;
+use crate::json_record::for_each_line;
 
 /// One sample's ranking, best first, as free-text titles.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,26 +21,18 @@ pub fn read_predictions(path: &Path) -> Result<Vec<Prediction>, InputError> {
     let text = std::fs::read_to_string(path).map_err(|source| InputError::io(path, source))?;
     let mut predictions = Vec::new();
     let mut line_of: HashMap<String, usize> = HashMap::new();
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let location = Location {
-            path,
-            line: index + 1,
-        };
-        let value: Value = serde_json::from_str(line).map_err(|error| location.malformed(error))?;
-        let record = Record::top(location, &value)?;
+    for_each_line(path, &text, |record| {
         let sample = record.id("sample")?;
         let ranking = record.string_list("ranking")?;
-        if let Some(first) = line_of.insert(sample.clone(), location.line) {
+        if let Some(first) = line_of.insert(sample.clone(), record.line()) {
             return Err(record.error(
                 "sample",
                 format!("sample `{sample}` predicted twice (first on line {first})"),
             ));
         }
         predictions.push(Prediction { sample, ranking });
-    }
+        Ok(())
+    })?;
     if predictions.is_empty() {
         return Err(InputError::Empty {
             path: path.to_path_buf(),

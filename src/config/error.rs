@@ -61,72 +61,41 @@ impl ConfigError {
     }
 
     /// The error with `cause` as its source (a read error keeps its own).
-    pub fn with_source(self, cause: impl Into<Cause>) -> Self {
-        match self {
-            ConfigError::Parse { path, message, .. } => ConfigError::Parse {
-                path,
-                message,
-                source: Some(cause.into()),
-            },
-            ConfigError::Invalid {
-                path,
-                table,
-                key,
-                problem,
-                ..
-            } => ConfigError::Invalid {
-                path,
-                table,
-                key,
-                problem,
-                source: Some(cause.into()),
-            },
-            read @ ConfigError::Read { .. } => read,
+    pub fn with_source(mut self, cause: impl Into<Cause>) -> Self {
+        match &mut self {
+            ConfigError::Parse { source, .. } | ConfigError::Invalid { source, .. } => {
+                *source = Some(cause.into());
+            }
+            ConfigError::Read { .. } => {}
         }
+        self
     }
 
     /// The error with the line and column of its key in `text` (the config file), where the key
     /// is written there.
-    pub fn located(self, text: &str) -> Self {
+    pub fn located(mut self, text: &str) -> Self {
         use super::locate::{locate, locate_message};
-        match self {
+        match &mut self {
             ConfigError::Invalid {
-                path,
                 table,
                 key,
                 problem,
-                source,
+                ..
             } => {
-                let problem = match locate(text, table, key) {
-                    Some(location) => format!("{problem} (at {location})"),
-                    None => problem,
-                };
-                ConfigError::Invalid {
-                    path,
-                    table,
-                    key,
-                    problem,
-                    source,
+                if let Some(location) = locate(text, table, key) {
+                    *problem = format!("{problem} (at {location})");
                 }
             }
-            ConfigError::Parse {
-                path,
-                message,
-                source,
-            } if !message.contains(" line ") => {
+            ConfigError::Parse { message, .. } if !message.contains(" line ") => {
                 // The deserialiser's messages span lines ("…\nin `search`\n"): one line here.
-                let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
-                let message = match locate_message(text, &message) {
-                    Some(location) => format!("{message} (at {location})"),
-                    None => message,
+                let one_line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+                *message = match locate_message(text, &one_line) {
+                    Some(location) => format!("{one_line} (at {location})"),
+                    None => one_line,
                 };
-                ConfigError::Parse {
-                    path,
-                    message,
-                    source,
-                }
             }
-            other => other,
+            _ => {}
         }
+        self
     }
 }

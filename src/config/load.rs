@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
+use super::models::{table_of, ModelRoleConfig};
+use super::run_config::DataSection;
 use super::ConfigError;
+use crate::model::role::Role;
 
 /// A config file's path and text.
 #[derive(Debug, Clone)]
@@ -110,6 +113,25 @@ impl<'a> PathResolver<'a> {
             expanded
         };
         Ok(())
+    }
+
+    /// Resolves the paths of a `[data]` table: `path` and `catalog`.
+    pub fn resolve_data(&self, data: &mut DataSection) -> Result<(), ConfigError> {
+        self.resolve("data", "path", &mut data.path)?;
+        self.resolve("data", "catalog", &mut data.catalog)
+    }
+
+    /// Resolves the `embedded_model` path of `role`'s table, where it is set.
+    pub fn resolve_embedded_model(
+        &self,
+        role: Role,
+        settings: &mut ModelRoleConfig,
+    ) -> Result<(), ConfigError> {
+        self.resolve_optional(
+            table_of(role),
+            "embedded_model",
+            settings.embedded_model.as_mut(),
+        )
     }
 
     /// [`PathResolver::resolve`] for an optional path.

@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::values::{EndpointUrl, Seconds};
+use super::ConfigError;
 use crate::model::http::{HttpBackend, HttpEndpoint};
 use crate::model::pool::{EjectionPolicy, EndpointPool, RetryPolicy};
 use crate::model::role::Role;
@@ -168,6 +169,15 @@ impl ModelRoleConfig {
     /// The whole-request timeout (`timeout_s`).
     pub fn timeout(&self) -> Duration {
         self.timeout_s.duration()
+    }
+
+    /// [`ModelRoleConfig::validate`] for `role`, as an error of the config `label` under the
+    /// role's table (`[models.<role>]`) with the role's error as its source.
+    pub fn validate_in(&self, role: Role, label: &str) -> Result<(), ConfigError> {
+        self.validate(role.as_str()).map_err(|error| {
+            ConfigError::invalid(label, table_of(role), error.key(), error.problem())
+                .with_source(error)
+        })
     }
 
     /// Checks what the types do not (URLs and the timeout are checked as they are read), naming

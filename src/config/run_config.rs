@@ -50,7 +50,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ConfigError;
 use super::load::{self, ConfigFile, PathResolver};
-use super::models::{table_of, ModelRoleConfig, ModelsSection};
+use super::models::{ModelRoleConfig, ModelsSection};
 use super::values::Seconds;
 use crate::catalog::CatalogFormat;
 use crate::data::DatasetFormat;
@@ -110,6 +110,24 @@ pub struct DataSection {
     /// `limit`: a few samples spread over many conversations.
     #[serde(default)]
     pub per_conversation: Option<usize>,
+}
+
+impl DataSection {
+    /// Checks that `path` and `catalog` are files, naming the first missing one as an error of
+    /// the config `label`.
+    pub fn check_files(&self, label: &str) -> Result<(), ConfigError> {
+        for (key, file) in [("path", &self.path), ("catalog", &self.catalog)] {
+            if !file.is_file() {
+                return Err(ConfigError::invalid(
+                    label,
+                    "data",
+                    key,
+                    format!("no such file: {}", file.display()),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn default_true() -> bool {
@@ -316,15 +334,10 @@ impl RunConfig {
         let mut config: RunConfig = load::deserialize(document, &label)?;
         let paths = PathResolver::new(path, &label);
         paths.resolve("run", "output", &mut config.run.output)?;
-        paths.resolve("data", "path", &mut config.data.path)?;
-        paths.resolve("data", "catalog", &mut config.data.catalog)?;
+        paths.resolve_data(&mut config.data)?;
         for role in Role::RUN {
             if let Some(settings) = config.models.get_mut(role) {
-                paths.resolve_optional(
-                    table_of(role),
-                    "embedded_model",
-                    settings.embedded_model.as_mut(),
-                )?;
+                paths.resolve_embedded_model(role, settings)?;
             }
         }
         config.validate(&label)?;
@@ -351,15 +364,7 @@ impl RunConfig {
         if self.run.max_in_flight == 0 {
             return Err(invalid("run", "max_in_flight", "must be at least 1".into()));
         }
-        for (key, file) in [("path", &self.data.path), ("catalog", &self.data.catalog)] {
-            if !file.is_file() {
-                return Err(invalid(
-                    "data",
-                    key,
-                    format!("no such file: {}", file.display()),
-                ));
-            }
-        }
+        self.data.check_files(label)?;
         let search = &self.search;
         if search.list_length == 0 {
             return Err(invalid(
@@ -384,9 +389,7 @@ impl RunConfig {
             ));
         }
         for (role, settings) in self.models.iter() {
-            settings.validate(role.as_str()).map_err(|error| {
-                invalid(table_of(role), error.key(), error.problem()).with_source(error)
-            })?;
+            settings.validate_in(role, label)?;
         }
         if self.user.scorer == Scorer::Discriminative && self.role(Role::Reward).is_embedded() {
             return Err(invalid(

@@ -4,28 +4,17 @@
 
 use std::path::Path;
 
-use serde_json::Value;
-
 use super::conversation::{RawTurn, SampleCollector};
 use super::Role;
-use crate::input_error::{InputError, Location};
-use crate::json_record::Record;
+use crate::input_error::InputError;
+use crate::json_record::for_each_line;
 
 pub(super) fn read(
     path: &Path,
     text: &str,
     collector: &mut SampleCollector<'_>,
 ) -> Result<(), InputError> {
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let location = Location {
-            path,
-            line: index + 1,
-        };
-        let value: Value = serde_json::from_str(line).map_err(|error| location.malformed(error))?;
-        let record = Record::top(location, &value)?;
+    for_each_line(path, text, |record| {
         let conversation = record.id_from_any(&["conv_id", "conversationId"])?;
         let mut turns = Vec::new();
         for message in record.records("messages")? {
@@ -46,8 +35,8 @@ pub(super) fn read(
                 items: message.string_list("item")?,
             });
         }
-        collector.add_conversation(&conversation, location.line, turns)?;
-    }
+        collector.add_conversation(&conversation, record.line(), turns)
+    })?;
     debug_assert_eq!(collector.path(), path);
     Ok(())
 }

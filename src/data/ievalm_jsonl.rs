@@ -8,28 +8,17 @@
 
 use std::path::Path;
 
-use serde_json::Value;
-
 use super::conversation::SampleCollector;
 use super::{Role, Turn};
-use crate::input_error::{InputError, Location};
-use crate::json_record::Record;
+use crate::input_error::InputError;
+use crate::json_record::for_each_line;
 
 pub(super) fn read(
     path: &Path,
     text: &str,
     collector: &mut SampleCollector<'_>,
 ) -> Result<(), InputError> {
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let location = Location {
-            path,
-            line: index + 1,
-        };
-        let value: Value = serde_json::from_str(line).map_err(|error| location.malformed(error))?;
-        let record = Record::top(location, &value)?;
+    for_each_line(path, text, |record| {
         let conversation = record.id("dialog_id")?;
         let turn = record.id("turn_id")?;
         let history = record
@@ -48,7 +37,6 @@ pub(super) fn read(
             .collect();
         let entity = record.string_list("entity")?;
         let rec = record.string_list("rec")?;
-        collector.add_sample(&conversation, &turn, location.line, history, &entity, &rec)?;
-    }
-    Ok(())
+        collector.add_sample(&conversation, &turn, record.line(), history, &entity, &rec)
+    })
 }

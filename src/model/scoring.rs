@@ -19,6 +19,20 @@ use super::{ChatMessage, ChatRequest, Choice, ModelError};
 /// The text the simulated user's answer starts with, and the forced mode's pre-fill.
 pub const ANSWER_PREFIX: &str = "Accept the recommendation (Yes/No)?";
 
+/// [`ANSWER_PREFIX`] in the token pieces a vLLM server returns for it with a Llama-style tokenizer
+/// (the answer token, `" Yes"` or `" No"`, follows): for test servers and tests that build
+/// log-probabilities by hand.
+pub const ANSWER_PREFIX_PIECES: [&str; 8] = [
+    "Accept",
+    " the",
+    " recommendation",
+    " (",
+    "Yes",
+    "/",
+    "No",
+    ")?",
+];
+
 /// How the answer token is obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -293,6 +307,11 @@ mod tests {
         assert_eq!(error.label(), "unusable");
         let no_question = choice(vec![token(" Yes", -0.1, &[(" Yes", -0.1)])]);
         assert!(read_score(&no_question, ScoringMode::Generate, ScoreFormula::Reference).is_err());
+    }
+
+    #[test]
+    fn the_answer_prefix_pieces_spell_the_answer_prefix() {
+        assert_eq!(ANSWER_PREFIX_PIECES.concat(), ANSWER_PREFIX);
     }
 
     #[test]

@@ -202,7 +202,9 @@ pub fn score_training_example(
 mod tests {
     use super::*;
     use crate::data::Role;
-    use crate::model::scoring::{read_score, Answer, ScoreFormula, ScoringMode};
+    use crate::model::scoring::{
+        read_score, Answer, ScoreFormula, ScoringMode, ANSWER_PREFIX_PIECES,
+    };
     use crate::model::{TokenLogprob, TopLogprob};
     use crate::prompts::item_text::tests::{heat, ronin};
 
@@ -313,17 +315,8 @@ mod tests {
             messages[..messages.len() - 1],
             score_messages(&history(), &item, None, true)[..]
         );
-        let pieces = [
-            "Accept",
-            " the",
-            " recommendation",
-            " (",
-            "Yes",
-            "/",
-            "No",
-            ")?",
-            " Yes",
-        ];
+        let mut pieces = ANSWER_PREFIX_PIECES.to_vec();
+        pieces.push(" Yes");
         assert_eq!(pieces.concat(), *answer);
         let (p_yes, p_no) = (0.9f64, 0.08f64);
         let tokens: Vec<TokenLogprob> = pieces

@@ -6,11 +6,8 @@
 //! all. The first call has the same request key and size as beam search's depth-1 call with
 //! N = 4, so both share its lists (and its cache entry) on the same sample: paired comparisons.
 
-use super::round::{Recommendation, Round};
-use super::strategy::{
-    Command, Event, SearchParameter, SearchStrategy, SettingsError, SAMPLING_TEMPERATURE,
-};
-use super::tree::SearchTree;
+use super::round::{root_round_strategy, Recommendation, RootRound};
+use super::strategy::{SearchParameter, SettingsError, SAMPLING_TEMPERATURE};
 
 /// The most lists one CRS call of Monte Carlo search asks for.
 pub const MAX_LISTS_PER_REQUEST: u32 = 16;
@@ -18,9 +15,7 @@ pub const MAX_LISTS_PER_REQUEST: u32 = 16;
 #[derive(Debug)]
 pub struct MonteCarlo {
     samples: u32,
-    tree: SearchTree,
-    round: Round,
-    started: bool,
+    search: RootRound,
 }
 
 impl MonteCarlo {
@@ -32,11 +27,26 @@ impl MonteCarlo {
                 "Monte Carlo search needs at least 1 sample",
             ));
         }
+        let mut calls = Vec::new();
+        let mut first_child = 0;
+        for index in 0.. {
+            let lists = (samples - first_child).min(MAX_LISTS_PER_REQUEST);
+            if lists == 0 {
+                break;
+            }
+            calls.push(Recommendation {
+                parent: None,
+                feedback: None,
+                index,
+                first_child: first_child as usize,
+                lists,
+                temperature: SAMPLING_TEMPERATURE,
+            });
+            first_child += lists;
+        }
         Ok(MonteCarlo {
             samples,
-            tree: SearchTree::new(),
-            round: Round::new(scoring),
-            started: false,
+            search: RootRound::new(calls, scoring),
         })
     }
 
@@ -50,59 +60,13 @@ impl MonteCarlo {
     }
 }
 
-impl SearchStrategy for MonteCarlo {
-    fn start(&mut self) -> Vec<Command> {
-        if self.started {
-            return Vec::new();
-        }
-        self.started = true;
-        let mut commands = Vec::new();
-        let mut first_child = 0;
-        for index in 0.. {
-            let lists = (self.samples - first_child).min(MAX_LISTS_PER_REQUEST);
-            if lists == 0 {
-                break;
-            }
-            let recommendation = Recommendation {
-                parent: None,
-                feedback: None,
-                index,
-                first_child: first_child as usize,
-                lists,
-                temperature: SAMPLING_TEMPERATURE,
-            };
-            commands.push(self.round.recommend(&self.tree, recommendation));
-            first_child += lists;
-        }
-        commands.extend(self.round.advance(&mut self.tree));
-        commands
-    }
-
-    fn on_event(&mut self, event: Event) -> Vec<Command> {
-        if !self.started {
-            return Vec::new();
-        }
-        self.round.on_event(&mut self.tree, event)
-    }
-
-    fn is_finished(&self) -> bool {
-        self.started && self.round.is_done()
-    }
-
-    fn tree(&self) -> &SearchTree {
-        &self.tree
-    }
-
-    fn into_tree(self: Box<Self>) -> SearchTree {
-        self.tree
-    }
-}
+root_round_strategy!(MonteCarlo);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::search::fake_executor::{run, Order};
-    use crate::search::strategy::RequestKind;
+    use crate::search::strategy::{Command, RequestKind, SearchStrategy};
 
     #[test]
     fn eighty_samples_come_from_five_calls_of_sixteen_all_scored() {

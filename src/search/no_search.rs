@@ -5,9 +5,7 @@
 //! records it. It is scored when scoring is on, which the output strategies do not need (one list
 //! ranks as itself) but which lets reports show the simulated user's opinion of zero-shot answers.
 
-use super::round::{Recommendation, Round};
-use super::strategy::{Command, Event, SearchStrategy};
-use super::tree::SearchTree;
+use super::round::{root_round_strategy, Recommendation, RootRound};
 
 /// The temperature of the zero-shot call: the model's most likely answer, as the reference's first
 /// CRS attempt (the executor's retries of invalid answers may sample).
@@ -15,29 +13,13 @@ pub const ZERO_SHOT_TEMPERATURE: f32 = 0.0;
 
 #[derive(Debug)]
 pub struct NoSearch {
-    tree: SearchTree,
-    round: Round,
-    started: bool,
+    search: RootRound,
 }
 
 impl NoSearch {
     /// One list, scored when `scoring` is on.
     pub fn new(scoring: bool) -> Self {
-        NoSearch {
-            tree: SearchTree::new(),
-            round: Round::new(scoring),
-            started: false,
-        }
-    }
-}
-
-impl SearchStrategy for NoSearch {
-    fn start(&mut self) -> Vec<Command> {
-        if self.started {
-            return Vec::new();
-        }
-        self.started = true;
-        let recommendation = Recommendation {
+        let call = Recommendation {
             parent: None,
             feedback: None,
             index: 0,
@@ -45,33 +27,19 @@ impl SearchStrategy for NoSearch {
             lists: 1,
             temperature: ZERO_SHOT_TEMPERATURE,
         };
-        vec![self.round.recommend(&self.tree, recommendation)]
-    }
-
-    fn on_event(&mut self, event: Event) -> Vec<Command> {
-        if !self.started {
-            return Vec::new();
+        NoSearch {
+            search: RootRound::new(vec![call], scoring),
         }
-        self.round.on_event(&mut self.tree, event)
-    }
-
-    fn is_finished(&self) -> bool {
-        self.started && self.round.is_done()
-    }
-
-    fn tree(&self) -> &SearchTree {
-        &self.tree
-    }
-
-    fn into_tree(self: Box<Self>) -> SearchTree {
-        self.tree
     }
 }
+
+root_round_strategy!(NoSearch);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::search::fake_executor::{run, Order};
+    use crate::search::strategy::{Command, SearchStrategy};
 
     #[test]
     fn one_zero_shot_list_scored_only_with_scoring() {

@@ -225,3 +225,89 @@ impl Round {
         &self.new_nodes
     }
 }
+
+/// A search of one round from the conversation alone (no search, Monte Carlo): its CRS calls are
+/// fixed when it is built, asked for on start, and the search is over once the round is done.
+#[derive(Debug)]
+pub(crate) struct RootRound {
+    calls: Vec<Recommendation>,
+    tree: SearchTree,
+    round: Round,
+    started: bool,
+}
+
+impl RootRound {
+    /// The round of `calls` (recommendations of the root), its nodes scored when `scoring` is on.
+    pub(crate) fn new(calls: Vec<Recommendation>, scoring: bool) -> Self {
+        RootRound {
+            calls,
+            tree: SearchTree::new(),
+            round: Round::new(scoring),
+            started: false,
+        }
+    }
+
+    pub(crate) fn start(&mut self) -> Vec<Command> {
+        if self.started {
+            return Vec::new();
+        }
+        self.started = true;
+        let mut commands: Vec<Command> = std::mem::take(&mut self.calls)
+            .into_iter()
+            .map(|call| self.round.recommend(&self.tree, call))
+            .collect();
+        commands.extend(self.round.advance(&mut self.tree));
+        commands
+    }
+
+    pub(crate) fn on_event(&mut self, event: Event) -> Vec<Command> {
+        if !self.started {
+            return Vec::new();
+        }
+        self.round.on_event(&mut self.tree, event)
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.started && self.round.is_done()
+    }
+
+    pub(crate) fn tree(&self) -> &SearchTree {
+        &self.tree
+    }
+
+    pub(crate) fn into_tree(self) -> SearchTree {
+        self.tree
+    }
+}
+
+/// Implements [`SearchStrategy`](super::strategy::SearchStrategy) for a strategy whose field
+/// `search`, a [`RootRound`], does all of its work (no search, Monte Carlo).
+macro_rules! root_round_strategy {
+    ($strategy:ty) => {
+        impl $crate::search::strategy::SearchStrategy for $strategy {
+            fn start(&mut self) -> Vec<$crate::search::strategy::Command> {
+                self.search.start()
+            }
+
+            fn on_event(
+                &mut self,
+                event: $crate::search::strategy::Event,
+            ) -> Vec<$crate::search::strategy::Command> {
+                self.search.on_event(event)
+            }
+
+            fn is_finished(&self) -> bool {
+                self.search.is_finished()
+            }
+
+            fn tree(&self) -> &$crate::search::tree::SearchTree {
+                self.search.tree()
+            }
+
+            fn into_tree(self: Box<Self>) -> $crate::search::tree::SearchTree {
+                self.search.into_tree()
+            }
+        }
+    };
+}
+pub(crate) use root_round_strategy;

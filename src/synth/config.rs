@@ -48,14 +48,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::identity::short_hash;
 use crate::config::load::{self, ConfigFile, PathResolver};
-use crate::config::models::table_of;
 use crate::config::run_config::DataSection;
 use crate::config::{ConfigError, ModelRoleConfig, ScoreContext};
 use crate::model::role::Role;
 use crate::prompts::ItemView;
-
-/// The only model role a synthesis config may name.
-pub const TEACHER_ROLE: &str = "teacher";
 
 /// `[models.teacher]`, the one model table of a synthesis config (any other role is an unknown
 /// key).
@@ -198,14 +194,9 @@ impl SynthConfig {
         let mut config: SynthConfig = load::deserialize(file.document()?, &label)?;
         let paths = PathResolver::new(file.path(), &label);
         paths.resolve("synth", "output", &mut config.synth.output)?;
-        paths.resolve("data", "path", &mut config.data.path)?;
-        paths.resolve("data", "catalog", &mut config.data.catalog)?;
+        paths.resolve_data(&mut config.data)?;
         if let Some(teacher) = config.models.teacher.as_mut() {
-            paths.resolve_optional(
-                table_of(Role::Teacher),
-                "embedded_model",
-                teacher.embedded_model.as_mut(),
-            )?;
+            paths.resolve_embedded_model(Role::Teacher, teacher)?;
         }
         config.validate(&label)?;
         Ok(config)
@@ -225,15 +216,7 @@ impl SynthConfig {
                 "must be at least 1".into(),
             ));
         }
-        for (key, file) in [("path", &self.data.path), ("catalog", &self.data.catalog)] {
-            if !file.is_file() {
-                return Err(invalid(
-                    "data",
-                    key,
-                    format!("no such file: {}", file.display()),
-                ));
-            }
-        }
+        self.data.check_files(label)?;
         if self.data.limit == Some(0) {
             return Err(invalid(
                 "data",
@@ -316,9 +299,7 @@ impl SynthConfig {
             ));
         }
         if let Some(teacher) = &self.models.teacher {
-            teacher.validate(TEACHER_ROLE).map_err(|error| {
-                invalid(table_of(Role::Teacher), error.key(), error.problem()).with_source(error)
-            })?;
+            teacher.validate_in(Role::Teacher, label)?;
         }
         Ok(())
     }

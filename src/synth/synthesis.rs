@@ -83,14 +83,19 @@ pub fn store_path(output: &Path) -> PathBuf {
 
 /// The examples file and manifest of one kind.
 pub fn output_files(output: &Path, kind: ExampleKind) -> (PathBuf, PathBuf) {
-    let name = match kind {
-        ExampleKind::Critique => "critique",
-        ExampleKind::Score => "score",
-    };
+    let name = kind_name(kind);
     (
         output.join(format!("{name}.jsonl")),
         output.join(format!("{name}.manifest.json")),
     )
+}
+
+/// The name of a kind in file names and in the output hash.
+fn kind_name(kind: ExampleKind) -> &'static str {
+    match kind {
+        ExampleKind::Critique => "critique",
+        ExampleKind::Score => "score",
+    }
 }
 
 /// The catalog and the recommendation turns the config names (after `only_new` and `limit`).
@@ -147,6 +152,52 @@ fn write_manifest(path: &Path, manifest: &SynthManifest) -> Result<(), SynthErro
     })
 }
 
+/// What the manifest of one kind records of its own; the rest every kind records the same way.
+struct KindRecord {
+    teacher: Option<TeacherInfo>,
+    /// How the teacher's requests are seeded (none without a teacher).
+    requests: Option<String>,
+    settings: serde_json::Value,
+    counts: serde_json::Value,
+    this_run: ThisRun,
+}
+
+/// Writes the manifest of a finished synthesis of `kind` from `catalog` and `samples`, and returns
+/// the outcome.
+fn finish_synthesis(
+    config: &SynthConfig,
+    kind: ExampleKind,
+    catalog: &Catalog,
+    samples: &[Sample],
+    own: KindRecord,
+) -> Result<SynthOutcome, SynthError> {
+    let (examples_path, manifest_path) = output_files(&config.synth.output, kind);
+    let manifest = SynthManifest {
+        kind,
+        name: config.synth.name.clone(),
+        examples: file_name(&examples_path),
+        format: EXAMPLE_FORMAT.to_string(),
+        output_hash: config.output_hash(kind_name(kind)),
+        code_version: env!("CARGO_PKG_VERSION").to_string(),
+        source: source_info(config, catalog, samples),
+        teacher: own.teacher,
+        seeds: SeedInfo {
+            seed: config.synth.seed,
+            sampling: SAMPLING.to_string(),
+            requests: own.requests,
+        },
+        settings: own.settings,
+        counts: own.counts,
+        this_run: own.this_run,
+    };
+    write_manifest(&manifest_path, &manifest)?;
+    Ok(SynthOutcome {
+        examples: examples_path,
+        manifest_path,
+        manifest,
+    })
+}
+
 /// `grsu synth critique --plan`: the lists a critique synthesis would make (no teacher, no file).
 pub fn plan_critique(config: &SynthConfig) -> Result<CritiqueCounts, SynthError> {
     let (catalog, samples) = load_source(config)?;
@@ -179,7 +230,7 @@ pub async fn run_critique(
         "critique synthesis `{}`",
         config.synth.name
     );
-    let (examples_path, manifest_path) = output_files(&config.synth.output, ExampleKind::Critique);
+    let (examples_path, _) = output_files(&config.synth.output, ExampleKind::Critique);
     let write_error = |source| SynthError::Write {
         path: examples_path.clone(),
         source,
@@ -199,14 +250,7 @@ pub async fn run_critique(
     file.finish().map_err(write_error)?;
     store.flush()?;
     let snapshot = progress.snapshot();
-    let manifest = SynthManifest {
-        kind: ExampleKind::Critique,
-        name: config.synth.name.clone(),
-        examples: file_name(&examples_path),
-        format: EXAMPLE_FORMAT.to_string(),
-        output_hash: config.output_hash("critique"),
-        code_version: env!("CARGO_PKG_VERSION").to_string(),
-        source: source_info(config, &catalog, &samples),
+    let own = KindRecord {
         teacher: Some(TeacherInfo {
             identity: teacher.identity().to_string(),
             endpoints: teacher_settings.endpoints.len(),
@@ -214,13 +258,9 @@ pub async fn run_critique(
             max_tokens: config.critique.max_tokens,
             max_attempts: CRITIQUE_MAX_ATTEMPTS,
         }),
-        seeds: SeedInfo {
-            seed: config.synth.seed,
-            sampling: SAMPLING.to_string(),
-            requests: Some(
-                "request_seed(seed, sample id, list path, attempt): SHA-256, below 2^31".into(),
-            ),
-        },
+        requests: Some(
+            "request_seed(seed, sample id, list path, attempt): SHA-256, below 2^31".into(),
+        ),
         settings: serde_json::to_value(&config.critique).expect("JSON"),
         counts: serde_json::to_value(counts).expect("JSON"),
         this_run: ThisRun {
@@ -230,12 +270,7 @@ pub async fn run_critique(
             wall_s: started.elapsed().as_secs_f64(),
         },
     };
-    write_manifest(&manifest_path, &manifest)?;
-    Ok(SynthOutcome {
-        examples: examples_path,
-        manifest_path,
-        manifest,
-    })
+    finish_synthesis(config, ExampleKind::Critique, &catalog, &samples, own)
 }
 
 /// `grsu synth score`: scoring examples (no model involved).
@@ -247,7 +282,7 @@ pub fn run_score(
     let (catalog, samples) = load_source(config)?;
     create_output(config)?;
     SynthProgress::add(&progress.total, samples.len() as u64);
-    let (examples_path, manifest_path) = output_files(&config.synth.output, ExampleKind::Score);
+    let (examples_path, _) = output_files(&config.synth.output, ExampleKind::Score);
     let write_error = |source| SynthError::Write {
         path: examples_path.clone(),
         source,
@@ -267,20 +302,9 @@ pub fn run_score(
         SynthProgress::add(&progress.done, 1);
     }
     file.finish().map_err(write_error)?;
-    let manifest = SynthManifest {
-        kind: ExampleKind::Score,
-        name: config.synth.name.clone(),
-        examples: file_name(&examples_path),
-        format: EXAMPLE_FORMAT.to_string(),
-        output_hash: config.output_hash("score"),
-        code_version: env!("CARGO_PKG_VERSION").to_string(),
-        source: source_info(config, &catalog, &samples),
+    let own = KindRecord {
         teacher: None,
-        seeds: SeedInfo {
-            seed: config.synth.seed,
-            sampling: SAMPLING.to_string(),
-            requests: None,
-        },
+        requests: None,
         settings: serde_json::to_value(&config.score).expect("JSON"),
         counts: serde_json::to_value(counts).expect("JSON"),
         this_run: ThisRun {
@@ -290,12 +314,7 @@ pub fn run_score(
             wall_s: started.elapsed().as_secs_f64(),
         },
     };
-    write_manifest(&manifest_path, &manifest)?;
-    Ok(SynthOutcome {
-        examples: examples_path,
-        manifest_path,
-        manifest,
-    })
+    finish_synthesis(config, ExampleKind::Score, &catalog, &samples, own)
 }
 
 /// The absolute path without `..` steps when it can be had, else the path as given.

@@ -169,9 +169,9 @@ fn evaluate_scores_rankings_and_counts_missing_samples_as_misses() {
         predictions.push('\n');
     }
     predictions.push_str("{\"sample\": \"nope:1\", \"ranking\": []}\n");
-    let (_folder, file) = temp_file("predictions.jsonl", &predictions);
-    let output = grsu(
-        &[
+    // `grsu evaluate` of the predictions in `file` against the ReDial test set, `extra` appended.
+    let evaluate = |file: &Path, extra: &[&str]| {
+        let mut arguments = vec![
             "evaluate",
             "--format",
             "ievalm",
@@ -181,10 +181,12 @@ fn evaluate_scores_rankings_and_counts_missing_samples_as_misses() {
             &catalog,
             "--predictions",
             file.to_str().unwrap(),
-            "--json",
-        ],
-        None,
-    );
+        ];
+        arguments.extend_from_slice(extra);
+        grsu(&arguments, None)
+    };
+    let (_folder, file) = temp_file("predictions.jsonl", &predictions);
+    let output = evaluate(&file, &["--json"]);
     let value = json_of(&output);
     assert_eq!(value["samples"], 3341);
     assert_eq!(value["predicted"], 10);
@@ -194,20 +196,7 @@ fn evaluate_scores_rankings_and_counts_missing_samples_as_misses() {
     assert!((recall50 - 10.0 / 3341.0).abs() < 1e-9, "{recall50}");
     let duplicate = format!("{predictions}{}", predictions.lines().next().unwrap());
     let (_again, file) = temp_file("twice.jsonl", &duplicate);
-    let output = grsu(
-        &[
-            "evaluate",
-            "--format",
-            "ievalm",
-            "--path",
-            &redial,
-            "--catalog",
-            &catalog,
-            "--predictions",
-            file.to_str().unwrap(),
-        ],
-        None,
-    );
+    let output = evaluate(&file, &[]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("predicted twice"));
 }

@@ -6,12 +6,9 @@
 //! new depth, and a depth-1 run on it reports what a fresh depth-1 sweep reports.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use grsu::config::reference::{OnChange, KEYS};
-use grsu_test_support::{
-    demo_titles, repository_root, shared_data, write_config, DeterministicServer, Grsu,
-};
+use grsu_test_support::{repository_root, shared_data, write_config, DeterministicServer, Grsu};
 use serde_json::Value;
 
 const GRSU: Grsu = Grsu::new(env!("CARGO_BIN_EXE_grsu"));
@@ -158,18 +155,24 @@ fn copy_folder(from: &Path, to: &Path) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_deeper_run_continues_stored_trees_and_a_shallower_one_reports_them_truncated() {
-    let root = repository_root();
-    let server = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
+/// A demo server and, in a new temporary folder, the config of a run of its first `limit` demo
+/// samples on it (each run gives its own output).
+async fn server_and_config(limit: usize) -> (DeterministicServer, tempfile::TempDir, PathBuf) {
+    let server = DeterministicServer::demo().await;
     let folder = tempfile::tempdir().unwrap();
     let config = write_config(
         folder.path(),
         &server.url(),
         &folder.path().join("unused"),
-        3,
+        limit,
         "",
     );
+    (server, folder, config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deeper_run_continues_stored_trees_and_a_shallower_one_reports_them_truncated() {
+    let (server, folder, config) = server_and_config(3).await;
     let depth = |depth: u32| vec![format!("search.depth={depth}")];
     let (continued, fresh3, fresh2, fresh1) = (
         folder.path().join("continued"),
@@ -309,16 +312,8 @@ struct Fixtures {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_config_key_changed_on_an_existing_output_gives_a_fresh_runs_results() {
     let root = repository_root();
-    let server = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
-    let second = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
-    let folder = tempfile::tempdir().unwrap();
-    let config = write_config(
-        folder.path(),
-        &server.url(),
-        &folder.path().join("unused"),
-        2,
-        "",
-    );
+    let (server, folder, config) = server_and_config(2).await;
+    let second = DeterministicServer::demo().await;
     let demo = root.join("data/demo");
     let mut lines: Vec<String> = std::fs::read_to_string(demo.join("conversations.jsonl"))
         .unwrap()

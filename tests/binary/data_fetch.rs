@@ -440,33 +440,18 @@ fn a_local_folder_is_copied_in_the_layout_or_flat() {
     let to = tempfile::tempdir().unwrap();
     let target = to.path().join("nested").display().to_string();
     let shared_text = shared.display().to_string();
-    let output = grsu(
-        &[
-            "data",
-            "fetch",
-            "redial",
-            "--from",
-            &shared_text,
-            "--to",
-            &target,
-        ],
-        &[],
-    );
+    // `grsu data fetch DATASET --from FROM --to TO`.
+    let fetch_from = |dataset: &str, from: &str, into: &str| {
+        grsu(
+            &["data", "fetch", dataset, "--from", from, "--to", into],
+            &[],
+        )
+    };
+    let output = fetch_from("redial", &shared_text, &target);
     let stdout = succeeded(&output);
     assert_eq!(stdout.matches("copied from ").count(), 3, "{stdout}");
     assert!(stdout.contains("2924 samples, 3805 labels"), "{stdout}");
-    let again = grsu(
-        &[
-            "data",
-            "fetch",
-            "redial",
-            "--from",
-            &shared_text,
-            "--to",
-            &target,
-        ],
-        &[],
-    );
+    let again = fetch_from("redial", &shared_text, &target);
     assert!(
         succeeded(&again).contains("nothing to copy: every file is present and verified"),
         "a second copy"
@@ -482,18 +467,7 @@ fn a_local_folder_is_copied_in_the_layout_or_flat() {
         std::fs::copy(shared.join("redial").join(file), flat.path().join(file)).unwrap();
     }
     let flat_target = to.path().join("flat").display().to_string();
-    let output = grsu(
-        &[
-            "data",
-            "fetch",
-            "redial",
-            "--from",
-            &flat.path().display().to_string(),
-            "--to",
-            &flat_target,
-        ],
-        &[],
-    );
+    let output = fetch_from("redial", &flat.path().display().to_string(), &flat_target);
     succeeded(&output);
     assert_eq!(
         std::fs::read(to.path().join("flat/redial/id2info.json")).unwrap(),
@@ -502,18 +476,7 @@ fn a_local_folder_is_copied_in_the_layout_or_flat() {
 
     // A flat folder holding ReDial's test split where INSPIRED's is expected: a checksum error
     // naming both, exit code 2 (bad input), nothing copied.
-    let output = grsu(
-        &[
-            "data",
-            "fetch",
-            "inspired",
-            "--from",
-            &flat.path().display().to_string(),
-            "--to",
-            &flat_target,
-        ],
-        &[],
-    );
+    let output = fetch_from("inspired", &flat.path().display().to_string(), &flat_target);
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(2), "{stdout}\n{stderr}");
     assert!(

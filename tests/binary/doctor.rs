@@ -25,6 +25,11 @@ async fn doctor(config: &Path, extra: &[&str]) -> Output {
         .chain(extra.iter().copied())
         .map(str::to_string)
         .collect();
+    grsu_off_runtime(arguments).await
+}
+
+/// Runs `grsu ARGUMENTS` (logs at `warn`, [`UNSET_KEY`] unset) off the async runtime.
+async fn grsu_off_runtime(arguments: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
         GRSU.command()
             .args(&arguments)
@@ -35,6 +40,12 @@ async fn doctor(config: &Path, extra: &[&str]) -> Output {
     })
     .await
     .unwrap()
+}
+
+/// The stdout of `output`, asserting that grsu exited with `code`.
+fn stdout_after(output: &Output, code: i32) -> String {
+    assert_eq!(output.status.code(), Some(code), "{}", text(output));
+    String::from_utf8_lossy(&output.stdout).to_string()
 }
 
 fn text(output: &Output) -> String {
@@ -116,9 +127,7 @@ models.reward.model = "det"
     let config = write_config(folder.path(), &base.url(), &output, 2, &variants);
 
     // All fine: exit 0, one row per endpoint, each naming the cells using it.
-    let fine = doctor(&config, &[]).await;
-    assert_eq!(fine.status.code(), Some(0), "{}", text(&fine));
-    let stdout = String::from_utf8_lossy(&fine.stdout).to_string();
+    let stdout = stdout_after(&doctor(&config, &[]).await, 0);
     let base_line = line(&stdout, &base.url(), "det");
     assert!(
         base_line.contains("crs, user, critique, reward"),
@@ -192,8 +201,7 @@ models.crs.api_key_env = "{UNSET_KEY}"
     );
     let config = write_config(folder.path(), &base.url(), &output, 2, &broken);
     let failing = doctor(&config, &[]).await;
-    assert_eq!(failing.status.code(), Some(1), "{}", text(&failing));
-    let stdout = String::from_utf8_lossy(&failing.stdout).to_string();
+    let stdout = stdout_after(&failing, 1);
     let wrong = line(&stdout, &base.url(), "nope");
     assert!(
         wrong.contains("model `nope` not listed (the server lists: det)"),
@@ -271,9 +279,7 @@ async fn missing_features_name_the_role_and_cells_that_need_them() {
     let output = folder.path().join("out");
     let config = write_config(folder.path(), &server.url(), &output, 2, "");
 
-    let failing = doctor(&config, &[]).await;
-    assert_eq!(failing.status.code(), Some(1), "{}", text(&failing));
-    let stdout = String::from_utf8_lossy(&failing.stdout).to_string();
+    let stdout = stdout_after(&doctor(&config, &[]).await, 1);
     let row_line = line(&stdout, &server.url(), "det");
     assert!(
         row_line.contains("no logprobs: asked for but not returned (user in cell e2e)"),
@@ -305,9 +311,7 @@ async fn missing_features_name_the_role_and_cells_that_need_them() {
         1,
     );
     std::fs::write(&crs_only, text_of_config).unwrap();
-    let fine = doctor(Path::new(&crs_only), &[]).await;
-    assert_eq!(fine.status.code(), Some(0), "{}", text(&fine));
-    let stdout = String::from_utf8_lossy(&fine.stdout).to_string();
+    let stdout = stdout_after(&doctor(Path::new(&crs_only), &[]).await, 0);
     assert!(line(&stdout, &server.url(), "det").contains("ok; warning: `n` ignored"));
     assert!(
         stdout.contains("embedded model (nothing to check over HTTP): user, critique in cell e2e"),
@@ -355,26 +359,16 @@ async fn one_endpoint_is_still_checked_by_the_scoring_mode() {
         .into_iter()
         .map(str::to_string)
         .collect();
-        tokio::task::spawn_blocking(move || {
-            GRSU.command()
-                .args(&arguments)
-                .env("GRSU_LOG", "warn")
-                .output()
-                .expect("run grsu")
-        })
+        grsu_off_runtime(arguments)
     };
-    let fine = endpoint("det").await.unwrap();
-    assert_eq!(fine.status.code(), Some(0), "{}", text(&fine));
-    let stdout = String::from_utf8_lossy(&fine.stdout);
+    let stdout = stdout_after(&endpoint("det").await, 0);
     assert!(
         stdout.contains("can serve scoring mode   yes (forced)"),
         "{stdout}"
     );
     assert!(stdout.contains("honours n                yes"), "{stdout}");
 
-    let wrong = endpoint("nope").await.unwrap();
-    assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong));
-    let stdout = String::from_utf8_lossy(&wrong.stdout);
+    let stdout = stdout_after(&endpoint("nope").await, 1);
     assert!(
         stdout.contains("! model `nope` not listed (the server lists: det)"),
         "{stdout}"

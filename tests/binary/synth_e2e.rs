@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use grsu::catalog::{Catalog, CatalogFormat};
-use grsu::data::{Dataset, DatasetFormat, LoadOptions};
-use grsu_test_support::{demo_titles, repository_root, DeterministicServer, Grsu};
+use grsu_test_support::{demo_samples, demo_titles, repository_root, DeterministicServer, Grsu};
 use serde_json::Value;
 
 const GRSU: Grsu = Grsu::new(env!("CARGO_BIN_EXE_grsu"));
@@ -77,20 +75,8 @@ fn succeed(arguments: &[&str]) -> std::process::Output {
 
 /// The labels of each demo sample, as the engine reads them.
 fn demo_labels(limit: usize) -> BTreeMap<String, Vec<String>> {
-    let root = repository_root();
-    let catalog =
-        Catalog::load(&root.join("data/demo/movie2info.json"), CatalogFormat::Auto).unwrap();
-    let dataset = Dataset::load(
-        &root.join("data/demo/conversations.jsonl"),
-        DatasetFormat::Grsu,
-        LoadOptions {
-            catalog: Some(&catalog),
-            only_new: true,
-        },
-    )
-    .unwrap();
-    dataset
-        .samples
+    let (_, samples) = demo_samples();
+    samples
         .into_iter()
         .take(limit)
         .map(|sample| (sample.id, sample.labels))

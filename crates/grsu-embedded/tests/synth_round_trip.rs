@@ -6,33 +6,21 @@
 //! The tokenizer comes from the embedded model's GGUF file (fetched as for the embedded-model
 //! tests); without it the tokenizer half is skipped outside CI.
 
-use grsu::catalog::{Catalog, CatalogFormat};
-use grsu::data::{Dataset, DatasetFormat, LoadOptions};
 use grsu::model::scoring::{
     read_score, scoring_request, Answer, ScoreFormula, ScoringMode, ScoringSettings, ANSWER_PREFIX,
+    ANSWER_PREFIX_PIECES,
 };
 use grsu::model::{Choice, FinishReason, TokenLogprob, TopLogprob};
 use grsu::synth::config::ScoreSection;
 use grsu::synth::score_examples::{score_examples, ScoreCounts};
 use grsu::synth::TrainingExample;
 use grsu_embedded::{default_model_dir, default_model_path, fetch_default_model, GgufTokenizer};
-use grsu_test_support::repository_root;
+use grsu_test_support::demo_samples;
 
 fn demo_examples() -> Vec<TrainingExample> {
-    let root = repository_root();
-    let catalog =
-        Catalog::load(&root.join("data/demo/movie2info.json"), CatalogFormat::Auto).unwrap();
-    let dataset = Dataset::load(
-        &root.join("data/demo/conversations.jsonl"),
-        DatasetFormat::Grsu,
-        LoadOptions {
-            catalog: Some(&catalog),
-            only_new: true,
-        },
-    )
-    .unwrap();
+    let (catalog, samples) = demo_samples();
     let mut counts = ScoreCounts::default();
-    let examples: Vec<TrainingExample> = dataset.samples[..3]
+    let examples: Vec<TrainingExample> = samples[..3]
         .iter()
         .flat_map(|sample| {
             score_examples(sample, &catalog, &ScoreSection::default(), 0, &mut counts)
@@ -95,18 +83,7 @@ fn scoring_answers_read_back_as_their_labels_with_vllm_style_pieces() {
         let text = example.target();
         let answer = text.strip_prefix(ANSWER_PREFIX).unwrap();
         // The pieces a vLLM server returns for this text with a Llama-style tokenizer.
-        let mut pieces: Vec<String> = [
-            "Accept",
-            " the",
-            " recommendation",
-            " (",
-            "Yes",
-            "/",
-            "No",
-            ")?",
-        ]
-        .map(String::from)
-        .to_vec();
+        let mut pieces: Vec<String> = ANSWER_PREFIX_PIECES.map(String::from).to_vec();
         pieces.push(answer.to_string());
         assert_eq!(pieces.concat(), text);
         let score = read_score(

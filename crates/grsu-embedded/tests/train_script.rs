@@ -10,15 +10,13 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use grsu::catalog::{Catalog, CatalogFormat};
-use grsu::data::{Dataset, DatasetFormat, LoadOptions};
 use grsu::synth::config::{CritiqueSection, ScoreSection};
 use grsu::synth::critique_synthesis::critique_example;
 use grsu::synth::example::ExampleFile;
 use grsu::synth::lists::critique_lists;
 use grsu::synth::score_examples::{score_examples, ScoreCounts};
 use grsu_embedded::{default_model_dir, default_model_path, fetch_default_model};
-use grsu_test_support::repository_root;
+use grsu_test_support::{demo_samples, repository_root};
 use serde_json::Value;
 
 fn in_ci() -> bool {
@@ -44,19 +42,7 @@ fn python(arguments: &[&str]) -> Option<Output> {
 /// Critique examples (with a fixed critique in place of the teacher's) and scoring examples of
 /// the first demo samples, written as `grsu synth` writes them.
 fn write_examples(folder: &Path) -> (PathBuf, PathBuf, usize, usize) {
-    let root = repository_root();
-    let catalog =
-        Catalog::load(&root.join("data/demo/movie2info.json"), CatalogFormat::Auto).unwrap();
-    let samples = Dataset::load(
-        &root.join("data/demo/conversations.jsonl"),
-        DatasetFormat::Grsu,
-        LoadOptions {
-            catalog: Some(&catalog),
-            only_new: true,
-        },
-    )
-    .unwrap()
-    .samples;
+    let (catalog, samples) = demo_samples();
     let critique_path = folder.join("critique.jsonl");
     let score_path = folder.join("score.jsonl");
     let settings = CritiqueSection {

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use grsu::model::scoring::ANSWER_PREFIX_PIECES;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
@@ -59,6 +60,12 @@ fn fnv(bytes: &[u8]) -> u64 {
 }
 
 impl DeterministicServer {
+    /// Starts over the demo catalog's titles, answering at once.
+    pub async fn demo() -> Self {
+        let titles = crate::demo_titles(&crate::repository_root());
+        DeterministicServer::start(titles, Duration::ZERO).await
+    }
+
     /// Starts on 127.0.0.1:0 with the given catalog titles; every answer waits `delay` first.
     pub async fn start(titles: Vec<String>, delay: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -194,19 +201,10 @@ fn answer(request: &Value, titles: &[String], traffic: &Mutex<Traffic>) -> Value
                 if forced {
                     (answer.to_string(), vec![answer_token])
                 } else {
-                    let mut tokens: Vec<Value> = [
-                        "Accept",
-                        " the",
-                        " recommendation",
-                        " (",
-                        "Yes",
-                        "/",
-                        "No",
-                        ")?",
-                    ]
-                    .iter()
-                    .map(|piece| token(piece, -0.01, &[]))
-                    .collect();
+                    let mut tokens: Vec<Value> = ANSWER_PREFIX_PIECES
+                        .iter()
+                        .map(|piece| token(piece, -0.01, &[]))
+                        .collect();
                     tokens.push(answer_token);
                     (
                         format!("Accept the recommendation (Yes/No)?{answer}"),

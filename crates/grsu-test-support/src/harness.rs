@@ -18,6 +18,27 @@ pub fn demo_titles(root: &Path) -> Vec<String> {
     catalog.keys().cloned().collect()
 }
 
+/// The demo catalog and its recommendation turns with catalog labels (`only_new`), as the engine
+/// reads them.
+pub fn demo_samples() -> (grsu::catalog::Catalog, Vec<grsu::data::Sample>) {
+    use grsu::catalog::{Catalog, CatalogFormat};
+    use grsu::data::{Dataset, DatasetFormat, LoadOptions};
+    let root = repository_root();
+    let catalog =
+        Catalog::load(&root.join("data/demo/movie2info.json"), CatalogFormat::Auto).unwrap();
+    let samples = Dataset::load(
+        &root.join("data/demo/conversations.jsonl"),
+        DatasetFormat::Grsu,
+        LoadOptions {
+            catalog: Some(&catalog),
+            only_new: true,
+        },
+    )
+    .unwrap()
+    .samples;
+    (catalog, samples)
+}
+
 /// Writes `folder/config.toml`: a beam search (B = N = 2, D = 3, lists of 5) over the first
 /// `limit` samples of the demo data, both model roles on `server`, writing to `output`; `extra`
 /// is appended (after `[user]`, so a bare key lands there).

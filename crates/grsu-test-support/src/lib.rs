@@ -21,7 +21,7 @@ pub mod harness;
 pub mod scripted_server;
 
 pub use deterministic_server::{p_yes, DeterministicServer, Traffic};
-pub use harness::{demo_titles, predictions, stored_records, write_config, Grsu};
+pub use harness::{demo_samples, demo_titles, predictions, stored_records, write_config, Grsu};
 #[cfg(feature = "engine")]
 pub use harness::{
     run_in_process, run_shard_in_process, run_shard_to_completion, run_to_completion,
