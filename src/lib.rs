@@ -4,10 +4,15 @@
 //! critiques and scores the item lists of an LLM-based conversational recommender, so that beam
 //! search over those lists finds better recommendations.
 //!
-//! This crate holds everything that is not a runtime concern, so that it can be tested without
-//! async code, actors or servers: datasets and catalogs, title matching, ranking metrics. The actor
-//! runtime and the `grsu` binary live in the `grsu-actors` crate, which depends on this one and
-//! never the other way round.
+//! This crate holds the domain, everything that is not an actor: datasets and catalogs, title
+//! matching, prompts and parsers, the CRS and the simulated user as policies over a model, search
+//! strategies as pure state machines, ranking, metrics and statistics, the model protocol and the
+//! model-access layer (backends, endpoint pools, the response cache, roles), config, sweeps, the
+//! store schema, reports and instruction-data synthesis. The search and the statistics are
+//! synchronous and tested without async code; the model layer does I/O but knows nothing of actors.
+//! The actor runtime and the `grsu` binary live in the `grsu-actors` crate, which depends on this
+//! one and never the other way round; the embedded candle model (`grsu-embedded`) and the plotting
+//! code (`grsu-plot`) are crates of their own.
 //!
 //! ## Layout
 //!
@@ -15,7 +20,8 @@
 //!   retries.
 //! - [`user`]: [`user::SimulatedUser`], critiques and scores as a policy over a model: validation,
 //!   score reading, retries.
-//! - [`config`]: the TOML run configuration.
+//! - [`config`]: the TOML run configuration, parsed, then validated into typed values; the
+//!   reference of every key and what changing it on an existing output does.
 //! - [`data`]: dataset readers (GRSU conversation JSONL, iEvaLM per-sample JSONL, INSPIRED TSV) that
 //!   all yield [`data::Sample`]s, and their load statistics.
 //! - [`catalog`]: item catalogs (GRSU `movie2info.json`, iEvaLM `id2info.json`) as one
@@ -40,7 +46,7 @@
 //!   same seeds give the same outcomes in every run and build; not for cryptography.
 //! - [`seeds`]: per-request seeds derived from (run seed, sample, request path, attempt).
 //! - [`statistics`]: mean ± std, paired t-test, bootstrap intervals (for reports).
-//! - [`store`]: the sled store of a run: response cache (and, with the engine, records).
+//! - [`store`]: the sled store of a run: response cache, manifest, records, failures, imports.
 //! - [`synth`]: instruction-data synthesis for training the simulated user (critique and scoring
 //!   examples, a teacher model behind the response cache).
 //! - [`input_error`]: the error type for bad input files, naming file, line and field.
