@@ -252,38 +252,7 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
-    use crate::config::reference::{leaf_paths, OnChange, KEYS};
-
-    /// Every key written, every role present.
-    const FULL: &str = r#"
-        [run]
-        name = "full"
-        seeds = [0, 1]
-        output = "out"
-        max_in_flight = 8
-        give_up_after_s = 30
-        [data]
-        format = "grsu"
-        path = "conversations.jsonl"
-        catalog = "catalog.json"
-        limit = 3
-        per_conversation = 2
-        [models.crs]
-        endpoints = ["http://a:8000/v1"]
-        model = "m"
-        api_key_env = "KEY"
-        embedded_model = "model.gguf"
-        [models.user]
-        [models.critique]
-        [models.reward]
-        [search]
-        [user]
-        [crs]
-        max_tokens = 100
-        min_match_score = 80.0
-        answer_prefix = "1. **"
-        [output]
-    "#;
+    use crate::config::reference::{leaf_paths, OnChange, FULL_CONFIG, KEYS};
 
     fn parse(text: &str) -> RunConfig {
         RunConfig::deserialize(toml::from_str::<toml::Value>(text).expect("TOML"))
@@ -305,7 +274,7 @@ mod tests {
 
     #[test]
     fn the_search_identity_holds_exactly_the_rerun_keys() {
-        let config = parse(FULL);
+        let config = parse(FULL_CONFIG);
         assert!(config.depth_is_shared());
         assert_eq!(
             paths(&config.search_identity()),
@@ -321,7 +290,7 @@ mod tests {
 
     #[test]
     fn the_results_identity_holds_every_key_that_is_not_reused() {
-        let config = parse(FULL);
+        let config = parse(FULL_CONFIG);
         let value = serde_json::to_value(config.results_identity()).unwrap();
         let mut found: BTreeSet<String> = leaf_paths(&value["search"]).into_iter().collect();
         found.extend(
@@ -337,7 +306,7 @@ mod tests {
 
     #[test]
     fn reused_keys_leave_the_hashes_alone_and_others_change_them() {
-        let config = parse(FULL);
+        let config = parse(FULL_CONFIG);
         let mut reused = config.clone();
         reused.run.name = "renamed".into();
         reused.run.max_in_flight = 1;

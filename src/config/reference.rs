@@ -553,31 +553,15 @@ pub fn leaf_paths(value: &serde_json::Value) -> Vec<String> {
     paths
 }
 
+/// A config with every key written and every role present, for the tests of the config types.
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn docs_config_md_is_the_generated_reference() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/config.md");
-        let written = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            written == markdown(),
-            "{} differs from the config reference: run `grsu config reference > docs/config.md`",
-            path.display()
-        );
-    }
-
-    use std::collections::BTreeSet;
-
-    use serde::Deserialize;
-
-    use super::*;
-
-    const FULL: &str = r#"
+pub(crate) const FULL_CONFIG: &str = r#"
         [run]
         name = "full"
         seeds = [0, 1]
         output = "out"
         max_in_flight = 8
+        give_up_after_s = 30
         [data]
         format = "grsu"
         path = "conversations.jsonl"
@@ -607,7 +591,26 @@ mod tests {
         min_match_score = 80.0
         answer_prefix = "1. **"
         [output]
-    "#;
+"#;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn docs_config_md_is_the_generated_reference() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/config.md");
+        let written = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            written == markdown(),
+            "{} differs from the config reference: run `grsu config reference > docs/config.md`",
+            path.display()
+        );
+    }
+
+    use std::collections::BTreeSet;
+
+    use serde::Deserialize;
+
+    use super::*;
 
     const MINIMAL: &str = r#"
         [run]
@@ -634,7 +637,7 @@ mod tests {
 
     #[test]
     fn every_key_of_the_config_types_is_documented_and_nothing_else() {
-        let config = parse(FULL);
+        let config = parse(FULL_CONFIG);
         assert_eq!(config.models.iter().count(), 4, "every role is present");
         let found: BTreeSet<String> = leaf_paths_of(&config).into_iter().collect();
         let documented: BTreeSet<String> = KEYS.iter().map(|key| key.path.to_string()).collect();

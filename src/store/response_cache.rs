@@ -143,7 +143,23 @@ impl ResponseCache {
         self.put_keyed(Self::classify_key(identity, request), response, None)
     }
 
+    /// The cached response, counted as a hit or a miss.
     fn get_keyed<T: DeserializeOwned>(
+        &self,
+        key: [u8; 32],
+    ) -> Result<Option<(T, Option<Origin>)>, StoreError> {
+        let found = self.read_entry(key)?;
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        Ok(found)
+    }
+
+    /// The decoded entry under `key` and its origin, not counted.
+    fn read_entry<T: DeserializeOwned>(
         &self,
         key: [u8; 32],
     ) -> Result<Option<(T, Option<Origin>)>, StoreError> {
@@ -151,30 +167,24 @@ impl ResponseCache {
             operation: "cache read",
             message: error.to_string(),
         })?;
-        match found {
-            Some(bytes) => {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                let corrupt = |message: String| StoreError::Corrupt {
-                    tree: "responses",
-                    message,
-                };
-                let (origin, json) = match bytes.first() {
-                    Some(&WITH_ORIGIN) if bytes.len() >= 9 => (
-                        Some(u64::from_le_bytes(bytes[1..9].try_into().expect("8 bytes"))),
-                        &bytes[9..],
-                    ),
-                    Some(&WITH_ORIGIN) => return Err(corrupt("a truncated entry".into())),
-                    _ => (None, &bytes[..]),
-                };
-                serde_json::from_slice(json)
-                    .map(|response| Some((response, origin)))
-                    .map_err(|error| corrupt(error.to_string()))
-            }
-            None => {
-                self.misses.fetch_add(1, Ordering::Relaxed);
-                Ok(None)
-            }
-        }
+        let Some(bytes) = found else {
+            return Ok(None);
+        };
+        let corrupt = |message: String| StoreError::Corrupt {
+            tree: "responses",
+            message,
+        };
+        let (origin, json) = match bytes.first() {
+            Some(&WITH_ORIGIN) if bytes.len() >= 9 => (
+                Some(u64::from_le_bytes(bytes[1..9].try_into().expect("8 bytes"))),
+                &bytes[9..],
+            ),
+            Some(&WITH_ORIGIN) => return Err(corrupt("a truncated entry".into())),
+            _ => (None, &bytes[..]),
+        };
+        serde_json::from_slice(json)
+            .map(|response| Some((response, origin)))
+            .map_err(|error| corrupt(error.to_string()))
     }
 
     fn put_keyed<T: Serialize>(
@@ -234,9 +244,7 @@ impl ResponseCache {
             tree: "responses",
             message: "a key that is not 32 bytes".into(),
         })?;
-        let found = self.get_keyed::<serde_json::Value>(key)?;
-        self.hits.fetch_sub(1, Ordering::Relaxed);
-        Ok(found)
+        self.read_entry(key)
     }
 
     pub fn len(&self) -> usize {

@@ -415,12 +415,6 @@ fn cartesian(grid: &[(String, Vec<Value>)]) -> Vec<Vec<(&String, &Value)>> {
     combinations
 }
 
-/// Whether the strategy's trees can be truncated to give a shallower search (and continued to
-/// give a deeper one): [`RunConfig::depth_is_shared`].
-pub fn depth_is_shared(config: &RunConfig) -> bool {
-    config.depth_is_shared()
-}
-
 /// What identifies a search beyond its config: the contents of its data files (a dataset edited
 /// in place must not reuse records of the old one), by path.
 type Fingerprints = BTreeMap<PathBuf, String>;
@@ -510,7 +504,10 @@ fn share_searches(cells: &mut [Cell], fingerprints: &Fingerprints) -> Vec<Shared
         }
     }
     for cell in cells.iter_mut() {
-        cell.depth = depth_is_shared(&cell.config).then_some(cell.config.search.depth);
+        cell.depth = cell
+            .config
+            .depth_is_shared()
+            .then_some(cell.config.search.depth);
     }
     searches
 }

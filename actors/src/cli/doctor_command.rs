@@ -176,18 +176,6 @@ struct EndpointKey {
     api_key_env: Option<String>,
 }
 
-/// `http://host:8000` → `http://host:8000/v1`, as the HTTP client does, so that two spellings of
-/// one endpoint are checked once.
-fn normalise_url(url: &str) -> String {
-    let trimmed = url.trim().trim_end_matches('/');
-    let after_scheme = trimmed.split_once("://").map_or(trimmed, |(_, rest)| rest);
-    if after_scheme.contains('/') {
-        trimmed.to_string()
-    } else {
-        format!("{trimmed}/v1")
-    }
-}
-
 struct Target {
     key: EndpointKey,
     timeout: Duration,
@@ -535,7 +523,7 @@ fn run_config(
             }
             for url in &settings.endpoints {
                 let key = EndpointKey {
-                    url: normalise_url(url.as_str()),
+                    url: grsu::model::http::normalise_base(url.as_str()),
                     model: settings.model.clone().unwrap_or_default(),
                     api_key_env: settings.api_key_env.clone(),
                 };

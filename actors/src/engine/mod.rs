@@ -46,7 +46,7 @@ use grsu::model::scoring::ScoringSettings;
 use grsu::prompts::ItemView;
 use grsu::report::{Report, ReportOptions};
 use grsu::store::{CellManifest, SampleLabels, SearchManifest, Store, SweepManifest};
-use grsu::sweep::{depth_is_shared, Shard, Sweep};
+use grsu::sweep::{Shard, Sweep};
 use grsu::user::{RewardScorer, SimulatedUser};
 use ractor::{Actor, ActorCell, ActorRef};
 
@@ -190,7 +190,7 @@ pub async fn run(
                 };
                 let needed = search.config.search.depth;
                 match store.searched_depth(&search.key, seed, &sample.id)? {
-                    Some(depth) if !depth_is_shared(&search.config) || depth >= needed => {
+                    Some(depth) if !search.config.depth_is_shared() || depth >= needed => {
                         skipped += 1;
                     }
                     Some(_) => {
@@ -246,7 +246,7 @@ pub async fn run(
         // Keyed by the side (CRS or simulated user, for the counters) and the settings: the
         // user's two behaviours on one model share an actor.
         let side_target = |role: Role| {
-            let built = &targets[role.as_str()];
+            let built = &targets[&role];
             (
                 format!("{}/{}", role.side(), built.key),
                 role.side(),
@@ -317,7 +317,7 @@ pub async fn run(
                     score_context: config.user.score_context,
                     critique_max_tokens: config.user.critique_max_tokens,
                     reward: (config.user.scorer == Scorer::Discriminative)
-                        .then(|| targets.get(Role::Reward.as_str()))
+                        .then(|| targets.get(&Role::Reward))
                         .flatten()
                         .map(|built| RewardScorer {
                             backend: CachedBackend::shared(built.backend.clone(), cache.clone()),
@@ -558,7 +558,7 @@ fn update_manifest(
     store: &Store,
     sweep: &Sweep,
     shard: Option<Shard>,
-    targets: &[BTreeMap<String, BuiltBackend>],
+    targets: &[BTreeMap<Role, BuiltBackend>],
     samples: &[(Arc<Catalog>, Vec<Arc<Sample>>)],
 ) -> anyhow::Result<()> {
     let searches: Vec<SearchManifest> = sweep
@@ -570,7 +570,7 @@ fn update_manifest(
             key: search.key.clone(),
             models: targets
                 .iter()
-                .map(|(role, built)| (role.clone(), built.backend.identity()))
+                .map(|(role, built)| (role.as_str().to_string(), built.backend.identity()))
                 .collect(),
             samples: samples
                 .iter()
@@ -640,17 +640,17 @@ fn update_manifest(
     Ok(())
 }
 
-/// The backend of every role `config` uses, by role name; built through `builder`, so equal
+/// The backend of every role `config` uses; built through `builder`, so equal
 /// settings share one backend (per-endpoint caps hold across cells) and the embedded model is
 /// loaded once.
 async fn role_backends(
     builder: &mut BackendBuilder,
     config: &RunConfig,
-) -> anyhow::Result<BTreeMap<String, BuiltBackend>> {
+) -> anyhow::Result<BTreeMap<Role, BuiltBackend>> {
     let mut backends = BTreeMap::new();
     for role in config.roles_used() {
         let built = builder.build(role, config.role(role)).await?;
-        backends.insert(role.as_str().to_string(), built);
+        backends.insert(role, built);
     }
     Ok(backends)
 }

@@ -243,8 +243,10 @@ impl Backend for HttpBackend {
     }
 }
 
-/// `http://host:8000` → `http://host:8000/v1`; `http://host:8000/v1/` → `http://host:8000/v1`.
-fn normalise_base(url: &str) -> String {
+/// `http://host:8000` → `http://host:8000/v1`; `http://host:8000/v1/` → `http://host:8000/v1`: the
+/// base the client sends requests to (callers that group endpoints use it too, so that two spellings
+/// of one endpoint are one).
+pub fn normalise_base(url: &str) -> String {
     let trimmed = url.trim().trim_end_matches('/');
     let after_scheme = trimmed.split_once("://").map_or(trimmed, |(_, rest)| rest);
     if after_scheme.contains('/') {
