@@ -29,6 +29,8 @@
 //! - [`matching`]: mapping free-text titles onto catalog items, compatible with Python rapidfuzz.
 //! - [`metrics`]: Recall, NDCG and MRR at k, with the reference implementation's NDCG/MRR bug fixed.
 //! - [`report`]: a sweep's tables, statistics and figures, from its store alone.
+//! - [`explore`]: what `grsu view` shows: the sweep, every sample, one sample's trees, from the
+//!   store alone.
 //! - [`search`]: search strategies (beam, greedy, Monte Carlo, none) as pure state machines over
 //!   a stored search tree, and the output strategies that rank its items.
 //! - [`evaluation`]: scoring rankings against labels, after title matching.
@@ -56,6 +58,7 @@ pub mod config;
 pub mod crs;
 pub mod data;
 pub mod evaluation;
+pub mod explore;
 pub mod input_error;
 mod json_record;
 pub mod matching;

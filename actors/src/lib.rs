@@ -11,6 +11,8 @@
 //! - [`engine`]: the actors of a run and the function that wires them (module docs draw the
 //!   supervision tree).
 //! - [`serve`]: `grsu serve`, the embedded model behind an HTTP endpoint.
+//! - [`view`]: `grsu view`, the explorer of a sweep (a read-only local server, or static files).
 
 pub mod engine;
 pub mod serve;
+pub mod view;

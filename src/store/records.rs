@@ -202,6 +202,10 @@ pub struct SampleRecord {
     pub seed: u64,
     pub sample: String,
     pub labels: Vec<String>,
+    /// The conversation before the recommendation (what the explorer shows as a chat); empty in
+    /// stores written before it was kept.
+    #[serde(default)]
+    pub history: Vec<crate::data::Turn>,
     pub tree: SearchTree,
     /// The depth setting the tree was searched with (beam and greedy search; the tree can be
     /// shallower when a depth kept nothing). A later run that needs a deeper tree continues it;
@@ -261,6 +265,7 @@ impl SampleRecord {
             seed: finished.seed,
             sample: sample.id.clone(),
             labels: sample.labels.clone(),
+            history: sample.history.clone(),
             tree: finished.tree,
             searched_depth: finished.searched_depth,
             predictions,

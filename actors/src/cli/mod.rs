@@ -19,6 +19,7 @@ mod runtime;
 mod serve_command;
 mod status;
 mod synth;
+mod view_command;
 
 use clap::{Parser, Subcommand};
 
@@ -45,6 +46,9 @@ enum Command {
     Import(import::ImportArguments),
     /// Combine the stores of a sweep's shards (`grsu run --shard i/n`) into one.
     Merge(merge::MergeArguments),
+    /// Explore a sweep in the browser: its methods, every sample, one sample's conversation and
+    /// search tree (a read-only server on 127.0.0.1, or static files with --bundle).
+    View(view_command::ViewArguments),
     /// Export a sweep's per-sample records as JSON lines.
     Export(export::ExportArguments),
     /// The config reference: every key, its type, default and meaning.
@@ -105,6 +109,7 @@ pub fn run(cli: Cli) -> Result<(), CliFailure> {
         Command::Evaluate(arguments) => evaluate::run(arguments),
         Command::Model { command } => model::run(command),
         Command::Serve(arguments) => serve_command::run(arguments),
+        Command::View(arguments) => view_command::run(arguments),
         Command::Doctor(arguments) => doctor_command::run(arguments),
         Command::Synth { command } => synth::run(command),
     }

@@ -40,6 +40,9 @@ pub struct ProgressSnapshot {
     pub failed: u64,
     pub skipped: u64,
     pub roles: BTreeMap<String, RoleCounters>,
+    /// Written by the run's last snapshot: the run has stopped (finished or interrupted).
+    #[serde(default)]
+    pub finished: bool,
 }
 
 impl Progress {
@@ -74,17 +77,22 @@ impl Progress {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .clone(),
+            finished: false,
         }
     }
 
     /// Writes the snapshot (to a temporary file renamed over the old one: readers never see half
     /// a file). Best effort: progress reporting never stops a run.
-    fn write_snapshot(&self) {
+    fn write_snapshot(&self, finished: bool) {
         let Some(path) = &self.snapshot_path else {
             return;
         };
         let partial = path.with_extension("json.partial");
-        let written = serde_json::to_vec_pretty(&self.snapshot())
+        let snapshot = ProgressSnapshot {
+            finished,
+            ..self.snapshot()
+        };
+        let written = serde_json::to_vec_pretty(&snapshot)
             .map_err(std::io::Error::other)
             .and_then(|bytes| std::fs::write(&partial, bytes))
             .and_then(|_| std::fs::rename(&partial, path));
@@ -174,11 +182,11 @@ impl Progress {
             );
             bar
         });
-        let period = if terminal {
-            Duration::from_millis(500)
-        } else {
-            Duration::from_secs(10)
-        };
+        // The snapshot is written every half second (what `grsu view` follows); without a
+        // terminal a log line goes out every 10 s.
+        let period = Duration::from_millis(500);
+        let log_every = 20;
+        let mut tick: u64 = 0;
         loop {
             let done = self.done.load(Ordering::Relaxed);
             let failed = self.failed.load(Ordering::Relaxed);
@@ -191,17 +199,19 @@ impl Progress {
                         self.line()
                     ));
                 }
-                None => {
+                None if tick % log_every == 0 => {
                     tracing::info!(done, failed, total = self.total, skipped = self.skipped, eta = %self.eta(), rates = %self.line(), "progress")
                 }
+                None => {}
             }
-            self.write_snapshot();
+            tick += 1;
+            self.write_snapshot(false);
             tokio::select! {
                 _ = tokio::time::sleep(period) => {}
                 _ = stop.changed() => break,
             }
         }
-        self.write_snapshot();
+        self.write_snapshot(true);
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
