@@ -244,8 +244,8 @@ async function samplesPage(parameters) {
   const picker = h("select", { multiple: true, size: Math.min(6, table.methods.length), id: "method-picker", title: "methods shown (ctrl-click for several)" },
     table.methods.map((method, index) => h("option", { value: index, selected: shown.includes(index) }, method.name)));
   const body = h("tbody", {});
-  const headRow = h("tr", {});
-  const tableElement = h("table", { id: "samples" }, h("thead", {}, headRow), body);
+  const head = h("thead", {});
+  const tableElement = h("table", { id: "samples" }, head, body);
 
   const columns = () => {
     const list = [
@@ -255,25 +255,35 @@ async function samplesPage(parameters) {
     ];
     for (const method of shown) {
       table.metrics.forEach((metric, metricIndex) => list.push({
-        key: `m${method}.${metricIndex}`, label: `${table.methods[method].name} ${metric}`,
+        key: `m${method}.${metricIndex}`, label: metric, method,
         value: (row) => valueOf(table, row, method, metricIndex), numeric: true,
       }));
     }
-    list.push({ key: "wall", label: "wall", value: (row) => row.wall_ms, format: seconds });
-    list.push({ key: "calls", label: "calls", value: (row) => row.calls, format: integer });
+    list.push({ key: "wall", label: "wall", value: (row) => row.wall_ms, format: seconds, numeric: true });
+    list.push({ key: "calls", label: "calls", value: (row) => row.calls, format: integer, numeric: true });
     return list;
   };
 
+  // Two header rows: the methods over their metrics; every other column spans both.
   const render = () => {
     const list = columns();
-    headRow.replaceChildren(...list.map((column) => h("th", {
-      class: "sortable" + (column.text ? " text" : ""), "data-key": column.key,
+    const sortable = (column, extra) => h("th", {
+      class: "sortable" + (column.text ? " text" : ""), "data-key": column.key, ...extra,
       onclick: () => {
         state.descending = state.sort === column.key ? !state.descending : column.numeric === true;
         state.sort = column.key;
         render();
       },
-    }, column.label, state.sort === column.key ? (state.descending ? " ▼" : " ▲") : "")));
+    }, column.label, state.sort === column.key ? (state.descending ? " ▼" : " ▲") : "");
+    const top = h("tr", {}), bottom = h("tr", {});
+    for (const column of list) {
+      if (column.method === undefined) top.append(sortable(column, { rowspan: 2 }));
+      else bottom.append(sortable(column, { class: "sortable metric" }));
+    }
+    const firstMethodColumn = list.findIndex((column) => column.method !== undefined);
+    const methodHeads = shown.map((method) => h("th", { colspan: table.metrics.length, class: "method" }, table.methods[method].name));
+    if (firstMethodColumn >= 0) top.insertBefore(append(document.createDocumentFragment(), methodHeads), top.children[firstMethodColumn]);
+    head.replaceChildren(top, bottom);
     const needle = state.filter.trim().toLowerCase();
     let rows = table.rows.map((row, index) => ({ row, index }));
     if (needle) {
@@ -290,10 +300,13 @@ async function samplesPage(parameters) {
       list.map((column) => {
         if (column.key === "id") return h("td", { class: "text id" }, h("a", { href: `#/sample/${index}` }, row.id));
         const value = column.value(row, index);
-        return h("td", { class: column.text ? "text" : null },
+        const zero = column.method !== undefined && (value === 0 || value === null);
+        return h("td", { class: (column.text ? "text" : "") + (column.key === "labels" ? " labels" : "") + (zero ? " zero" : "") || null },
           column.format ? column.format(value) : column.numeric ? number(value, 3) : value);
       }))));
     count.textContent = `${rows.length} of ${table.rows.length} samples`;
+    // Milliseconds from the page's start to this table drawn (read by the load benchmark).
+    document.body.dataset.samplesDrawnMs = Math.round(performance.now());
   };
   filterBox.addEventListener("input", () => { state.filter = filterBox.value; render(); });
   picker.addEventListener("change", () => {
@@ -410,7 +423,8 @@ async function samplePage(index, parameters) {
   }
   parts.push(h("h2", {}, "Search tree"),
     h("p", { class: "legend" },
-      `${search.nodes.length} lists to depth ${search.searched_depth || "–"}; box = list with its reward (mean item score), ` +
+      `${search.nodes.length} lists to depth ${search.searched_depth || "–"}; box = list with its reward (mean item score; darker = higher, ` +
+      `from ${rewardRange(search)}), ` +
       "★ = label items in it, thick border = kept by the beam, hover an edge for the critique that produced the list. " +
       `${integer(Object.values(search.calls).reduce((sum, counts) => sum + counts.calls, 0))} model calls, ${seconds(search.wall_ms)}.`),
     h("div", { class: "tree-wrap" }, h("div", { class: "tree-box" }, tree), detail),
@@ -423,15 +437,22 @@ async function samplePage(index, parameters) {
   show(parts);
 }
 
+function rewardRange(search) {
+  const rewards = search.nodes.map((node) => node.reward).filter((reward) => reward !== null);
+  return rewards.length ? `${Math.min(...rewards).toFixed(3)} to ${Math.max(...rewards).toFixed(3)}` : "no scores";
+}
+
 // The tree as SVG: depth along x, the conversation at the left, one row per leaf.
 function treePicture(search, labels, onSelect) {
-  const columnWidth = 150, rowHeight = 28, boxWidth = 112, boxHeight = 20, margin = 14;
+  const columnWidth = 150, rowHeight = 23, boxWidth = 112, boxHeight = 18, margin = 16;
   const layout = search.layout;
   const width = margin * 2 + (layout.columns + 1) * columnWidth;
   const height = margin * 2 + layout.rows * rowHeight;
   const x = (column) => margin + column * columnWidth;
   const y = (row) => margin + row * rowHeight + rowHeight / 2;
-  const maxReward = Math.max(1e-9, ...search.nodes.map((node) => node.reward || 0));
+  // Shades spread over this tree's rewards, so that close rewards still look different.
+  const rewards = search.nodes.map((node) => node.reward).filter((reward) => reward !== null);
+  const lowest = Math.min(...rewards), highest = Math.max(...rewards);
   const svg = s("svg", { class: "tree", id: "tree", width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "search tree" });
   const edges = s("g", {}), boxes = s("g", {});
   svg.append(edges, boxes);
@@ -449,7 +470,7 @@ function treePicture(search, labels, onSelect) {
       d: `M${x0},${y0} C${middle},${y0} ${middle},${y1} ${x1},${y1}`,
     }, s("title", {}, node.critique ? "critique: " + node.critique : "sampled from the conversation")));
     const hits = node.hits.filter(Boolean).length;
-    const shade = node.reward === null ? 0 : node.reward / maxReward;
+    const shade = node.reward === null ? 0 : highest > lowest ? (node.reward - lowest) / (highest - lowest) : 0.5;
     const fill = `rgb(${Math.round(255 - 120 * shade)}, ${Math.round(255 - 70 * shade)}, 255)`;
     const group = s("g", {
       class: "node" + (node.kept ? " kept" : ""), "data-node": node.id, tabindex: 0,
@@ -465,7 +486,7 @@ function treePicture(search, labels, onSelect) {
     boxes.append(group);
   });
   for (let depth = 0; depth <= layout.columns; depth++) {
-    edges.append(s("text", { x: x(depth) + 4, y: 10, class: "muted" }, depth === 0 ? "" : `depth ${depth}`));
+    edges.append(s("text", { x: x(depth) + 4, y: 11, class: "muted" }, depth === 0 ? "" : `depth ${depth}`));
   }
   return svg;
 }
