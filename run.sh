@@ -16,3 +16,8 @@ echo "== demo run (results/demo; run again to resume, delete the folder to start
 start=$(date +%s)
 "$GRSU" run config/demo.toml
 echo "wall time: $(( $(date +%s) - start )) s"
+
+echo "== look inside"
+echo "report (tables and figures, one file that opens from disk): $(pwd)/results/demo/report.html"
+echo "explorer (samples, conversations, search trees; http://127.0.0.1:7575/): $GRSU view results/demo"
+echo "the same explorer as static files to share: $GRSU view results/demo --bundle results/demo/explorer"

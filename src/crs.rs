@@ -66,6 +66,20 @@ pub struct Recommender {
 }
 
 impl Recommender {
+    /// The recommender a run's config asks for, over `catalog`.
+    pub fn for_config(config: &crate::config::RunConfig, catalog: Arc<Catalog>) -> Recommender {
+        Recommender {
+            matcher: Arc::new(TitleMatcher::new(&catalog, config.crs.min_match_score)),
+            catalog,
+            list_length: config.crs_list_length(),
+            parse_mode: config.crs.list_parse,
+            max_tokens: config.crs_max_tokens(),
+            answer_prefix: config.crs.answer_prefix.clone(),
+            batch_lists: config.crs.batch_lists,
+            stop_after_list: config.crs.stop_after_list,
+        }
+    }
+
     /// The lists of one recommendation request.
     pub async fn recommend(&self, model: &dyn Ask, job: RecommendJob) -> RecommendOutcome {
         let k = self.list_length;

@@ -111,6 +111,28 @@ pub struct SimulatedUser {
 }
 
 impl SimulatedUser {
+    /// The simulated user a run's config asks for, over `catalog`; `reward` is the discriminative
+    /// scorer when `[user] scorer = "discriminative"`.
+    pub fn for_config(
+        config: &crate::config::RunConfig,
+        catalog: Arc<Catalog>,
+        reward: Option<RewardScorer>,
+    ) -> SimulatedUser {
+        SimulatedUser {
+            catalog,
+            view: crate::prompts::ItemView::from_settings(config.user.attributes, config.user.plot),
+            scoring: ScoringSettings {
+                mode: config.user.scoring_mode,
+                formula: config.user.score_formula,
+                top_logprobs: config.user.top_logprobs,
+                ..ScoringSettings::default()
+            },
+            score_context: config.user.score_context,
+            critique_max_tokens: config.user.critique_max_tokens,
+            reward,
+        }
+    }
+
     fn items_of<'a>(&'a self, titles: &[String]) -> Vec<&'a Item> {
         titles
             .iter()

@@ -14,7 +14,9 @@
 //! - [`samples`]: the sample table (one row per sample, each method's Recall@10 and NDCG@10).
 //! - [`sample_page`]: one sample: conversation, trees, rankings.
 //! - [`tree_layout`]: where each node of a tree is drawn.
+//! - [`replay`]: the prompts behind a stored search, rebuilt by replaying it from the cache.
 
+pub mod replay;
 pub mod sample_page;
 pub mod samples;
 pub mod tree_layout;
@@ -27,6 +29,15 @@ use crate::report::{Report, ReportError, ReportOptions};
 use crate::store::{SampleRecord, Store, SweepManifest};
 pub use sample_page::SamplePage;
 pub use samples::SamplesTable;
+
+/// One record with what its replay needs.
+pub struct ReplayInput {
+    pub record: Arc<SampleRecord>,
+    /// `None` when no cell's config of the record's search could be read.
+    pub config: Option<crate::config::RunConfig>,
+    /// Model identity per role.
+    pub identities: BTreeMap<String, String>,
+}
 
 /// A snapshot of a sweep for the explorer.
 pub struct Explorer {
@@ -88,6 +99,33 @@ impl Explorer {
             row,
             records,
         ))
+    }
+
+    /// What replaying the searches of the sample at `index` needs ([`replay::replay_requests`]):
+    /// per record, the search's config (a cell's of that search) and its model identities.
+    pub fn replay_inputs(&self, index: usize) -> Vec<ReplayInput> {
+        let Some(row) = self.samples.rows.get(index) else {
+            return Vec::new();
+        };
+        self.records
+            .get(&row.id)
+            .into_iter()
+            .flatten()
+            .map(|record| ReplayInput {
+                record: record.clone(),
+                config: self
+                    .manifest
+                    .cells
+                    .iter()
+                    .filter(|cell| cell.search == record.search)
+                    .find_map(|cell| serde_json::from_value(cell.config.clone()).ok()),
+                identities: self
+                    .manifest
+                    .search(&record.search)
+                    .map(|search| search.models.clone())
+                    .unwrap_or_default(),
+            })
+            .collect()
     }
 
     /// The response-cache key prefixes a sample's records name (what its page can open).

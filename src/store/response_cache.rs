@@ -91,6 +91,17 @@ impl ResponseCache {
             .map(|(response, _)| response))
     }
 
+    /// The cached response, if any, without counting a hit or a miss (for reading a store).
+    pub fn peek(
+        &self,
+        identity: &str,
+        request: &ChatRequest,
+    ) -> Result<Option<ChatResponse>, StoreError> {
+        Ok(self
+            .read_entry(Self::key(identity, request))?
+            .map(|(response, _)| response))
+    }
+
     /// The cached response and the unit that paid for it, if any (counted as a hit or a miss).
     pub fn get_with_origin(
         &self,

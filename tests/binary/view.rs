@@ -190,16 +190,30 @@ async fn every_route_answers_from_the_store_and_none_writes() {
             assert!(nodes.iter().any(|node| node["items"][0] == HOSTILE_TITLE));
         }
         // Every request of a node can be opened: its raw answers are in the response cache.
-        let answers = get_json(&client, &format!("{base}/api/answers/{index}")).await;
-        let answers = answers["answers"].as_object().unwrap();
+        // And its prompt, rebuilt by replaying the search from the cache: the request whose
+        // key found that answer, holding the conversation.
+        let document = get_json(&client, &format!("{base}/api/answers/{index}")).await;
+        assert_eq!(
+            document["prompt_notes"],
+            serde_json::json!([]),
+            "{}",
+            document["prompt_notes"]
+        );
+        let answers = document["answers"].as_object().unwrap();
+        let prompts = document["prompts"].as_object().unwrap();
+        let opening = page["history"][0]["text"].as_str().unwrap();
         for node in nodes {
             for request in node["requests"].as_array().unwrap() {
                 for key in request[1]["keys"].as_array().unwrap() {
-                    let answer = &answers[key.as_str().unwrap()];
+                    let key = key.as_str().unwrap();
+                    let answer = &answers[key];
                     assert!(answer["choices"].is_array(), "{key}: {answer}");
+                    let prompt = prompts[key]["messages"][0]["content"].as_str().unwrap();
+                    assert!(prompt.contains(opening), "{key}: {prompt}");
                 }
             }
         }
+        assert_eq!(prompts.len(), answers.len());
     }
     assert!(hostile_seen);
 

@@ -420,6 +420,9 @@ async function samplePage(index, parameters) {
   if (parameters.has("node") && Number.isInteger(chosen) && search.nodes[chosen]) {
     tree.querySelector(`[data-node="${chosen}"]`).classList.add("selected");
     showNode(detail, search.nodes[chosen], search, page, index);
+    // `&open=K`: the raw answers and prompts of the node's K-th request, opened.
+    const opened = detail.querySelectorAll("button.link")[Number(parameters.get("open"))];
+    if (parameters.has("open") && opened) opened.click();
   }
   parts.push(h("h2", {}, "Search tree"),
     h("p", { class: "legend" },
@@ -520,10 +523,20 @@ async function rawAnswers(button, keys, sampleIndex) {
     holder.append(h("p", { class: "error" }, error.message));
     return;
   }
-  if (answers.note) holder.append(h("p", { class: "muted" }, answers.note));
+  for (const note of answers.prompt_notes || []) holder.append(h("p", { class: "muted" }, note));
   keys.forEach((key, attempt) => {
     const answer = answers.answers ? answers.answers[key] : undefined;
+    const prompt = answers.prompts ? answers.prompts[key] : undefined;
     holder.append(h("div", { class: "muted" }, `attempt ${attempt + 1} · cache key ${key}`));
+    if (prompt) {
+      const settings = ["n", "temperature", "seed", "max_tokens", "stop", "logprobs", "top_logprobs", "continue_final_message"]
+        .filter((name) => prompt[name] !== undefined && prompt[name] !== null)
+        .map((name) => `${name} = ${JSON.stringify(prompt[name])}`).join(", ");
+      holder.append(h("details", { class: "prompt" }, h("summary", {}, "prompt (rebuilt by replay; its cache key found this answer)"),
+        h("div", { class: "muted" }, settings),
+        (prompt.messages || []).map((message) => [h("div", { class: "muted" }, message.role),
+          h("pre", { class: "raw prompt-text" }, message.content)])));
+    }
     if (answer === undefined) {
       holder.append(h("p", { class: "muted" }, "not in the response cache"));
       return;

@@ -37,13 +37,10 @@ use grsu::catalog::Catalog;
 use grsu::config::{RunConfig, Scorer};
 use grsu::crs::Recommender;
 use grsu::data::{Dataset, LoadOptions, Sample};
-use grsu::matching::TitleMatcher;
 use grsu::model::build::{BackendBuilder, BuiltBackend};
 use grsu::model::cached::CachedBackend;
 use grsu::model::pool::EndpointPool;
 use grsu::model::role::Role;
-use grsu::model::scoring::ScoringSettings;
-use grsu::prompts::ItemView;
 use grsu::report::{Report, ReportOptions};
 use grsu::store::{CellManifest, SampleLabels, SearchManifest, Store, SweepManifest};
 use grsu::sweep::{Shard, Sweep};
@@ -278,23 +275,13 @@ pub async fn run(
                 entry.insert(actor);
             }
         }
-        let matcher = Arc::new(TitleMatcher::new(catalog, config.crs.min_match_score));
         let crs = spawn_supervised(
             &supervisor,
             &mut handles,
             format!("CRS actor of search {}", search.key),
             CrsActor,
             CrsArguments {
-                recommender: Recommender {
-                    catalog: catalog.clone(),
-                    matcher,
-                    list_length: config.crs_list_length(),
-                    parse_mode: config.crs.list_parse,
-                    max_tokens: config.crs_max_tokens(),
-                    answer_prefix: config.crs.answer_prefix.clone(),
-                    batch_lists: config.crs.batch_lists,
-                    stop_after_list: config.crs.stop_after_list,
-                },
+                recommender: Recommender::for_config(&config, catalog.clone()),
                 model: ModelHandle(model_actors[&crs_key].clone()),
             },
         )
@@ -305,25 +292,17 @@ pub async fn run(
             format!("simulated-user actor of search {}", search.key),
             UserActor,
             UserArguments {
-                user: SimulatedUser {
-                    catalog: catalog.clone(),
-                    view: ItemView::from_settings(config.user.attributes, config.user.plot),
-                    scoring: ScoringSettings {
-                        mode: config.user.scoring_mode,
-                        formula: config.user.score_formula,
-                        top_logprobs: config.user.top_logprobs,
-                        ..ScoringSettings::default()
-                    },
-                    score_context: config.user.score_context,
-                    critique_max_tokens: config.user.critique_max_tokens,
-                    reward: (config.user.scorer == Scorer::Discriminative)
+                user: SimulatedUser::for_config(
+                    &config,
+                    catalog.clone(),
+                    (config.user.scorer == Scorer::Discriminative)
                         .then(|| targets.get(&Role::Reward))
                         .flatten()
                         .map(|built| RewardScorer {
                             backend: CachedBackend::shared(built.backend.clone(), cache.clone()),
                             positive_class: config.user.positive_class,
                         }),
-                },
+                ),
                 model: ModelHandle(model_actors[&user_key].clone()),
                 critique_model: ModelHandle(model_actors[&critique_key].clone()),
             },

@@ -66,8 +66,11 @@ pub fn write_bundle(output: &Path, folder: &Path) -> anyhow::Result<BundleCounts
             &data.join(format!("sample-{index}.js")),
             &data_script(&name, &serde_json::to_string(&page)?),
         )?;
-        let answers = read_answers(&store, &snapshot.explorer.request_keys_of(index))
+        let mut answers = read_answers(&store, &snapshot.explorer.request_keys_of(index))
             .map_err(|error| anyhow::anyhow!("{error}"))?;
+        let (prompts, notes) = source.replay_prompts(&store, &snapshot.explorer, index);
+        answers["prompts"] = prompts;
+        answers["prompt_notes"] = notes;
         write(
             &data.join(format!("answers-{index}.js")),
             &data_script(&format!("answers/{index}"), &answers.to_string()),

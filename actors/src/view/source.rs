@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use grsu::catalog::Catalog;
+use grsu::config::RunConfig;
+use grsu::explore::replay::replay_requests;
 use grsu::explore::Explorer;
 use grsu::store::Store;
 use serde_json::{json, Value};
@@ -47,6 +50,8 @@ struct Loaded {
 pub struct ViewSource {
     output: PathBuf,
     loaded: Mutex<Loaded>,
+    /// Catalogs of the searches (for rebuilding prompts), by path and format.
+    catalogs: Mutex<std::collections::HashMap<(PathBuf, String), Arc<Catalog>>>,
 }
 
 /// A view request that cannot be answered.
@@ -72,6 +77,7 @@ impl ViewSource {
         let source = Arc::new(ViewSource {
             output: output.to_path_buf(),
             loaded: Mutex::new(Loaded::default()),
+            catalogs: Mutex::default(),
         });
         source.refresh(true);
         Ok(source)
@@ -197,11 +203,112 @@ impl ViewSource {
                 "a run holds the store: raw answers can be read when it releases it".into(),
             )
         })?;
-        let answers = read_answers(&store, &snapshot.explorer.request_keys_of(index));
+        let mut answers = read_answers(&store, &snapshot.explorer.request_keys_of(index))?;
+        let (prompts, notes) = self.replay_prompts(&store, &snapshot.explorer, index);
+        answers["prompts"] = prompts;
+        answers["prompt_notes"] = notes;
         drop(store);
         // Opening the store may have touched its files; that is no change of the sweep.
         self.lock().stamp = Some(store_stamp(&store_path(&self.output)));
-        answers
+        Ok(answers)
+    }
+
+    /// The requests behind the sample at `index`, rebuilt by replaying its searches from the
+    /// response cache (`{key prefix: request}`), and a note per search that could not be replayed.
+    pub fn replay_prompts(
+        &self,
+        store: &Store,
+        explorer: &Explorer,
+        index: usize,
+    ) -> (Value, Value) {
+        let mut prompts = serde_json::Map::new();
+        let mut notes = Vec::new();
+        let Ok(cache) = store.response_cache() else {
+            return (
+                Value::Object(prompts),
+                json!(["the response cache cannot be read"]),
+            );
+        };
+        // On a thread of its own with its own runtime, so that it may be called from anywhere
+        // (an async test, a blocking task of the server, the bundle writer).
+        let finished = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    self.replay_on_this_thread(&cache, explorer, index, &mut prompts, &mut notes)
+                })
+                .join()
+                .is_ok()
+        });
+        if !finished {
+            notes.push("the replay failed".into());
+        }
+        (Value::Object(prompts), json!(notes))
+    }
+
+    fn replay_on_this_thread(
+        &self,
+        cache: &grsu::store::ResponseCache,
+        explorer: &Explorer,
+        index: usize,
+        prompts: &mut serde_json::Map<String, Value>,
+        notes: &mut Vec<String>,
+    ) {
+        let runtime = match tokio::runtime::Builder::new_current_thread().build() {
+            Ok(runtime) => runtime,
+            Err(error) => return notes.push(error.to_string()),
+        };
+        for input in explorer.replay_inputs(index) {
+            let name = format!("search {} seed {}", input.record.search, input.record.seed);
+            let Some(config) = input.config else {
+                notes.push(format!(
+                    "{name}: its config cannot be read from the manifest"
+                ));
+                continue;
+            };
+            let catalog = match self.catalog(&config) {
+                Ok(catalog) => catalog,
+                Err(error) => {
+                    notes.push(format!("{name}: prompts need the catalog: {error}"));
+                    continue;
+                }
+            };
+            let replayed = runtime.block_on(replay_requests(
+                &config,
+                catalog,
+                &input.record,
+                &input.identities,
+                cache,
+            ));
+            match replayed {
+                Ok(requests) => {
+                    for (key, request) in requests {
+                        prompts.insert(key, serde_json::to_value(request).unwrap_or_default());
+                    }
+                }
+                Err(error) => notes.push(format!("{name}: prompts not rebuilt: {error}")),
+            }
+        }
+    }
+
+    /// The catalog a search's config names, loaded once.
+    fn catalog(&self, config: &RunConfig) -> anyhow::Result<Arc<Catalog>> {
+        let key = (
+            config.data.catalog.clone(),
+            format!("{:?}", config.data.catalog_format),
+        );
+        let mut catalogs = self
+            .catalogs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(catalog) = catalogs.get(&key) {
+            return Ok(catalog.clone());
+        }
+        let catalog = Arc::new(Catalog::load(
+            &config.data.catalog,
+            config.data.catalog_format,
+        )?);
+        catalogs.insert(key, catalog.clone());
+        Ok(catalog)
     }
 
     fn unavailable(&self) -> ViewError {
