@@ -12,9 +12,11 @@
 //! - [`summary`]: the statistics of one method (mean ± std, interval, t-test, cost).
 //! - [`tables`]: Markdown and CSV renderings.
 //! - [`figures`]: the SVG and PNG plots.
+//! - [`html`]: `report.html`, tables and figures in one self-contained page.
 //! - [`status`]: progress and errors per cell (`grsu status`).
 
 pub mod figures;
+pub mod html;
 pub mod method_scores;
 pub mod status;
 pub mod summary;
@@ -28,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::SampleMetrics;
 use crate::search::{rank, OutputStrategy};
 use crate::statistics::{mean, sample_std};
-use crate::store::{SampleRecord, Store, StoreError};
+use crate::store::{CellManifest, SampleRecord, Store, StoreError};
 use method_scores::{method_scores, MethodSource, RecordsBySearch};
 use status::{cell_status, CellStatus};
 use summary::{summarize_method, Column, MethodSummary, TABLE_COLUMNS};
@@ -152,9 +154,20 @@ impl Report {
                 })?)
             }
         };
+        let variants: BTreeMap<&str, String> = manifest
+            .cells
+            .iter()
+            .map(|cell| (cell.name.as_str(), variant_name(cell, &manifest.name)))
+            .collect();
         let summaries = methods
             .iter()
-            .map(|method| summarize_method(method, baseline, &TABLE_COLUMNS))
+            .map(|method| {
+                let mut summary = summarize_method(method, baseline, &TABLE_COLUMNS);
+                if let MethodSource::Cell { cell, .. } = &method.source {
+                    summary.variant = variants.get(cell.as_str()).cloned();
+                }
+                summary
+            })
             .collect();
         let cell_records: BTreeMap<&str, Vec<&SampleRecord>> = manifest
             .cells
@@ -222,7 +235,8 @@ impl Report {
         })
     }
 
-    /// Writes `report.md`, `report.csv`, `report.json` and the figures into `output`.
+    /// Writes `report.md`, `report.csv`, `report.json`, the figures (`figures/*.svg`, `*.png`)
+    /// and `report.html` (all of it in one self-contained page) into `output`.
     pub fn write_all(&self, output: &Path) -> Result<(), ReportError> {
         let write = |name: &str, bytes: &[u8]| {
             let path = output.join(name);
@@ -237,7 +251,44 @@ impl Report {
             "report.json",
             &serde_json::to_vec_pretty(self).expect("a report serialises"),
         )?;
-        figures::write_figures(self, &output.join("figures"))
+        let folder = output.join("figures");
+        let figures =
+            figures::render_figures(self).map_err(|(file, error)| ReportError::Write {
+                path: folder.join(file).display().to_string(),
+                message: error.to_string(),
+            })?;
+        figures::write_rendered(&figures, &folder)?;
+        write("report.html", html::html(self, &figures).as_bytes())
+    }
+}
+
+/// The variant of a cell: its name without the part its `search.depth` grid axis added
+/// (`depth=3`, or `search.depth=3` where another axis ends in `depth`; see the sweep's cell names:
+/// the variant's name, then `axis=value` per grid axis, joined by `, `), so that cells that differ
+/// only in depth are one variant; `sweep` (the sweep's name) when nothing else is left. A depth
+/// set by a variant itself is part of the variant's name and stays.
+pub fn variant_name(cell: &CellManifest, sweep: &str) -> String {
+    let Some((_, depth)) = cell
+        .assignments
+        .iter()
+        .rev()
+        .find(|(path, _)| path == "search.depth")
+    else {
+        return cell.name.clone();
+    };
+    let mut parts: Vec<&str> = cell.name.split(", ").collect();
+    let (short, long) = (format!("depth={depth}"), format!("search.depth={depth}"));
+    let Some(position) = parts
+        .iter()
+        .rposition(|part| *part == short || *part == long)
+    else {
+        return cell.name.clone();
+    };
+    parts.remove(position);
+    if parts.is_empty() {
+        sweep.to_string()
+    } else {
+        parts.join(", ")
     }
 }
 
@@ -297,4 +348,50 @@ fn depth_curve(
         method: method.to_string(),
         points,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(name: &str, assignments: &[(&str, &str)]) -> CellManifest {
+        serde_json::from_value(serde_json::json!({
+            "name": name,
+            "assignments": assignments,
+            "search": "s0",
+            "depth": null,
+            "strategies": ["reward-mean"],
+            "config": null,
+        }))
+        .expect("a cell")
+    }
+
+    #[test]
+    fn a_variant_is_its_cell_without_the_depth_grid_part() {
+        let grid = cell(
+            "- critiquing, depth=2",
+            &[("user.critique", "false"), ("search.depth", "2")],
+        );
+        assert_eq!(variant_name(&grid, "sweep"), "- critiquing");
+        // Other grid parts stay, in their order.
+        let two_axes = cell(
+            "GRSU, depth=3, beam_width=2",
+            &[("search.depth", "3"), ("search.beam_width", "2")],
+        );
+        assert_eq!(variant_name(&two_axes, "sweep"), "GRSU, beam_width=2");
+        // The long form when another axis also ends in `depth`.
+        let long = cell(
+            "GRSU, search.depth=4, other.depth=1",
+            &[("search.depth", "4"), ("other.depth", "1")],
+        );
+        assert_eq!(variant_name(&long, "sweep"), "GRSU, other.depth=1");
+        // A grid over depth alone: the sweep's name.
+        let only = cell("depth=5", &[("search.depth", "5")]);
+        assert_eq!(variant_name(&only, "figure3_redial"), "figure3_redial");
+        // A depth set by the variant itself is in its name, which stays.
+        let own = cell("deep", &[("search.depth", "5")]);
+        assert_eq!(variant_name(&own, "sweep"), "deep");
+        let plain = cell("GRSU", &[]);
+        assert_eq!(variant_name(&plain, "sweep"), "GRSU");
+    }
 }

@@ -201,6 +201,11 @@ pub struct MethodSummary {
     pub samples: usize,
     pub columns: Vec<ColumnSummary>,
     pub cost: CostSummary,
+    /// A cell's method: its variant, the cell's name without its `search.depth` grid part (cells
+    /// that differ only in depth are one variant, one line of the depth figure); `None` for an
+    /// import.
+    #[serde(default)]
+    pub variant: Option<String>,
 }
 
 /// Bootstrap settings: fixed, so a report is reproducible.
@@ -288,6 +293,7 @@ pub fn summarize_method(
         samples: sample_ids.len(),
         columns: summaries,
         cost: CostSummary::of(&method.cost, method.wall_ms),
+        variant: None,
     }
 }
 

@@ -12,7 +12,9 @@ use super::status::status_table;
 use super::summary::{format_invalid_answers, MethodSummary, INVALID_ANSWERS_NOTE};
 use super::Report;
 
-fn value_cell(method: &MethodSummary, column: usize, seeds: usize) -> String {
+/// A table cell of the main table: `mean ± std` (mean alone with one seed) and the significance
+/// marker; `report.html` shows the same.
+pub(super) fn value_cell(method: &MethodSummary, column: usize, seeds: usize) -> String {
     let summary = &method.columns[column];
     let marker = summary.significance.marker();
     if seeds > 1 {
@@ -99,7 +101,7 @@ pub fn markdown(report: &Report) -> String {
 }
 
 /// A p-value with three significant digits, in scientific notation below 0.001.
-fn format_p(p: f64) -> String {
+pub(super) fn format_p(p: f64) -> String {
     if p < 1e-3 {
         format!("{p:.2e}")
     } else {
@@ -289,6 +291,7 @@ mod tests {
                 column("NDCG@10", 0.066, p_value),
             ],
             cost: CostSummary::of(&calls, 12_345),
+            variant: Some("GRSU".into()),
         };
         Report {
             name: "demo".into(),
@@ -311,6 +314,7 @@ mod tests {
                         column("NDCG@10", 1e-7, Some(0.0)),
                     ],
                     cost: CostSummary::default(),
+                    variant: None,
                 },
             ],
             depth_curves: Vec::new(),

@@ -195,6 +195,9 @@ async fn a_grid_shares_searches_and_reports_from_the_store_alone() {
     ]));
     assert_eq!(std::fs::read(output.join("report.json")).unwrap(), written);
     assert!(output.join("figures/ablation.png").is_file());
+    let page = std::fs::read_to_string(output.join("report.html")).unwrap();
+    assert_eq!(page.matches("<svg").count(), 3, "the three figures inline");
+    assert!(page.contains("oracle-one"));
 
     // Running the sweep again makes no model call.
     let before = server.traffic().total();

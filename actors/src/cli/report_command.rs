@@ -54,7 +54,7 @@ pub fn run(arguments: ReportArguments) -> Result<(), CliFailure> {
             .write_all(&arguments.output)
             .map_err(|error| CliFailure::Other(error.into()))?;
         eprintln!(
-            "wrote report.md, report.csv, report.json and figures/ into {}",
+            "wrote report.md, report.csv, report.json, report.html and figures/ into {}",
             arguments.output.display()
         );
     }

@@ -1,6 +1,6 @@
 //! `grsu run <config.toml>`: runs or resumes a sweep (a plain config is a sweep of one cell); at
-//! the end prints the report table and writes `report.md`, `report.csv`, `report.json` and the
-//! figures into the output folder.
+//! the end prints the report table and writes `report.md`, `report.csv`, `report.json`, the
+//! figures and `report.html` into the output folder.
 
 use std::path::PathBuf;
 

@@ -199,7 +199,7 @@ impl Progress {
                         self.line()
                     ));
                 }
-                None if tick % log_every == 0 => {
+                None if tick.is_multiple_of(log_every) => {
                     tracing::info!(done, failed, total = self.total, skipped = self.skipped, eta = %self.eta(), rates = %self.line(), "progress")
                 }
                 None => {}

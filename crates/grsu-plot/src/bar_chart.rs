@@ -1,5 +1,5 @@
-//! Grouped bar charts: one group per category (a metric such as Recall@10 or NDCG@10), one bar
-//! per method in each group (Figure 2, the ablation), with optional error bars.
+//! Grouped bar charts: one group per category, one bar per series in each group, with optional
+//! error bars (Figure 2, the ablation: a group per variant, a bar per metric).
 //!
 //! Bars start at zero, so the y axis always includes zero (bar lengths are only comparable from a
 //! common baseline), and extends to the tallest bar or error bar with a little headroom. Bars of
@@ -23,13 +23,16 @@ pub struct BarSeries {
     pub errors: Option<Vec<f64>>,
 }
 
-/// A grouped bar chart.
+/// A grouped bar chart: one group per category (e.g. a variant), one bar per series in each (e.g.
+/// a metric), series `i` in colour `i`. `note`, when not empty, is a line of small text at the
+/// foot of the figure (e.g. what the figure leaves to a table).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BarChart {
     pub title: String,
     pub y_label: String,
     pub categories: Vec<String>,
     pub bars: Vec<BarSeries>,
+    pub note: String,
 }
 
 /// Share of a category slot taken by its group of bars.
@@ -166,6 +169,7 @@ pub(crate) fn build(chart: &BarChart) -> Result<(Scene, Frame), PlotError> {
         y_ticks: y_ticks(chart),
         legend,
         vertical_grid: false,
+        note: chart.note.clone(),
     });
     let mut scene = Scene::new(WIDTH, HEIGHT, palette::BACKGROUND);
     frame.draw_grid(&mut scene);

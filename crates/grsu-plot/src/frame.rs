@@ -4,8 +4,9 @@
 //! Layout works from the outside in, measuring the actual text: the left margin is as wide as the
 //! longest y tick label plus the rotated y label, the bottom as tall as the x tick labels (turned
 //! slanted when category names would collide), the x label and a legend placed below; the legend
-//! placed to the right takes its width from the right. What is left is the plot area, so nothing
-//! the frame draws overlaps the data or runs off the figure.
+//! placed to the right takes its width from the right; a note, when there is one, takes the
+//! bottom lines of the figure. What is left is the plot area, so nothing the frame draws overlaps
+//! the data or runs off the figure.
 
 use crate::axis::{Scale, Ticks};
 use crate::font::{Anchor, TextStyle, Weight};
@@ -23,6 +24,9 @@ const MARGIN: f32 = 12.0;
 const TITLE_SIZE: f32 = 14.0;
 const LABEL_SIZE: f32 = 12.0;
 const TICK_SIZE: f32 = 11.0;
+const NOTE_SIZE: f32 = 10.0;
+/// Most lines of a note (words wrap; what does not fit ends in an ellipsis).
+const NOTE_LINES: usize = 2;
 const TICK_LENGTH: f32 = 4.0;
 /// Space between a tick mark and its label.
 const TICK_GAP: f32 = 3.0;
@@ -59,6 +63,8 @@ pub struct FrameSpec {
     pub legend: Vec<LegendEntry>,
     /// Vertical gridlines at the x ticks (numeric axes only).
     pub vertical_grid: bool,
+    /// Small text at the foot of the figure; empty for none.
+    pub note: String,
 }
 
 /// A laid-out frame: the plot area and the scales that map data into it.
@@ -77,6 +83,8 @@ pub struct Frame {
     slant_categories: bool,
     /// Category labels after fitting (empty for numeric axes).
     category_labels: Vec<String>,
+    /// The note's lines after wrapping.
+    note_lines: Vec<String>,
 }
 
 fn tick_style() -> TextStyle {
@@ -89,6 +97,46 @@ fn label_style() -> TextStyle {
 
 fn title_style() -> TextStyle {
     TextStyle::new(Weight::Bold, TITLE_SIZE, palette::TEXT)
+}
+
+fn note_style() -> TextStyle {
+    TextStyle::new(Weight::Regular, NOTE_SIZE, palette::NOTE)
+}
+
+/// Height of one line of the note.
+fn note_line_height() -> f32 {
+    let note = note_style();
+    note.ascent() + note.descent() + 1.0
+}
+
+/// `text` in lines no wider than `max_width`, breaking between words, at most `max_lines` (the
+/// last one shortened with an ellipsis when text is left over).
+fn wrap(style: &TextStyle, text: &str, max_width: f32, max_lines: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for word in text.split_whitespace() {
+        let candidate = if current.is_empty() {
+            word.to_string()
+        } else {
+            format!("{current} {word}")
+        };
+        if current.is_empty() || style.width(&candidate) <= max_width {
+            current = candidate;
+        } else {
+            lines.push(std::mem::replace(&mut current, word.to_string()));
+        }
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    if lines.len() > max_lines {
+        let rest = lines.split_off(max_lines - 1).join(" ");
+        lines.push(rest);
+    }
+    lines
+        .into_iter()
+        .map(|line| style.fit(&line, max_width))
+        .collect()
 }
 
 /// Moves a coordinate to the middle of its pixel, where a 1-pixel line covers whole pixels and so
@@ -195,7 +243,11 @@ impl Frame {
             left = left.max(required_left);
         }
 
+        let note_lines = wrap(&note_style(), &spec.note, WIDTH - 2.0 * MARGIN, NOTE_LINES);
         let mut bottom = HEIGHT - MARGIN;
+        if !note_lines.is_empty() {
+            bottom -= note_lines.len() as f32 * note_line_height() + 6.0;
+        }
         if let Some(legend) = legend.as_ref().filter(|l| l.placement == Placement::Below) {
             bottom -= legend.height + 8.0;
         }
@@ -247,6 +299,7 @@ impl Frame {
             y_tick_width,
             slant_categories,
             category_labels,
+            note_lines,
         }
     }
 
@@ -416,6 +469,44 @@ impl Frame {
         if let Some((legend, left, top)) = &self.legend {
             legend.draw(scene, *left, *top);
         }
+        let note = note_style();
+        let line_height = note_line_height();
+        let first_top = HEIGHT - MARGIN - self.note_lines.len() as f32 * line_height;
+        for (index, line) in self.note_lines.iter().enumerate() {
+            scene.text(
+                line,
+                (
+                    MARGIN,
+                    first_top + index as f32 * line_height + note.ascent(),
+                ),
+                note,
+                Anchor::Start,
+                0.0,
+            );
+        }
+    }
+
+    /// Where the note is drawn (its lines' box), if there is one.
+    #[cfg(test)]
+    pub fn note_bounds(&self) -> Option<Rect> {
+        let note = note_style();
+        let widest = self
+            .note_lines
+            .iter()
+            .map(|line| note.width(line))
+            .fold(0.0, f32::max);
+        (!self.note_lines.is_empty()).then(|| Rect {
+            left: MARGIN,
+            top: HEIGHT - MARGIN - self.note_lines.len() as f32 * note_line_height(),
+            right: MARGIN + widest,
+            bottom: HEIGHT - MARGIN,
+        })
+    }
+
+    /// The note's lines after wrapping.
+    #[cfg(test)]
+    pub fn note_lines(&self) -> &[String] {
+        &self.note_lines
     }
 
     /// Where the legend is drawn, if there is one.

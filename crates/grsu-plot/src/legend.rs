@@ -13,8 +13,9 @@ use crate::scene::{Scene, StrokeStyle};
 
 /// Font size of legend labels.
 pub const FONT_SIZE: f32 = 11.0;
-/// Width of a line sample before its label.
-const LINE_SWATCH: f32 = 24.0;
+/// Width of a line sample before its label: room for a period and a half of the longest dash
+/// pattern.
+const LINE_SWATCH: f32 = 28.0;
 /// Side of a box swatch.
 const BOX_SWATCH: f32 = 11.0;
 const SWATCH_GAP: f32 = 6.0;

@@ -14,7 +14,11 @@
 //!   Rust, anti-aliased, 2× scale), so the two files show the same picture.
 //! - Fixed styling: a colour-blind-safe palette in a fixed order (`palette.rs`), marker shapes per
 //!   series (`marker.rs`), nice tick values (`axis.rs`), and a legend outside the plot area
-//!   (`legend.rs`) so that it never hides data.
+//!   (`legend.rs`) so that it never hides data. A caller may style series itself (a
+//!   [`SeriesStyle`]: colour index, [`Dash`] pattern, [`Marker`]) and give the legend as a key
+//!   ([`LegendKey`]), so that a figure of variants × output strategies reads as one colour per
+//!   variant and one line style per strategy; a chart's `note` says at its foot what it leaves
+//!   out.
 //!
 //! ## Layout
 //!
@@ -43,11 +47,12 @@
 //!     title: "Recall@50 by search depth".into(),
 //!     x_label: "Depth".into(),
 //!     y_label: "Recall@50".into(),
-//!     series: vec![Series {
-//!         name: "GRSU beam".into(),
-//!         points: (0..=5).map(|d| (d as f64, 0.2 + 0.02 * d as f64)).collect(),
-//!     }],
+//!     series: vec![Series::new(
+//!         "GRSU beam",
+//!         (0..=5).map(|d| (d as f64, 0.2 + 0.02 * d as f64)).collect(),
+//!     )],
 //!     references: vec![("ReFICR".into(), 0.25)],
+//!     ..LineChart::default()
 //! };
 //! render_line_chart(&chart)?.write(std::path::Path::new("reports/figure3"))?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -72,7 +77,8 @@ use std::path::{Path, PathBuf};
 
 pub use bar_chart::{BarChart, BarSeries};
 pub use error::PlotError;
-pub use line_chart::{LineChart, Series};
+pub use line_chart::{Dash, LegendKey, LineChart, Series, SeriesStyle};
+pub use marker::Marker;
 
 /// A rendered figure: the SVG document and the PNG bytes of the same picture.
 #[derive(Debug, Clone, PartialEq, Eq)]

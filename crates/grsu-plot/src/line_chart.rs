@@ -2,7 +2,12 @@
 //! per method, with optional horizontal reference lines for external baselines.
 //!
 //! Points are joined in order of x (they are sorted, so callers may pass them in any order) and
-//! marked, each series with its own colour and marker shape. When every x is an integer (depths),
+//! marked, each series with its own colour and marker shape: by default series `i` takes colour
+//! `i` and marker `i`, solid; a [`SeriesStyle`] sets them instead, so that series of one family
+//! share a colour and series of one kind a dash pattern and marker (one colour per variant, one
+//! line style per output strategy). The legend is then better given as a key ([`LegendKey`]:
+//! the colours and the line styles, each once) than one entry per series. A `note` under the
+//! figure says what it leaves out. When every x is an integer (depths),
 //! the x axis is labelled at the integers; otherwise at nice values. The y axis covers the data
 //! and the reference lines with a small margin, not starting at zero, since what matters is how
 //! the lines differ; it does not dip below zero for non-negative data.
@@ -11,21 +16,115 @@ use crate::axis::{Scale, Ticks};
 use crate::error::check_finite;
 use crate::frame::{Frame, FrameSpec, XAxis, HEIGHT, WIDTH};
 use crate::legend::{draw_marker, LegendEntry, Swatch};
-use crate::marker;
-use crate::palette;
+use crate::marker::{self, Marker};
+use crate::palette::{self, Color};
 use crate::path::Path;
 use crate::scene::{Scene, StrokeStyle};
 use crate::PlotError;
 
-/// One line: a name for the legend and its (x, y) points.
+/// The dash pattern of a data line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Dash {
+    #[default]
+    Solid,
+    Dashed,
+    Dotted,
+    DashDot,
+}
+
+impl Dash {
+    /// The patterns in the order [`Dash::nth`] gives them.
+    pub const ORDER: [Dash; 4] = [Dash::Solid, Dash::Dashed, Dash::Dotted, Dash::DashDot];
+
+    /// Pattern `index` (they repeat after four).
+    pub fn nth(index: usize) -> Dash {
+        Self::ORDER[index % Self::ORDER.len()]
+    }
+
+    /// Alternating dash and gap lengths in CSS pixels for a line of width [`LINE_WIDTH`] with
+    /// round caps (which add half the width at each end: the dots of `Dotted` are 1 + 2 px).
+    pub(crate) fn pattern(self) -> Vec<f32> {
+        match self {
+            Dash::Solid => Vec::new(),
+            Dash::Dashed => vec![7.0, 4.5],
+            Dash::Dotted => vec![1.0, 4.0],
+            Dash::DashDot => vec![9.0, 4.0, 1.0, 4.0],
+        }
+    }
+}
+
+/// How a series is drawn: a palette colour (by index, see the palette's order), a dash pattern,
+/// a marker shape and a horizontal shift in CSS pixels (a position dodge: series that share
+/// values, shifted a few pixels apart, stay visible side by side instead of one hiding the
+/// other; 0 for none).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeriesStyle {
+    pub color: usize,
+    pub dash: Dash,
+    pub marker: Marker,
+    pub dodge: f32,
+}
+
+impl SeriesStyle {
+    /// The style series `index` gets without one: colour `index`, solid, marker `index`.
+    pub fn nth(index: usize) -> Self {
+        Self {
+            color: index,
+            dash: Dash::Solid,
+            marker: marker::series(index),
+            dodge: 0.0,
+        }
+    }
+
+    pub(crate) fn color(&self) -> Color {
+        palette::series(self.color)
+    }
+}
+
+/// One line: a name for the legend, its (x, y) points and, optionally, its style (without one,
+/// series `i` is drawn in colour `i` with marker `i`, solid).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub name: String,
     pub points: Vec<(f64, f64)>,
+    pub style: Option<SeriesStyle>,
+}
+
+impl Series {
+    /// A series in the default style of its position.
+    pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
+        Self {
+            name: name.into(),
+            points,
+            style: None,
+        }
+    }
+
+    /// The same series drawn in `style`.
+    pub fn with_style(self, style: SeriesStyle) -> Self {
+        Self {
+            style: Some(style),
+            ..self
+        }
+    }
+}
+
+/// An entry of a legend given as a key rather than one entry per series: a colour (a line in
+/// that colour, solid, without marker) or a line style (a dark grey line with that dash pattern
+/// and marker), or both.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LegendKey {
+    pub label: String,
+    /// A palette colour index; `None`: dark grey.
+    pub color: Option<usize>,
+    pub dash: Dash,
+    pub marker: Option<Marker>,
 }
 
 /// A line chart. `references` are (name, y) pairs drawn as dashed horizontal lines across the
-/// plot (a baseline that does not depend on x).
+/// plot (a baseline that does not depend on x). `legend`, when given, replaces the one entry per
+/// series (reference lines keep theirs, after it); `note`, when not empty, is a line of small
+/// text at the foot of the figure (e.g. what the figure leaves to a table).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LineChart {
     pub title: String,
@@ -33,10 +132,12 @@ pub struct LineChart {
     pub y_label: String,
     pub series: Vec<Series>,
     pub references: Vec<(String, f64)>,
+    pub legend: Option<Vec<LegendKey>>,
+    pub note: String,
 }
 
 /// Width of data lines.
-const LINE_WIDTH: f32 = 2.0;
+pub(crate) const LINE_WIDTH: f32 = 2.0;
 /// Width of reference lines.
 const REFERENCE_WIDTH: f32 = 1.5;
 /// Dash patterns of reference lines, in turn.
@@ -65,6 +166,9 @@ fn validate(chart: &LineChart) -> Result<(), PlotError> {
         for (index, &(x, y)) in series.points.iter().enumerate() {
             check_finite(&series.name, || format!("x at point {index}"), x)?;
             check_finite(&series.name, || format!("y at point {index}"), y)?;
+        }
+        if let Some(style) = &series.style {
+            check_finite(&series.name, || "the dodge".to_string(), style.dodge.into())?;
         }
     }
     for (name, y) in &chart.references {
@@ -117,20 +221,43 @@ fn y_ticks(chart: &LineChart) -> Ticks {
     Ticks::covering(padded_low, high + pad, Y_INTERVALS)
 }
 
-fn legend(chart: &LineChart) -> Vec<LegendEntry> {
-    let series = chart
-        .series
-        .iter()
-        .enumerate()
-        .map(|(index, series)| LegendEntry {
-            label: series.name.clone(),
-            swatch: Swatch::Line {
-                color: palette::series(index),
-                width: LINE_WIDTH,
-                dash: Vec::new(),
-                marker: Some(marker::series(index)),
-            },
-        });
+/// The style series `index` is drawn in.
+fn style_of(series: &Series, index: usize) -> SeriesStyle {
+    series.style.unwrap_or_else(|| SeriesStyle::nth(index))
+}
+
+pub(crate) fn legend(chart: &LineChart) -> Vec<LegendEntry> {
+    let series: Vec<LegendEntry> = match &chart.legend {
+        Some(keys) => keys
+            .iter()
+            .map(|key| LegendEntry {
+                label: key.label.clone(),
+                swatch: Swatch::Line {
+                    color: key.color.map_or(palette::KEY, palette::series),
+                    width: LINE_WIDTH,
+                    dash: key.dash.pattern(),
+                    marker: key.marker,
+                },
+            })
+            .collect(),
+        None => chart
+            .series
+            .iter()
+            .enumerate()
+            .map(|(index, series)| {
+                let style = style_of(series, index);
+                LegendEntry {
+                    label: series.name.clone(),
+                    swatch: Swatch::Line {
+                        color: style.color(),
+                        width: LINE_WIDTH,
+                        dash: style.dash.pattern(),
+                        marker: Some(style.marker),
+                    },
+                }
+            })
+            .collect(),
+    };
     let references = chart
         .references
         .iter()
@@ -145,6 +272,7 @@ fn legend(chart: &LineChart) -> Vec<LegendEntry> {
             },
         });
     series
+        .into_iter()
         .chain(references)
         .filter(|entry| !entry.label.is_empty())
         .collect()
@@ -161,6 +289,7 @@ pub(crate) fn build(chart: &LineChart) -> Result<(Scene, Frame), PlotError> {
         y_ticks: y_ticks(chart),
         legend: legend(chart),
         vertical_grid: true,
+        note: chart.note.clone(),
     });
     let mut scene = Scene::new(WIDTH, HEIGHT, palette::BACKGROUND);
     frame.draw_grid(&mut scene);
@@ -178,22 +307,36 @@ pub(crate) fn build(chart: &LineChart) -> Result<(Scene, Frame), PlotError> {
         );
     }
 
-    for (index, series) in chart.series.iter().enumerate() {
-        let color = palette::series(index);
-        let points = pixel_points(&series.points, frame.x, frame.y);
+    // Lines first, then every marker over them, so that a line never hides another's point.
+    let drawn: Vec<(SeriesStyle, Vec<(f32, f32)>)> = chart
+        .series
+        .iter()
+        .enumerate()
+        .map(|(index, series)| {
+            let style = style_of(series, index);
+            let mut points = pixel_points(&series.points, frame.x, frame.y);
+            for point in &mut points {
+                point.0 += style.dodge;
+            }
+            (style, points)
+        })
+        .collect();
+    for (style, points) in &drawn {
         if points.len() >= 2 {
             scene.stroke(
-                Path::polyline(&points),
+                Path::polyline(points),
                 StrokeStyle {
-                    color,
+                    color: style.color(),
                     width: LINE_WIDTH,
-                    dash: Vec::new(),
+                    dash: style.dash.pattern(),
                     round: true,
                 },
             );
         }
-        for &(x, y) in &points {
-            draw_marker(&mut scene, marker::series(index), x, y, color);
+    }
+    for (style, points) in &drawn {
+        for &(x, y) in points {
+            draw_marker(&mut scene, style.marker, x, y, style.color());
         }
     }
 

@@ -6,7 +6,7 @@
 use crate::path::Path;
 
 /// A point marker shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Marker {
     Circle,
     Square,
@@ -29,6 +29,11 @@ pub fn series(index: usize) -> Marker {
 }
 
 impl Marker {
+    /// Shape `index` in the order series take them (they repeat after five).
+    pub fn nth(index: usize) -> Marker {
+        series(index)
+    }
+
     /// The outline of the marker centred on `(x, y)`, `size` pixels across (about).
     pub fn path(self, x: f32, y: f32, size: f32) -> Path {
         let r = size / 2.0;

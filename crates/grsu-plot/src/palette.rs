@@ -57,6 +57,10 @@ pub const GRID: Color = Color::rgb(0xe3, 0xe3, 0xe3);
 pub const ERROR_BAR: Color = Color::rgb(0x22, 0x22, 0x22);
 /// Reference lines (external baselines): dark grey, told apart by dash pattern.
 pub const REFERENCE: Color = Color::rgb(0x55, 0x55, 0x55);
+/// Legend keys of a line style without a colour of its own (see `LegendKey`).
+pub const KEY: Color = Color::rgb(0x33, 0x33, 0x33);
+/// The note at the foot of a figure.
+pub const NOTE: Color = Color::rgb(0x55, 0x55, 0x55);
 
 #[cfg(test)]
 mod tests {

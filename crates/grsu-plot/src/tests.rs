@@ -26,17 +26,74 @@ fn depth_chart() -> LineChart {
             Series {
                 name: "GRSU beam".into(),
                 points: curve(0.212, 0.12),
+                style: None,
             },
             Series {
                 name: "GRSU greedy".into(),
                 points: curve(0.212, 0.07),
+                style: None,
             },
             Series {
                 name: "Monte Carlo".into(),
                 points: curve(0.212, 0.035),
+                style: None,
             },
         ],
         references: vec![("ReFICR".into(), 0.262)],
+        legend: None,
+        note: String::new(),
+    }
+}
+
+/// A figure of 3 variants × 4 output strategies: one colour per variant, one line style per
+/// strategy, a key for a legend and a note, as grsu's report draws its depth figure.
+fn keyed_chart() -> LineChart {
+    let variants = ["GRSU", "- critiquing", "- scoring"];
+    let strategies = ["reward-mean", "reward-sum", "vote", "best-list"];
+    let mut series = Vec::new();
+    for (v, variant) in variants.iter().enumerate() {
+        for (s, strategy) in strategies.iter().enumerate() {
+            let points = (1..=3)
+                .map(|d| {
+                    (
+                        d as f64,
+                        0.1 + 0.08 * v as f64 + 0.02 * s as f64 + 0.03 * d as f64,
+                    )
+                })
+                .collect();
+            series.push(
+                Series::new(format!("{variant} · {strategy}"), points).with_style(SeriesStyle {
+                    color: v,
+                    dash: Dash::nth(s),
+                    marker: Marker::nth(s),
+                    dodge: 0.0,
+                }),
+            );
+        }
+    }
+    let colours = variants.iter().enumerate().map(|(v, variant)| LegendKey {
+        label: variant.to_string(),
+        color: Some(v),
+        dash: Dash::Solid,
+        marker: None,
+    });
+    let styles = strategies
+        .iter()
+        .enumerate()
+        .map(|(s, strategy)| LegendKey {
+            label: strategy.to_string(),
+            color: None,
+            dash: Dash::nth(s),
+            marker: Some(Marker::nth(s)),
+        });
+    LineChart {
+        title: "ablation: Recall@50 by search depth".into(),
+        x_label: "search depth".into(),
+        y_label: "Recall@50".into(),
+        series,
+        references: vec![("CRSLab KBRD".into(), 0.2)],
+        legend: Some(colours.chain(styles).collect()),
+        note: "The first 3 of 5 variants; +16 more methods in the table.".into(),
     }
 }
 
@@ -63,6 +120,7 @@ fn ablation_chart() -> BarChart {
                 errors: Some(vec![0.006 + 0.001 * i as f64, 0.004 + 0.0005 * i as f64]),
             })
             .collect(),
+        note: String::new(),
     }
 }
 
@@ -164,6 +222,7 @@ fn a_tall_bar_paints_its_colour_where_it_belongs_and_empty_space_stays_backgroun
                 errors: None,
             },
         ],
+        note: String::new(),
     };
     let (_, frame) = bar_chart::build(&chart).expect("lays out");
     let pixmap = decode(&render_bar_chart(&chart).expect("renders"));
@@ -366,6 +425,7 @@ fn many_categories_get_slanted_labels_that_stay_on_the_figure() {
             })
             .collect(),
         categories,
+        note: String::new(),
     };
     let (scene, frame) = bar_chart::build(&chart).expect("lays out");
     assert_legend_clear_of_plot(&frame);
@@ -528,10 +588,12 @@ fn edge_cases_still_render() {
             Series {
                 name: "one point".into(),
                 points: vec![(2.0, 0.3)],
+                style: None,
             },
             Series {
                 name: String::new(),
                 points: vec![(0.0, 0.3), (4.0, 0.3)],
+                style: None,
             },
         ],
         ..LineChart::default()
@@ -608,6 +670,7 @@ fn gallery() -> Vec<(&'static str, Figure)> {
             })
             .collect(),
         categories,
+        note: String::new(),
     };
     let differences = BarChart {
         title: "Change against CRS only".into(),
@@ -625,8 +688,13 @@ fn gallery() -> Vec<(&'static str, Figure)> {
                 errors: Some(vec![0.01, 0.008, 0.006]),
             },
         ],
+        note: String::new(),
     };
     vec![
+        (
+            "figure3_keyed_with_note",
+            render_line_chart(&keyed_chart()).expect("renders"),
+        ),
         (
             "figure3_long_legend",
             render_line_chart(&long_names).expect("renders"),
@@ -669,4 +737,149 @@ fn figures_are_written_as_svg_and_png() {
         figure.write(&out.join(name)).expect("writes");
         assert!(out.join(format!("{name}.png")).exists());
     }
+}
+
+#[test]
+fn styled_series_are_drawn_in_their_colour_dash_and_marker() {
+    let chart = keyed_chart();
+    let (_, frame) = line_chart::build(&chart).expect("lays out");
+    let pixmap = decode(&render_line_chart(&chart).expect("renders"));
+    // The last point of each series (far enough apart) is its variant's colour.
+    for series in &chart.series {
+        let style = series.style.expect("styled");
+        let &(x, y) = series.points.last().expect("points");
+        assert_eq!(
+            color_at(&pixmap, frame.x.map(x), frame.y.map(y)),
+            palette::series(style.color),
+            "{}",
+            series.name
+        );
+    }
+    // Along a solid line every pixel is drawn; along a dashed one there are gaps.
+    let coverage = |series: &Series| {
+        let color = palette::series(series.style.expect("styled").color);
+        let (a, b) = (series.points[1], series.points[2]);
+        let (mut drawn, mut total) = (0, 0);
+        // Between the markers, away from them.
+        for step in 15..=85 {
+            let t = step as f64 / 100.0;
+            let x = frame.x.map(a.0 + (b.0 - a.0) * t);
+            let y = frame.y.map(a.1 + (b.1 - a.1) * t);
+            total += 1;
+            if color_at(&pixmap, x, y) == color {
+                drawn += 1;
+            }
+        }
+        drawn as f64 / total as f64
+    };
+    // GRSU · reward-mean is solid, GRSU · reward-sum dashed, GRSU · vote dotted.
+    assert!(coverage(&chart.series[0]) > 0.95);
+    let dashed = coverage(&chart.series[1]);
+    assert!((0.3..0.9).contains(&dashed), "dashed: {dashed}");
+    let dotted = coverage(&chart.series[2]);
+    assert!(dotted < dashed, "dotted {dotted} vs dashed {dashed}");
+}
+
+#[test]
+fn a_legend_key_replaces_the_entry_per_series() {
+    let chart = keyed_chart();
+    let entries = line_chart::legend(&chart);
+    let labels: Vec<&str> = entries.iter().map(|e| e.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "GRSU",
+            "- critiquing",
+            "- scoring",
+            "reward-mean",
+            "reward-sum",
+            "vote",
+            "best-list",
+            "CRSLab KBRD"
+        ]
+    );
+    let (_, frame) = line_chart::build(&chart).expect("lays out");
+    assert_legend_clear_of_plot(&frame);
+    // An empty key: no legend at all.
+    let bare = LineChart {
+        legend: Some(Vec::new()),
+        references: Vec::new(),
+        ..keyed_chart()
+    };
+    let (_, frame) = line_chart::build(&bare).expect("lays out");
+    assert!(frame.legend_bounds().is_none());
+    // Without a key, one entry per series in its style.
+    let per_series = LineChart {
+        legend: None,
+        ..keyed_chart()
+    };
+    assert_eq!(line_chart::legend(&per_series).len(), 13);
+}
+
+#[test]
+fn a_note_sits_at_the_foot_clear_of_everything_else() {
+    for chart in [
+        keyed_chart(),
+        LineChart {
+            // Long names: the legend goes below, and the note under it.
+            series: keyed_chart()
+                .series
+                .into_iter()
+                .map(|s| Series {
+                    name: format!("{} with a long description of its setting", s.name),
+                    ..s
+                })
+                .collect(),
+            legend: None,
+            note: "A note long enough to wrap: ".repeat(8),
+            ..keyed_chart()
+        },
+    ] {
+        let (scene, frame) = line_chart::build(&chart).expect("lays out");
+        let note = frame.note_bounds().expect("a note");
+        assert!(inside_figure(note), "{note:?}");
+        assert!(!overlaps(note, frame.plot));
+        let legend = frame.legend_bounds().expect("a legend");
+        assert!(!overlaps(note, legend), "{note:?} under {legend:?}");
+        assert!(frame.note_lines().len() <= 2);
+        let pixmap = png::rasterize(&scene, png::SCALE).expect("rasterises");
+        assert!(ink(&pixmap, note) > 200, "the note is drawn");
+    }
+    let mut bars = ablation_chart();
+    bars.note = "Each variant at reward-mean; +33 more methods in the table.".into();
+    let (_, frame) = bar_chart::build(&bars).expect("lays out");
+    let note = frame.note_bounds().expect("a note");
+    assert!(!overlaps(note, frame.plot) && inside_figure(note));
+    let (_, without) = bar_chart::build(&ablation_chart()).expect("lays out");
+    assert!(without.note_bounds().is_none());
+    assert!(
+        without.plot.bottom > frame.plot.bottom,
+        "the note takes room"
+    );
+}
+
+#[test]
+fn a_dodge_shifts_a_series_by_its_pixels() {
+    let mut chart = depth_chart();
+    chart.series.truncate(1);
+    chart.references.clear();
+    let mut style = SeriesStyle::nth(0);
+    style.dodge = 6.0;
+    chart.series[0].style = Some(style);
+    let (_, frame) = line_chart::build(&chart).expect("lays out");
+    let pixmap = decode(&render_line_chart(&chart).expect("renders"));
+    let (x, y) = chart.series[0].points[5];
+    let (px, py) = (frame.x.map(x), frame.y.map(y));
+    assert_eq!(color_at(&pixmap, px + 6.0, py), palette::series(0));
+    // The unshifted point's spot is left of the marker (radius 3.5): background there.
+    assert_ne!(color_at(&pixmap, px - 1.0, py - 4.0), palette::series(0));
+    let mut bad = chart.clone();
+    bad.series[0].style = Some(SeriesStyle {
+        dodge: f32::NAN,
+        ..style
+    });
+    assert!(matches!(
+        render_line_chart(&bad),
+        Err(PlotError::NonFinite { .. })
+    ));
 }
