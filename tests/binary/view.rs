@@ -574,3 +574,71 @@ async fn a_browser_shows_the_samples_the_trees_and_the_comparison() {
     .await
     .unwrap();
 }
+
+// ---- the command ----------------------------------------------------------------------------
+
+const GRSU: grsu_test_support::Grsu = grsu_test_support::Grsu::new(env!("CARGO_BIN_EXE_grsu"));
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_names_what_is_wrong_and_prints_where_it_serves() {
+    let folder = tempfile::tempdir().unwrap();
+    // No sweep there: a bad-input exit naming the folder.
+    let nothing = folder.path().join("nothing");
+    let output = GRSU.output(&["view", nothing.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("holds no sweep"), "{stderr}");
+
+    // A port already taken: said so, with the way out.
+    let sweep = hostile_sweep(folder.path()).await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let output = GRSU.output(&["view", sweep.to_str().unwrap(), "--port", &port]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot listen") && stderr.contains("--port"),
+        "{stderr}"
+    );
+
+    // Served: the URL it prints answers.
+    let mut child = GRSU
+        .command()
+        .args(["view", sweep.to_str().unwrap(), "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|word| word.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no URL in {line}"))
+        .to_string();
+    let sweep_document = get_json(&reqwest::Client::new(), &format!("{url}api/sweep")).await;
+    assert_eq!(
+        sweep_document["report"]["methods"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // A bundle from the command line.
+    let bundle = folder.path().join("bundle");
+    let output = GRSU.output(&[
+        "view",
+        sweep.to_str().unwrap(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+    ]);
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("index.html"));
+    assert!(bundle.join("data/samples.js").is_file());
+}
