@@ -76,6 +76,9 @@ pub fn write_bundle(output: &Path, folder: &Path) -> anyhow::Result<BundleCounts
             &data_script(&format!("answers/{index}"), &answers.to_string()),
         )?;
         files += 2;
+        if (index + 1) % 100 == 0 && index + 1 < samples {
+            eprintln!("bundled {} of {samples} samples", index + 1);
+        }
     }
     Ok(BundleCounts { samples, files })
 }
