@@ -527,11 +527,20 @@ function showNode(detail, node, search, page, sampleIndex) {
     node.requests.length === 0 ? h("p", { class: "muted" }, "none recorded") :
       h("ul", {}, node.requests.map(([key, requests]) => h("li", {},
         `${key} (${requests.role}, ${requests.keys.length} ${requests.keys.length === 1 ? "answer" : "answers"}) `,
-        h("button", { class: "link", onclick: (event) => rawAnswers(event.target, requests.keys, sampleIndex) }, "raw answer")))),
+        h("button", { class: "link", onclick: (event) => rawAnswers(event.target, requests.keys, sampleIndex, requestNames(key, requests, node)) }, "prompt and raw answer")))),
   ]);
 }
 
-async function rawAnswers(button, keys, sampleIndex) {
+// What each model request of a search request was: a score request asks one item per model
+// request (when none was asked again, they line up with the list); otherwise they are attempts.
+function requestNames(key, requests, node) {
+  const perItem = key.startsWith("score/") && requests.keys.length === node.items.length;
+  return requests.keys.map((_, position) => perItem
+    ? `item ${position + 1}: ${node.items[position]}` + (node.scores ? ` (score ${node.scores[position].toFixed(3)})` : "")
+    : `attempt ${position + 1}`);
+}
+
+async function rawAnswers(button, keys, sampleIndex, names) {
   const holder = h("div", {});
   button.replaceWith(holder);
   let answers;
@@ -545,7 +554,7 @@ async function rawAnswers(button, keys, sampleIndex) {
   keys.forEach((key, attempt) => {
     const answer = answers.answers ? answers.answers[key] : undefined;
     const prompt = answers.prompts ? answers.prompts[key] : undefined;
-    holder.append(h("div", { class: "muted" }, `attempt ${attempt + 1} · cache key ${key}`));
+    holder.append(h("div", { class: "request-name" }, names[attempt], h("span", { class: "muted" }, ` · cache key ${key}`)));
     if (prompt) {
       const settings = ["n", "temperature", "seed", "max_tokens", "stop", "logprobs", "top_logprobs", "continue_final_message"]
         .filter((name) => prompt[name] !== undefined && prompt[name] !== null)
