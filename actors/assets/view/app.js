@@ -181,7 +181,7 @@ function progressBox(progress, running) {
 function methodsTable(report) {
   const head = h("tr", {}, h("th", { class: "text" }, "method"), h("th", {}, "samples"),
     report.columns.map((column) => h("th", {}, column)),
-    h("th", {}, "calls"), h("th", {}, "tokens"), h("th", {}, "wall"));
+    h("th", {}, "calls"), h("th", {}, "tokens"), h("th", { title: "wall time of its samples, added up" }, "sample-seconds"));
   const rows = report.methods.map((method) => h("tr", {},
     h("td", { class: "text" }, method.name, method.name === report.baseline ? h("span", { class: "muted" }, " (baseline)") : null),
     h("td", {}, integer(method.samples)),
