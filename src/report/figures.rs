@@ -660,6 +660,10 @@ pub(crate) mod tests {
                 t: None,
                 paired_samples: 0,
                 significance: Significance::NotSignificant,
+                p_holm: None,
+                holm_family: 0,
+                wilcoxon: None,
+                difference: None,
             })
             .collect()
     }

@@ -1,8 +1,9 @@
 //! `report.html`: the whole report in one self-contained page, laid out like a paper's results
 //! section: the title and the sweep (name, hash, seeds, baseline), the main table (methods × the
 //! report's columns, mean ± std over seeds with the significance markers of `report.md`), the
-//! figures with captions, the bootstrap intervals and p-values, the cost of each method (calls,
-//! tokens, invalid answers, wall time) and the sharing between cells, the cells' status, and a
+//! figures with captions, the bootstrap intervals with the paired tests against the baseline
+//! (difference, interval, d_z, t-test raw and Holm-adjusted, Wilcoxon), the cost of each method
+//! (calls, tokens, invalid answers, wall time) and the sharing between cells, the cells' status, and a
 //! place (`id="diagnostics"`) for the diagnostics of the simulated user.
 //!
 //! The page needs nothing but itself: no script, no network, no file beside it. The style is
@@ -18,7 +19,9 @@ use super::figures::ReportFigure;
 use super::method_scores::MethodSource;
 use super::status::CellStatus;
 use super::summary::{format_invalid_answers, MethodSummary, INVALID_ANSWERS_NOTE};
-use super::tables::{format_p, value_cell};
+use super::tables::{
+    format_d_z, format_difference, format_t_test, format_wilcoxon, paired_tests_note, value_cell,
+};
 use super::Report;
 
 /// `text` with the characters that mean something in HTML (`& < > " '`) written as entities,
@@ -270,14 +273,17 @@ fn method_rows(report: &Report) -> impl Iterator<Item = (&'static str, &MethodSu
 fn results_table(page: &mut String, report: &Report, numbers: &mut Numbers) {
     heading(page, "results", numbers.section(), "Results");
     let baseline = escape_html(report.baseline.as_deref().unwrap_or("-"));
+    let number = numbers.table();
     caption(
         page,
-        numbers.table(),
+        number,
         &format!(
             "Mean ± std over seeds (each seed averaged over its samples); the best mean of each \
              column in bold. <span class=\"sig\">*</span> significantly better, \
              <span class=\"sig worse\">†</span> significantly worse than the baseline \
-             <i>{baseline}</i> (paired t-test per sample, p &lt; 0.05)."
+             <i>{baseline}</i> (paired t-test per sample, Holm-adjusted p &lt; 0.05 over the \
+             methods tested against the baseline in that column; Table {tests} has the tests).",
+            tests = number + 1
         ),
     );
     page.push_str(
@@ -357,8 +363,10 @@ fn intervals_table(page: &mut String, report: &Report, numbers: &mut Numbers) {
         numbers.table(),
         &format!(
             "Bootstrap 95 % interval of the mean over samples (each sample averaged over seeds) \
-             and, under it, the p-value of the paired t-test against the baseline <i>{}</i>.",
-            escape_html(report.baseline.as_deref().unwrap_or("-"))
+             and, under it, Δ [95 % interval] · d<sub>z</sub>, then p<sub>t</sub> (Holm) · \
+             p<sub>W</sub> against the baseline <i>{}</i>, {}",
+            escape_html(report.baseline.as_deref().unwrap_or("-")),
+            escape_html(&paired_tests_note(report))
         ),
     );
     page.push_str(
@@ -379,10 +387,18 @@ fn intervals_table(page: &mut String, report: &Report, numbers: &mut Numbers) {
             let interval = summary.interval.map_or("-".to_string(), |(low, high)| {
                 format!("[{low:.3}, {high:.3}]")
             });
-            let p = summary.p_value.map_or(String::new(), |p| {
-                format!("<span class=\"p\">p={}</span>", escape_html(&format_p(p)))
+            // The paired tests: the difference and d_z, then the p-values.
+            let paired = summary.difference.map_or(String::new(), |difference| {
+                format!(
+                    "<span class=\"p\">Δ {} · d<sub>z</sub> {}</span>\
+                     <span class=\"p\">p<sub>t</sub> {} · p<sub>W</sub> {}</span>",
+                    escape_html(&format_difference(&difference)),
+                    escape_html(&format_d_z(difference.d_z)),
+                    escape_html(&format_t_test(summary)),
+                    escape_html(&format_wilcoxon(summary))
+                )
             });
-            let _ = write!(page, "<td>{}{p}</td>", escape_html(&interval));
+            let _ = write!(page, "<td>{}{paired}</td>", escape_html(&interval));
         }
         page.push_str("</tr>\n");
     }
@@ -661,5 +677,60 @@ mod tests {
         assert!(!page.contains("id=\"figures\""));
         assert_eq!(table(&page, "results-table").matches("<tr").count(), 2);
         assert!(page.contains("<section id=\"diagnostics\">"));
+    }
+
+    #[test]
+    fn the_intervals_table_shows_the_paired_tests_and_the_captions_say_holm() {
+        use crate::statistics::{PairedDifference, WilcoxonMethod, WilcoxonTest};
+        let mut report = hostile_report();
+        let column = &mut report.methods[5].columns[0];
+        column.p_value = Some(0.012);
+        column.p_holm = Some(0.4);
+        column.holm_family = 35;
+        column.wilcoxon = Some(WilcoxonTest {
+            statistic: 3.0,
+            p_value: 0.0004,
+            nonzero: 12,
+            zeros: 1,
+            ties: false,
+            method: WilcoxonMethod::Normal,
+            z: Some(-3.5),
+        });
+        column.difference = Some(PairedDifference {
+            mean: -0.0125,
+            interval: Some((-0.03, 0.004)),
+            d_z: Some(-0.5),
+            pairs: 13,
+        });
+        let page = html(&report, &[]);
+        let results = &page[page.find("id=\"results\"").unwrap()..];
+        assert!(results.contains(
+            "(paired t-test per sample, Holm-adjusted p &lt; 0.05 over the methods tested \
+             against the baseline in that column; Table 2 has the tests)"
+        ));
+        let intervals = &page[page.find("id=\"intervals\"").unwrap()..];
+        assert!(intervals.contains(&format!(
+            "p<sub>W</sub> against the baseline <i>{}</i>, on the samples both have",
+            escape_html(report.baseline.as_deref().unwrap())
+        )));
+        assert!(intervals.contains(
+            "Holm-adjusted over the 35 methods tested against the baseline in the column"
+        ));
+        assert!(intervals.contains("Cohen&#39;s d_z"), "escaped");
+        let body = table(&page, "intervals-table");
+        assert!(
+            body.contains(
+                "<span class=\"p\">Δ -0.013 [-0.030, +0.004] · d<sub>z</sub> -0.50</span>\
+             <span class=\"p\">p<sub>t</sub> 0.012 (0.400) · p<sub>W</sub> 4.00e-4</span>"
+            ),
+            "{body}"
+        );
+        // The hostile method's name stays escaped in this table too.
+        assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert_eq!(
+            body.matches("p<sub>t</sub>").count(),
+            1,
+            "only the tested column"
+        );
     }
 }

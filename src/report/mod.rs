@@ -9,7 +9,8 @@
 //! ## Layout
 //!
 //! - [`method_scores`]: per-sample metrics of every method (cell × output strategy, imports).
-//! - [`summary`]: the statistics of one method (mean ± std, interval, t-test, cost).
+//! - [`summary`]: the statistics of one method (mean ± std, interval, t-test with Holm's
+//!   adjustment, Wilcoxon test, paired difference, cost).
 //! - [`tables`]: Markdown and CSV renderings.
 //! - [`figures`]: the SVG and PNG plots.
 //! - [`html`]: `report.html`, tables and figures in one self-contained page.
@@ -33,7 +34,7 @@ use crate::statistics::{mean, sample_std};
 use crate::store::{CellManifest, SampleRecord, Store, StoreError};
 use method_scores::{method_scores, MethodSource, RecordsBySearch};
 use status::{cell_status, CellStatus};
-use summary::{summarize_method, Column, MethodSummary, TABLE_COLUMNS};
+use summary::{summarize_methods, Column, MethodSummary, TABLE_COLUMNS};
 
 /// A report that cannot be made.
 #[derive(Debug, thiserror::Error)]
@@ -159,16 +160,13 @@ impl Report {
             .iter()
             .map(|cell| (cell.name.as_str(), variant_name(cell, &manifest.name)))
             .collect();
-        let summaries = methods
-            .iter()
-            .map(|method| {
-                let mut summary = summarize_method(method, baseline, &TABLE_COLUMNS);
-                if let MethodSource::Cell { cell, .. } = &method.source {
-                    summary.variant = variants.get(cell.as_str()).cloned();
-                }
-                summary
-            })
-            .collect();
+        // Tested against the baseline, with Holm's adjustment over the methods of each column.
+        let mut summaries = summarize_methods(&methods, baseline, &TABLE_COLUMNS);
+        for (summary, method) in summaries.iter_mut().zip(&methods) {
+            if let MethodSource::Cell { cell, .. } = &method.source {
+                summary.variant = variants.get(cell.as_str()).cloned();
+            }
+        }
         let cell_records: BTreeMap<&str, Vec<&SampleRecord>> = manifest
             .cells
             .iter()

@@ -1,7 +1,8 @@
 //! Markdown and CSV renderings of a [`Report`]: the main table in the paper's layout (one row per
 //! method, mean ± std over seeds with significance markers, then cost columns and the invalid
-//! answers per request of each model role), the bootstrap intervals and p-values, the sharing
-//! line and the status of every cell.
+//! answers per request of each model role), the bootstrap intervals and p-values, the paired
+//! tests against the baseline (difference with its interval, d_z, t-test raw and Holm-adjusted,
+//! Wilcoxon), the sharing line and the status of every cell.
 //!
 //! The CSV writes every number as a plain decimal (`0.066000`, never `6.6e-2`): spreadsheets and
 //! simple parsers read it as it is, and the columns of one file look alike.
@@ -9,8 +10,9 @@
 use std::collections::BTreeSet;
 
 use super::status::status_table;
-use super::summary::{format_invalid_answers, MethodSummary, INVALID_ANSWERS_NOTE};
+use super::summary::{format_invalid_answers, ColumnSummary, MethodSummary, INVALID_ANSWERS_NOTE};
 use super::Report;
+use crate::statistics::PairedDifference;
 
 /// A table cell of the main table: `mean ± std` (mean alone with one seed) and the significance
 /// marker; `report.html` shows the same.
@@ -28,7 +30,8 @@ pub(super) fn value_cell(method: &MethodSummary, column: usize, seeds: usize) ->
 pub fn markdown(report: &Report) -> String {
     let mut text = format!(
         "# {}\n\nSeeds {:?}; mean ± std over seeds (each seed averaged over its samples). `*`: \
-         significantly better than the baseline `{}` (paired t-test per sample, p < 0.05), `†`: \
+         significantly better than the baseline `{}` (paired t-test per sample, Holm-adjusted p \
+         < 0.05 over the methods tested against the baseline in that column), `†`: \
          significantly worse. Cost: model calls and tokens of the method's search (cells sharing a \
          search show the same), sample-seconds = the wall time of its samples added up.\n\n",
         report.name,
@@ -62,7 +65,9 @@ pub fn markdown(report: &Report) -> String {
         ));
     }
     text.push_str(&format!("\nInvalid / request: {INVALID_ANSWERS_NOTE}.\n"));
-    text.push_str("\n## Bootstrap 95 % intervals and p-values against the baseline\n\n| method |");
+    text.push_str(
+        "\n## Bootstrap 95 % intervals and raw t-test p-values against the baseline\n\n| method |",
+    );
     for column in &report.columns {
         text.push_str(&format!(" {column} |"));
     }
@@ -82,6 +87,7 @@ pub fn markdown(report: &Report) -> String {
         }
         text.push('\n');
     }
+    text.push_str(&paired_tests(report));
     let sharing = &report.sharing;
     text.push_str(&format!(
         "\n## Sharing between cells\n\n{} cells ran as {} searches. This counts sharing between \
@@ -97,6 +103,112 @@ pub fn markdown(report: &Report) -> String {
     text.push_str("\n## Cells\n\n");
     text.push_str(&status_table(&report.cells));
     text.push('\n');
+    text
+}
+
+/// What the paired tests' cells hold, to follow "Against the baseline X" (`report.md` and
+/// `report.html` print it).
+pub(super) fn paired_tests_note(report: &Report) -> String {
+    let mut families: Vec<usize> = report
+        .methods
+        .iter()
+        .flat_map(|method| method.columns.iter().map(|column| column.holm_family))
+        .filter(|family| *family > 0)
+        .collect();
+    families.sort_unstable();
+    families.dedup();
+    let family = match families.as_slice() {
+        [1] => "the one method tested against the baseline".to_string(),
+        [only] => format!("the {only} methods tested against the baseline in the column"),
+        _ => "the methods tested against the baseline in the column".to_string(),
+    };
+    format!(
+        "on the samples both have (each averaged over seeds). Δ: the \
+         mean over samples of (method − baseline), with its paired bootstrap 95 % interval (2,000 \
+         resamples of the samples, fixed seed); d_z: Cohen's d_z, Δ over the standard deviation \
+         of the per-sample differences; p_t: the paired t-test, raw and (in parentheses) \
+         Holm-adjusted over {family}, which the markers use; p_W: the two-sided Wilcoxon \
+         signed-rank test, zero differences dropped (SciPy's defaults: exact up to 50 pairs \
+         without ties or zero differences, exact over every sign flip up to 13 pairs with them, \
+         otherwise the normal approximation with tie correction and no continuity correction). \
+         A dash: not computed (d_z when every difference is equal, p_t with fewer than two \
+         pairs)."
+    )
+}
+
+/// `+0.012 [-0.004, +0.030]`: a paired difference and its interval.
+pub(super) fn format_difference(difference: &PairedDifference) -> String {
+    let interval = difference.interval.map_or(String::new(), |(low, high)| {
+        format!(" [{low:+.3}, {high:+.3}]")
+    });
+    format!("{:+.3}{interval}", difference.mean)
+}
+
+/// Cohen's d_z with two decimals, `-` when undefined.
+pub(super) fn format_d_z(d_z: Option<f64>) -> String {
+    d_z.map_or("-".into(), |d_z| format!("{d_z:.2}"))
+}
+
+/// `0.034 (0.170)`: the t-test's raw and Holm-adjusted p, `-` without a t-test.
+pub(super) fn format_t_test(summary: &ColumnSummary) -> String {
+    match (summary.p_value, summary.p_holm) {
+        (Some(p), Some(holm)) => format!("{} ({})", format_p(p), format_p(holm)),
+        (Some(p), None) => format_p(p),
+        _ => "-".into(),
+    }
+}
+
+/// The Wilcoxon test's p, `-` without one.
+pub(super) fn format_wilcoxon(summary: &ColumnSummary) -> String {
+    summary
+        .wilcoxon
+        .map_or("-".into(), |test| format_p(test.p_value))
+}
+
+/// Methods with paired statistics against the baseline (every one but the baseline, when there
+/// is one and it shares samples with them).
+pub(super) fn paired_methods(report: &Report) -> impl Iterator<Item = &MethodSummary> {
+    report
+        .methods
+        .iter()
+        .filter(|method| method.columns.iter().any(|c| c.difference.is_some()))
+}
+
+/// The Markdown section "Paired tests against the baseline".
+fn paired_tests(report: &Report) -> String {
+    let mut text = String::from("\n## Paired tests against the baseline\n\n");
+    if paired_methods(report).next().is_none() {
+        text.push_str("No method shares samples with a baseline.\n");
+        return text;
+    }
+    text.push_str(&format!(
+        "Against the baseline `{}`, {}",
+        report.baseline.as_deref().unwrap_or("-"),
+        paired_tests_note(report)
+    ));
+    text.push_str(" Each cell: Δ [95 % interval]; d_z; p_t (Holm); p_W.\n\n| method |");
+    for column in &report.columns {
+        text.push_str(&format!(" {column} |"));
+    }
+    text.push_str("\n|---|");
+    text.push_str(&"---|".repeat(report.columns.len()));
+    text.push('\n');
+    for method in paired_methods(report) {
+        text.push_str(&format!("| {} |", method.name));
+        for summary in &method.columns {
+            match &summary.difference {
+                Some(difference) => text.push_str(&format!(
+                    " {}; d_z {}; p_t {}; p_W {} |",
+                    format_difference(difference),
+                    format_d_z(difference.d_z),
+                    format_t_test(summary),
+                    format_wilcoxon(summary)
+                )),
+                None => text.push_str(" - |"),
+            }
+        }
+        text.push('\n');
+    }
     text
 }
 
@@ -140,7 +252,10 @@ fn p_decimal(p: f64) -> String {
     format!("{p:.places$}")
 }
 
-/// The report as CSV: one row per method; per column its mean, std, interval bounds and p-value;
+/// The report as CSV: one row per method; per column its mean, std, interval bounds, the t-test's
+/// raw p-value, the significance (from the Holm-adjusted p), the Holm-adjusted p, the Wilcoxon
+/// test's statistic and p-value, the mean paired difference to the baseline with its interval
+/// bounds, and Cohen's d_z (empty where not computed);
 /// the cost; per model role its invalid answers, requests and invalid answers per request (empty
 /// for a method without that role, e.g. an import).
 pub fn csv(report: &Report) -> String {
@@ -153,6 +268,13 @@ pub fn csv(report: &Report) -> String {
             "ci_high",
             "p_value",
             "significance",
+            "p_holm",
+            "wilcoxon_statistic",
+            "wilcoxon_p",
+            "difference",
+            "difference_ci_low",
+            "difference_ci_high",
+            "d_z",
         ] {
             header.push(format!("{column} {part}"));
         }
@@ -206,6 +328,24 @@ pub fn csv(report: &Report) -> String {
                     .ok()
                     .and_then(|value| value.as_str().map(String::from))
                     .unwrap_or_default(),
+                summary.p_holm.map_or(String::new(), p_decimal),
+            ]);
+            let wilcoxon = summary.wilcoxon;
+            row.push(wilcoxon.map_or(String::new(), |test| decimal(test.statistic)));
+            row.push(wilcoxon.map_or(String::new(), |test| p_decimal(test.p_value)));
+            let difference = summary.difference;
+            let (low, high) = difference
+                .and_then(|difference| difference.interval)
+                .map_or((String::new(), String::new()), |(low, high)| {
+                    (decimal(low), decimal(high))
+                });
+            row.extend([
+                difference.map_or(String::new(), |difference| decimal(difference.mean)),
+                low,
+                high,
+                difference
+                    .and_then(|difference| difference.d_z)
+                    .map_or(String::new(), decimal),
             ]);
         }
         row.extend([
@@ -242,8 +382,11 @@ mod tests {
         invalid_answers_per_role, ColumnSummary, CostSummary, Significance,
     };
     use crate::report::Sharing;
+    use crate::statistics::{WilcoxonMethod, WilcoxonTest};
     use crate::store::CallCounts;
 
+    /// A column; with a p-value, tested against the baseline in a Holm family of two (p_holm =
+    /// min(1, 2p)), with a Wilcoxon test of the same p and a paired difference of −0.25.
     fn column(label: &str, mean: f64, p_value: Option<f64>) -> ColumnSummary {
         ColumnSummary {
             column: label.into(),
@@ -255,6 +398,23 @@ mod tests {
             t: p_value.map(|_| 1.0),
             paired_samples: 3,
             significance: Significance::NotSignificant,
+            p_holm: p_value.map(|p| (2.0 * p).min(1.0)),
+            holm_family: if p_value.is_some() { 2 } else { 0 },
+            wilcoxon: p_value.map(|p| WilcoxonTest {
+                statistic: 1.5,
+                p_value: p,
+                nonzero: 3,
+                zeros: 0,
+                ties: true,
+                method: WilcoxonMethod::Permutation,
+                z: None,
+            }),
+            difference: p_value.map(|_| PairedDifference {
+                mean: -0.25,
+                interval: Some((-0.5, 0.125)),
+                d_z: Some(-0.866),
+                pairs: 3,
+            }),
         }
     }
 
@@ -382,6 +542,50 @@ mod tests {
     }
 
     #[test]
+    fn the_markdown_says_the_markers_are_holm_adjusted_and_shows_the_paired_tests() {
+        let text = markdown(&report());
+        assert!(
+            text.contains(
+                "(paired t-test per sample, Holm-adjusted p < 0.05 over the methods tested \
+                 against the baseline in that column)"
+            ),
+            "{text}"
+        );
+        let section = &text[text
+            .find(
+                "## Paired tests against the baseline\n\nAgainst the baseline \
+                 `GRSU · reward-mean`, on the samples",
+            )
+            .expect("the section")..];
+        assert!(section.contains(
+            "Holm-adjusted over the 2 methods tested against the baseline in the column"
+        ));
+        assert!(section.contains(
+            "Each cell: Δ [95 % interval]; d_z; p_t (Holm); p_W.\n\n\
+             | method | Recall@10 | NDCG@10 |\n|---|---|---|\n"
+        ));
+        // The baseline has no row; the others show raw and adjusted p.
+        assert!(!section.contains("| GRSU · reward-mean |"));
+        assert!(section.contains(
+            "| GRSU · best-list | -0.250 [-0.500, +0.125]; d_z -0.87; p_t 1.000 (1.000); p_W 1.000 \
+             | -0.250 [-0.500, +0.125]; d_z -0.87; p_t 1.000 (1.000); p_W 1.000 |\n"
+        ), "{section}");
+        assert!(section.contains(
+            "| crslab | -0.250 [-0.500, +0.125]; d_z -0.87; p_t 1.23e-9 (2.47e-9); p_W 1.23e-9 |"
+        ), "{section}");
+        // Without a baseline to pair with, a sentence.
+        let mut alone = report();
+        for method in &mut alone.methods {
+            for column in &mut method.columns {
+                column.difference = None;
+            }
+        }
+        assert!(markdown(&alone).contains(
+            "## Paired tests against the baseline\n\nNo method shares samples with a baseline.\n"
+        ));
+    }
+
+    #[test]
     fn the_csv_writes_plain_decimals_and_invalid_answers_per_role() {
         let text = csv(&report());
         println!("{text}");
@@ -404,6 +608,21 @@ mod tests {
         assert_eq!(field(2, "Recall@10 p_value"), "0.00000000123457");
         assert_eq!(field(2, "NDCG@10 p_value"), "0.000000");
         assert_eq!(field(2, "NDCG@10 mean"), "0.000000");
+        // The Holm-adjusted p beside the raw one, the Wilcoxon test and the paired difference.
+        assert_eq!(field(1, "Recall@10 p_holm"), "1.000000");
+        assert_eq!(field(2, "Recall@10 p_holm"), "0.00000000246913");
+        assert_eq!(field(0, "Recall@10 p_holm"), "");
+        assert_eq!(field(2, "Recall@10 wilcoxon_p"), "0.00000000123457");
+        assert_eq!(field(2, "Recall@10 wilcoxon_statistic"), "1.500000");
+        assert_eq!(field(1, "NDCG@10 difference"), "-0.250000");
+        assert_eq!(field(1, "NDCG@10 difference_ci_low"), "-0.500000");
+        assert_eq!(field(1, "NDCG@10 difference_ci_high"), "0.125000");
+        assert_eq!(field(1, "NDCG@10 d_z"), "-0.866000");
+        assert_eq!(
+            field(0, "NDCG@10 d_z"),
+            "",
+            "the baseline has no difference"
+        );
         assert_eq!(field(0, "crs invalid_answers"), "13");
         assert_eq!(field(0, "crs requests"), "5");
         assert_eq!(field(0, "crs invalid_per_request"), "2.600000");
@@ -419,8 +638,9 @@ mod tests {
                 if *name == "method" || name.ends_with("significance") || value.is_empty() {
                     continue;
                 }
+                let digits = value.strip_prefix('-').unwrap_or(value);
                 assert!(
-                    value.chars().all(|c| c.is_ascii_digit() || c == '.'),
+                    digits.chars().all(|c| c.is_ascii_digit() || c == '.'),
                     "{name}: `{value}` is not a plain decimal"
                 );
             }

@@ -170,6 +170,13 @@ async fn a_grid_shares_searches_and_reports_from_the_store_alone() {
     for method in methods.iter().filter(|m| m["name"] != "oracle-one") {
         assert_eq!(method["columns"][0]["paired_samples"], samples as u64);
         assert!(method["columns"][0]["p_value"].is_number(), "{method}");
+        // Holm-adjusted over the four methods tested, beside the Wilcoxon test and the paired
+        // difference.
+        let column = &method["columns"][0];
+        assert!(column["p_holm"].as_f64().unwrap() >= column["p_value"].as_f64().unwrap());
+        assert_eq!(column["holm_family"], 4);
+        assert!(column["wilcoxon"]["p_value"].is_number(), "{column}");
+        assert_eq!(column["difference"]["pairs"], samples as u64);
     }
     let unknown = GRSU.output(&["report", output.to_str().unwrap(), "--baseline", "nope"]);
     assert_eq!(unknown.status.code(), Some(2));
@@ -256,15 +263,17 @@ async fn a_baseline_is_found_without_its_middle_dot_and_exports_name_their_cut_o
         );
     }
 
-    // The CSV's numbers are plain decimals (p-values included: `1.000000`, not `1.000000e0`);
-    // its other fields are the method name and significance words.
+    // The CSV's numbers are plain decimals (p-values included: `1.000000`, not `1.000000e0`;
+    // differences to the baseline may be negative); its other fields are the method name and
+    // significance words.
     let csv = succeed(&GRSU.output(&["report", output, "--format", "csv", "--no-files"]));
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     for line in csv.lines().skip(1) {
         let row: Vec<&str> = line.split(',').collect();
         assert_eq!(row.len(), header.len(), "{line}");
         for (name, field) in header.iter().zip(&row).skip(1) {
-            let number = field.chars().all(|c| c.is_ascii_digit() || c == '.');
+            let digits = field.strip_prefix('-').unwrap_or(field);
+            let number = digits.chars().all(|c| c.is_ascii_digit() || c == '.');
             let word = name.ends_with("significance");
             assert!(number || word, "{name}: `{field}` in {line}");
         }
