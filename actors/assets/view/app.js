@@ -145,7 +145,8 @@ async function sweepPage() {
       methodsTable(report),
       h("p", { class: "legend" },
         "mean ± std over seeds; * significantly better, † significantly worse than the baseline " +
-        "(paired t-test per sample, p < 0.05); [low, high]: bootstrap 95 % interval of the mean."),
+        "(paired t-test per sample, Holm-adjusted p < 0.05 over the methods of a column); [low, high]: bootstrap 95 % " +
+        "interval of the mean; hover a value for Δ to the baseline, d_z, raw and adjusted p, Wilcoxon p."),
       h("h2", {}, "Cells"),
       cellsTable(report),
       h("p", { class: "muted" },
@@ -185,7 +186,7 @@ function methodsTable(report) {
   const rows = report.methods.map((method) => h("tr", {},
     h("td", { class: "text" }, method.name, method.name === report.baseline ? h("span", { class: "muted" }, " (baseline)") : null),
     h("td", {}, integer(method.samples)),
-    method.columns.map((column) => h("td", { title: column.interval ? `[${number(column.interval[0])}, ${number(column.interval[1])}]` + (column.p_value !== null ? ` p = ${column.p_value.toExponential(2)}` : "") : "" },
+    method.columns.map((column) => h("td", { title: columnDetails(column) },
       number(column.mean), method.seeds.length > 1 ? " ± " + number(column.std) : "",
       h("span", { class: "sig" + (column.significance === "worse" ? " worse" : "") }, marker(column.significance)),
       column.interval ? h("div", { class: "muted" }, `[${number(column.interval[0], 3)}, ${number(column.interval[1], 3)}]`) : null)),
@@ -193,6 +194,23 @@ function methodsTable(report) {
     h("td", {}, integer(method.cost.prompt_tokens + method.cost.completion_tokens)),
     h("td", {}, seconds(method.cost.wall_ms))));
   return h("table", { id: "methods" }, h("thead", {}, head), h("tbody", {}, rows));
+}
+
+// A column's tests against the baseline, for its tooltip.
+function columnDetails(column) {
+  const parts = [];
+  if (column.interval) parts.push(`bootstrap 95 % interval [${number(column.interval[0])}, ${number(column.interval[1])}]`);
+  if (column.difference) {
+    const d = column.difference;
+    parts.push(`Δ vs baseline ${number(d.mean)}` + (d.interval ? ` [${number(d.interval[0])}, ${number(d.interval[1])}]` : "") +
+      (d.d_z !== null && d.d_z !== undefined ? `, d_z ${d.d_z.toFixed(2)}` : ""));
+  }
+  if (column.p_value !== null && column.p_value !== undefined) {
+    parts.push(`t-test p ${column.p_value.toExponential(2)}` +
+      (column.p_holm !== null && column.p_holm !== undefined ? `, Holm-adjusted ${column.p_holm.toExponential(2)} (family of ${column.holm_family})` : ""));
+  }
+  if (column.wilcoxon) parts.push(`Wilcoxon signed-rank p ${column.wilcoxon.p_value.toExponential(2)}`);
+  return parts.join("\n");
 }
 
 function cellsTable(report) {
