@@ -750,6 +750,7 @@ pub(crate) mod tests {
             depth_curves,
             sharing: Sharing::default(),
             cells: Vec::new(),
+            diagnostics: Vec::new(),
         }
     }
 

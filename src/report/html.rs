@@ -3,8 +3,9 @@
 //! report's columns, mean ± std over seeds with the significance markers of `report.md`), the
 //! figures with captions, the bootstrap intervals with the paired tests against the baseline
 //! (difference, interval, d_z, t-test raw and Holm-adjusted, Wilcoxon), the cost of each method
-//! (calls, tokens, invalid answers, wall time) and the sharing between cells, the cells' status, and a
-//! place (`id="diagnostics"`) for the diagnostics of the simulated user.
+//! (calls, tokens, invalid answers, wall time) and the sharing between cells, the cells' status, and the
+//! diagnostics (`id="diagnostics"`) of the simulated user, the CRS and the search, with their
+//! figures.
 //!
 //! The page needs nothing but itself: no script, no network, no file beside it. The style is
 //! inline CSS and the figures are inline SVG, rendered by the same chart functions as
@@ -15,6 +16,7 @@
 
 use std::fmt::Write;
 
+use super::diagnostics::figures::DiagnosticFigure;
 use super::figures::ReportFigure;
 use super::method_scores::MethodSource;
 use super::status::CellStatus;
@@ -146,8 +148,19 @@ fn caption(page: &mut String, number: usize, text: &str) {
     );
 }
 
-/// The page: every part of the report, escaped, with `figures` inline.
+/// The page: every part of the report, escaped, with `figures` inline (and the diagnostics'
+/// tables, without their figures: see [`html_with_diagnostics`]).
 pub fn html(report: &Report, figures: &[ReportFigure]) -> String {
+    html_with_diagnostics(report, figures, &[])
+}
+
+/// The page with the diagnostics' figures too (rendered by
+/// [`super::diagnostics::figures::render`]), as `grsu report` writes it.
+pub fn html_with_diagnostics(
+    report: &Report,
+    figures: &[ReportFigure],
+    diagnostic_figures: &[DiagnosticFigure],
+) -> String {
     let name = escape_html(&report.name);
     let mut page = String::new();
     let _ = write!(
@@ -165,16 +178,12 @@ pub fn html(report: &Report, figures: &[ReportFigure]) -> String {
     intervals_table(&mut page, report, &mut numbers);
     cost(&mut page, report, &mut numbers);
     cells(&mut page, &report.cells, &mut numbers);
-    heading(
+    diagnostics_section(
         &mut page,
-        "diagnostics",
-        numbers.section(),
-        "Diagnostics of the simulated user",
-    );
-    page.push_str(
-        "<p class=\"placeholder\">Reserved for the diagnostics of the simulated user (AUC, \
-         average precision, calibration, position bias), of the critiques, of the CRS and of \
-         the search: they come from <code>grsu report</code> once available.</p>\n</section>\n",
+        report,
+        figures.len(),
+        diagnostic_figures,
+        &mut numbers,
     );
     page.push_str(
         "<footer>Written by <code>grsu report</code> from the sweep's store alone: the numbers \
@@ -183,6 +192,32 @@ pub fn html(report: &Report, figures: &[ReportFigure]) -> String {
          </main>\n</body>\n</html>\n",
     );
     page
+}
+
+/// The diagnostics of the simulated user, the critiques, the CRS and the search
+/// ([`super::diagnostics::render::html`]), their tables and figures numbered after the page's.
+fn diagnostics_section(
+    page: &mut String,
+    report: &Report,
+    figures_before: usize,
+    diagnostic_figures: &[DiagnosticFigure],
+    numbers: &mut Numbers,
+) {
+    heading(
+        page,
+        "diagnostics",
+        numbers.section(),
+        "Diagnostics of the simulated user, the CRS and the search",
+    );
+    let (body, tables) = super::diagnostics::render::html(
+        &report.diagnostics,
+        diagnostic_figures,
+        numbers.table + 1,
+        figures_before + 1,
+    );
+    numbers.table += tables;
+    page.push_str(&body);
+    page.push_str("</section>\n");
 }
 
 fn header(page: &mut String, report: &Report) {
@@ -658,7 +693,7 @@ mod tests {
         )));
         // The place the diagnostics issue fills.
         assert!(page.contains("<section id=\"diagnostics\">"));
-        assert!(page.contains("come from <code>grsu report</code> once available"));
+        assert!(page.contains("No cell has a finished sample yet: nothing to diagnose."));
         // The baseline and the sharing numbers.
         assert!(page.contains("<span class=\"tag\">baseline</span>"));
         assert!(page.contains("<p id=\"sharing\">"));

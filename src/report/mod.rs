@@ -15,7 +15,10 @@
 //! - [`figures`]: the SVG and PNG plots.
 //! - [`html`]: `report.html`, tables and figures in one self-contained page.
 //! - [`status`]: progress and errors per cell (`grsu status`).
+//! - [`diagnostics`]: diagnostics of the simulated user, the critiques, the CRS and the search
+//!   per cell (AUC, calibration, hallucinated titles, search loss against ranking loss, ...).
 
+pub mod diagnostics;
 pub mod figures;
 pub mod html;
 pub mod method_scores;
@@ -96,6 +99,10 @@ pub struct Report {
     pub depth_curves: Vec<DepthCurve>,
     pub sharing: Sharing,
     pub cells: Vec<CellStatus>,
+    /// Diagnostics of each cell with a record ([`diagnostics`]); empty in reports written before
+    /// they existed.
+    #[serde(default)]
+    pub diagnostics: Vec<diagnostics::CellDiagnostics>,
 }
 
 /// Columns of the depth curves (Recall and NDCG at 10 and 50; Figure 3 plots the @50 ones).
@@ -214,6 +221,7 @@ impl Report {
             .flat_map(|record| record.calls.values())
             .map(|counts| counts.calls)
             .sum();
+        let diagnostics = diagnostics::diagnose(store, &manifest, &cell_records);
         Ok(Report {
             name: manifest.name.clone(),
             sweep_hash: manifest.sweep_hash.clone(),
@@ -230,6 +238,7 @@ impl Report {
                 calls_saved: calls_alone.saturating_sub(calls_made),
             },
             cells: cell_status(&manifest, &records, &failures),
+            diagnostics,
         })
     }
 
@@ -256,7 +265,18 @@ impl Report {
                 message: error.to_string(),
             })?;
         figures::write_rendered(&figures, &folder)?;
-        write("report.html", html::html(self, &figures).as_bytes())
+        let diagnostic_figures =
+            diagnostics::figures::render(&self.diagnostics).map_err(|(file, error)| {
+                ReportError::Write {
+                    path: folder.join(file).display().to_string(),
+                    message: error.to_string(),
+                }
+            })?;
+        diagnostics::figures::write(&diagnostic_figures, &folder)?;
+        write(
+            "report.html",
+            html::html_with_diagnostics(self, &figures, &diagnostic_figures).as_bytes(),
+        )
     }
 }
 

@@ -103,7 +103,15 @@ pub fn markdown(report: &Report) -> String {
     text.push_str("\n## Cells\n\n");
     text.push_str(&status_table(&report.cells));
     text.push('\n');
+    text.push_str(&diagnostics_section(report));
     text
+}
+
+/// The diagnostics of the simulated user, the CRS and the search (`## Diagnostics`), with the
+/// files of their figures; empty when no cell has a record.
+fn diagnostics_section(report: &Report) -> String {
+    let figures = super::diagnostics::figures::files(&report.diagnostics);
+    super::diagnostics::render::markdown(&report.diagnostics, &figures)
 }
 
 /// What the paired tests' cells hold, to follow "Against the baseline X" (`report.md` and
@@ -498,6 +506,7 @@ mod tests {
                 errors: 0,
                 last_error: None,
             }],
+            diagnostics: Vec::new(),
         }
     }
 

@@ -203,7 +203,31 @@ async fn a_grid_shares_searches_and_reports_from_the_store_alone() {
     assert_eq!(std::fs::read(output.join("report.json")).unwrap(), written);
     assert!(output.join("figures/ablation.png").is_file());
     let page = std::fs::read_to_string(output.join("report.html")).unwrap();
-    assert_eq!(page.matches("<svg").count(), 3, "the three figures inline");
+    // The diagnostics' figures too: two per variant that scores items (at its deepest cell).
+    let diagnostic_figures = std::fs::read_dir(output.join("figures/diagnostics"))
+        .unwrap()
+        .filter(|entry| entry.as_ref().unwrap().path().extension().unwrap() == "svg")
+        .count();
+    assert!(diagnostic_figures >= 2 && diagnostic_figures.is_multiple_of(2));
+    assert_eq!(
+        page.matches("<svg").count(),
+        3 + diagnostic_figures,
+        "the three figures and the diagnostics' inline"
+    );
+    assert!(page.contains("<table id=\"diagnostics-scoring\">"));
+    let report: Value = serde_json::from_slice(&written).unwrap();
+    let diagnostics = report["diagnostics"].as_array().unwrap();
+    assert!(!diagnostics.is_empty());
+    for cell in diagnostics {
+        // A value or the reason it has none, never NaN or null.
+        let auc = &cell["all"]["scoring"]["auc"];
+        assert!(
+            auc["value"].is_number() || auc["undefined"].is_string(),
+            "{auc}"
+        );
+    }
+    let markdown = std::fs::read_to_string(output.join("report.md")).unwrap();
+    assert!(markdown.contains("## Diagnostics") && markdown.contains("### Scoring quality"));
     assert!(page.contains("oracle-one"));
 
     // Running the sweep again makes no model call.

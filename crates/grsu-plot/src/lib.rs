@@ -1,8 +1,9 @@
 //! # grsu-plot
 //!
 //! Figures for grsu's reports, as SVG and PNG: line charts of a metric against search depth (the
-//! paper's Figure 3) and grouped bar charts of an ablation (Figure 2). The domain library uses it
-//! as `grsu::plot` (a re-export), from `grsu::report`'s figures.
+//! paper's Figure 3), grouped bar charts of an ablation (Figure 2), and for the diagnostics of
+//! the simulated user histograms (score distributions) and reliability diagrams (calibration).
+//! The domain library uses it as `grsu::plot` (a re-export), from `grsu::report`'s figures.
 //!
 //! A figure must come out the same on every machine, byte for byte, so that a report can be
 //! regenerated and compared and so that it looks the same wherever it is opened. Hence:
@@ -32,9 +33,9 @@
 //! - `scene.rs`: a figure's primitives (filled and stroked paths) and text added as outlines; uses
 //!   `path` and `font`. Font and scene never import each other both ways.
 //! - `svg.rs`, `png.rs`: the two writers of a scene.
-//! - `line_chart.rs`, `bar_chart.rs`: the public chart types turned into a scene, using `frame.rs`
-//!   for everything around the data (title, axes, ticks, labels, legend), `axis.rs`, `legend.rs`,
-//!   `marker.rs` and `palette.rs`.
+//! - `line_chart.rs`, `bar_chart.rs`, `histogram.rs`, `reliability.rs`: the public chart types
+//!   turned into a scene, using `frame.rs` for everything around the data (title, axes, ticks,
+//!   labels, legend), `axis.rs`, `legend.rs`, `marker.rs` and `palette.rs`.
 //! - `error.rs`: [`PlotError`].
 //! - `tests.rs`: tests of whole figures (determinism, the SVG's form, what the PNG shows where).
 //!
@@ -63,12 +64,14 @@ mod bar_chart;
 mod error;
 mod font;
 mod frame;
+mod histogram;
 mod legend;
 mod line_chart;
 mod marker;
 mod palette;
 mod path;
 mod png;
+mod reliability;
 mod scene;
 mod svg;
 
@@ -77,8 +80,10 @@ use std::path::{Path, PathBuf};
 
 pub use bar_chart::{BarChart, BarSeries};
 pub use error::PlotError;
+pub use histogram::{Histogram, HistogramSeries};
 pub use line_chart::{Dash, LegendKey, LineChart, Series, SeriesStyle};
 pub use marker::Marker;
+pub use reliability::ReliabilityChart;
 
 /// A rendered figure: the SVG document and the PNG bytes of the same picture.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +123,18 @@ pub fn render_line_chart(chart: &LineChart) -> Result<Figure, PlotError> {
 /// Renders a grouped bar chart (e.g. an ablation over metrics).
 pub fn render_bar_chart(chart: &BarChart) -> Result<Figure, PlotError> {
     let (scene, _) = bar_chart::build(chart)?;
+    Figure::from_scene(&scene)
+}
+
+/// Renders a histogram (e.g. score distributions of two groups, side by side per bin).
+pub fn render_histogram(chart: &Histogram) -> Result<Figure, PlotError> {
+    let (scene, _) = histogram::build(chart)?;
+    Figure::from_scene(&scene)
+}
+
+/// Renders a reliability diagram (observed frequency against predicted probability).
+pub fn render_reliability_chart(chart: &ReliabilityChart) -> Result<Figure, PlotError> {
+    let (scene, _) = reliability::build(chart)?;
     Figure::from_scene(&scene)
 }
 
