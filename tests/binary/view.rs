@@ -148,6 +148,9 @@ async fn every_route_answers_from_the_store_and_none_writes() {
     assert_eq!(methods.len(), 2, "{sweep}");
     assert_eq!(sweep["running"], false);
     assert_eq!(sweep["report"]["cells"][0]["done"], SAMPLES);
+    let diagnostics = sweep["report"]["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 1, "one cell");
+    assert!(diagnostics[0]["all"]["scoring"]["auc"].is_object());
 
     let samples = get_json(&client, &format!("{base}/api/samples")).await;
     let rows = samples["rows"].as_array().unwrap();
@@ -440,6 +443,23 @@ fn check_pages(
 ) {
     let sweep = rendered(profile, &format!("{base}#/"));
     assert!(sweep.contains("id=\"methods\""), "{sweep}");
+    // The diagnostics: a row per cell in each table, AUC shown.
+    for table in [
+        "diagnostics-scoring",
+        "diagnostics-critiques",
+        "diagnostics-crs",
+        "diagnostics-search",
+    ] {
+        let start = sweep
+            .find(&format!("id=\"{table}\""))
+            .unwrap_or_else(|| panic!("no #{table}"));
+        let end = sweep[start..].find("</table>").unwrap() + start;
+        assert_eq!(
+            count(&sweep[start..end], "<tr>"),
+            2,
+            "{table}: a head row and one cell"
+        );
+    }
     assert_eq!(count(&sweep, "data-pwned"), 0);
 
     let table = rendered(profile, &format!("{base}#/samples"));

@@ -154,8 +154,8 @@ async function sweepPage() {
         `${integer(report.sharing.calls_made)} model calls made, ` +
         `${integer(report.sharing.calls_alone)} if each cell ran alone ` +
         `(${integer(report.sharing.calls_saved)} saved by sharing).`),
-      h("h2", { id: "diagnostics" }, "Simulated-user diagnostics"),
-      diagnostics(sweep.diagnostics),
+      h("h2", { id: "diagnostics" }, "Diagnostics"),
+      diagnostics(report),
     );
   }
   show(parts);
@@ -226,13 +226,98 @@ function cellsTable(report) {
   return h("table", { id: "cells" }, h("thead", {}, head), h("tbody", {}, rows));
 }
 
-function diagnostics(value) {
-  if (!value) {
-    return h("div", { class: "placeholder" },
-      "Diagnostics of the simulated user (how well its scores separate label items, calibration, " +
-      "critiques) will appear here once `grsu report` computes them.");
+// A diagnostic value: `{value}` or `{undefined: reason}` (shown as – with the reason on hover).
+function stat(value, digits = 3, percent = false) {
+  if (!value) return h("span", { class: "muted" }, "–");
+  if (value.undefined !== undefined) return h("span", { class: "muted", title: value.undefined }, "–");
+  return percent ? `${(100 * value.value).toFixed(1)} %` : number(value.value, digits);
+}
+
+function diagnosticsTable(id, head, rows) {
+  return h("table", { id, class: "diagnostics" },
+    h("thead", {}, h("tr", {}, head.map((label, index) => h("th", { class: index === 0 ? "text" : null }, label)))),
+    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((cell, index) => h("td", { class: index === 0 ? "text" : null }, cell))))));
+}
+
+// The diagnostics of each cell (`grsu report`'s, from the store): the simulated user's scores,
+// its critiques, the CRS and the search.
+function diagnostics(report) {
+  const cells = report.diagnostics || [];
+  if (cells.length === 0) {
+    return h("div", { class: "placeholder" }, "This report has no diagnostics (no finished sample yet).");
   }
-  return h("pre", { class: "raw" }, JSON.stringify(value, null, 2));
+  const primary = (cell) => (cell.all.search.oracle || []).find((entry) => entry.k === 10) || null;
+  return [
+    h("p", { class: "legend" },
+      "Labels are only the items the human recommender named, so the “other” items include unknown positives: " +
+      "AUC and average precision are lower bounds of how well the simulated user separates what the seeker wants."),
+    h("h3", {}, "Scores of the simulated user: label items against the other scored items"),
+    diagnosticsTable("diagnostics-scoring",
+      ["cell", "scores", "label pairs", "AUC", "avg. precision", "mean score (labels)", "mean score (others)", "ECE", "Brier", "invalid / score", "unreadable", "score distributions and reliability"],
+      cells.map((cell) => {
+        const scoring = cell.all.scoring;
+        return [cell.cell, integer(scoring.scores), integer(scoring.label_pairs), stat(scoring.auc), stat(scoring.average_precision),
+          stat(scoring.mean_label_score), stat(scoring.mean_other_score), stat(scoring.ece), stat(scoring.brier),
+          stat(scoring.invalid_answers_per_score), stat(scoring.unreadable_share, 3, true),
+          h("span", { class: "sparks" }, histogramPicture(scoring), reliabilityPicture(scoring))];
+      })),
+    h("h3", {}, "Critiques"),
+    diagnosticsTable("diagnostics-critiques",
+      ["cell", "critiques", "mean words", "names an attribute of its list", "names an attribute of a label", "names a label", "repeats an earlier one", "invalid answers"],
+      cells.map((cell) => {
+        const critiques = cell.all.critiques;
+        return [cell.cell, integer(critiques.critiques), stat(critiques.mean_words, 1), stat(critiques.names_list_attribute, 1, true),
+          stat(critiques.names_label_attribute, 1, true), stat(critiques.names_label_title, 1, true),
+          stat(critiques.repeats_earlier, 1, true), stat(critiques.invalid_share, 1, true)];
+      })),
+    h("h3", {}, "The CRS"),
+    diagnosticsTable("diagnostics-crs",
+      ["cell", "answers", "invalid / request", "titles", "matched below 80", "below 90", "duplicate titles", "repeated from the revised list"],
+      cells.map((cell) => {
+        const crs = cell.all.crs;
+        return [cell.cell, integer(crs.answers), stat(crs.invalid_per_request), integer(crs.titles), stat(crs.below_80, 1, true),
+          stat(crs.below_90, 1, true), stat(crs.duplicate_titles, 1, true), stat(crs.repeated_from_parent, 1, true)];
+      })),
+    h("h3", {}, "The search"),
+    diagnosticsTable("diagnostics-search",
+      ["cell", "Spearman ρ (reward, recall of a list)", "mean reward, kept lists by depth", "oracle Recall@10", "reached", "search loss", "ranking loss"],
+      cells.map((cell) => {
+        const search = cell.all.search, best = primary(cell);
+        return [cell.cell, stat(search.reward_recall_spearman),
+          (search.by_depth || []).map((depth) => depth.kept_mean_reward && depth.kept_mean_reward.value !== undefined ? depth.kept_mean_reward.value.toFixed(3) : "–").join(" → "),
+          best ? number(best.oracle, 3) : "–", best ? `${number(best.achieved, 3)} (${best.strategy})` : "–",
+          best ? number(best.search_loss, 3) : "–", best ? number(best.ranking_loss, 3) : "–"];
+      })),
+  ];
+}
+
+// Two histograms of scores (labels in orange, others in blue), each scaled to its own largest bin.
+function histogramPicture(scoring) {
+  const width = 120, height = 34, labels = scoring.histogram_labels || [], others = scoring.histogram_others || [];
+  const bins = Math.max(labels.length, others.length);
+  const svg = s("svg", { width, height, viewBox: `0 0 ${width} ${height}`, class: "spark" },
+    s("title", {}, "score histograms: label items (orange) and other scored items (blue), from 0 to 1"));
+  if (bins === 0) return svg;
+  const bar = width / bins;
+  for (const [counts, colour, offset] of [[others, "#4c78a8", 0], [labels, "#e45756", bar / 2]]) {
+    const top = Math.max(1, ...counts);
+    counts.forEach((count, bin) => svg.append(s("rect", {
+      x: bin * bar + offset, y: height - (height - 2) * count / top, width: bar / 2, height: (height - 2) * count / top, fill: colour,
+    })));
+  }
+  return svg;
+}
+
+// The reliability diagram: per score bin, the share of label items against the mean score.
+function reliabilityPicture(scoring) {
+  const size = 34, bins = (scoring.calibration || []).filter((bin) => bin.count > 0);
+  const svg = s("svg", { width: size, height: size, viewBox: `0 0 ${size} ${size}`, class: "spark" },
+    s("title", {}, "reliability: share of label items (y) against the mean score (x) per score bin; the diagonal is perfect calibration"),
+    s("rect", { x: 0, y: 0, width: size, height: size, fill: "none", stroke: "#d6dae1" }),
+    s("line", { x1: 0, y1: size, x2: size, y2: 0, stroke: "#aab1bd", "stroke-dasharray": "2 2" }));
+  const points = bins.map((bin) => `${(size * bin.mean_score).toFixed(1)},${(size * (1 - bin.label_share)).toFixed(1)}`).join(" ");
+  if (points) svg.append(s("polyline", { points, fill: "none", stroke: "#e45756", "stroke-width": 1.5 }));
+  return svg;
 }
 
 // ---- the samples ------------------------------------------------------------------------------

@@ -169,7 +169,6 @@ impl ViewSource {
             "progress": progress,
             "running": running,
             "note": note,
-            "diagnostics": Value::Null,
         })
     }
 
