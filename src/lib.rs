@@ -29,6 +29,7 @@
 //! - [`matching`]: mapping free-text titles onto catalog items, compatible with Python rapidfuzz.
 //! - [`metrics`]: Recall, NDCG and MRR at k, with the reference implementation's NDCG/MRR bug fixed.
 //! - [`report`]: a sweep's tables, statistics and figures, from its store alone.
+//! - [`jobs`]: the policy job (CRS or simulated user) each search command asks for.
 //! - [`explore`]: what `grsu view` shows: the sweep, every sample, one sample's trees, from the
 //!   store alone.
 //! - [`search`]: search strategies (beam, greedy, Monte Carlo, none) as pure state machines over
@@ -60,6 +61,7 @@ pub mod data;
 pub mod evaluation;
 pub mod explore;
 pub mod input_error;
+pub mod jobs;
 mod json_record;
 pub mod matching;
 pub mod metrics;

@@ -17,15 +17,16 @@ use async_trait::async_trait;
 
 use crate::catalog::Catalog;
 use crate::config::RunConfig;
-use crate::crs::{RecommendJob, Recommender};
+use crate::crs::Recommender;
 use crate::data::Sample;
+use crate::jobs::{job_of, Job};
 use crate::model::ask::Ask;
 use crate::model::cached::CachedAnswer;
 use crate::model::context::RequestContext;
 use crate::model::{ChatRequest, ChatResponse, ModelError};
 use crate::search::{Command, Event};
 use crate::store::{key_prefix, origin_of, ResponseCache, SampleRecord};
-use crate::user::{CritiqueJob, ScoreJob, SimulatedUser};
+use crate::user::SimulatedUser;
 
 /// Why a search could not be replayed.
 #[derive(Debug, thiserror::Error)]
@@ -167,61 +168,20 @@ pub async fn replay_requests(
         *ask.current
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = command.request().path();
-        let items = |node| strategy.tree().node(node).items.clone();
-        let event = match command {
-            Command::Recommend {
-                request,
-                parent,
-                feedback,
-                lists,
-                temperature,
-            } => {
-                let job = RecommendJob {
-                    sample: sample.clone(),
-                    run_seed: record.seed,
-                    origin,
-                    key: request.clone(),
-                    previous: parent.map(items),
-                    feedback,
-                    lists,
-                    temperature,
-                };
-                match recommender.recommend(&ask, job).await.lists {
-                    Ok(lists) => Event::Recommended { request, lists },
-                    Err(_) => Event::Failed { request },
-                }
-            }
-            Command::Critique {
-                request,
-                node,
-                count,
-            } => {
-                let job = CritiqueJob {
-                    sample: sample.clone(),
-                    run_seed: record.seed,
-                    origin,
-                    key: request.clone(),
-                    items: items(node),
-                    count,
-                };
-                match user.critique(&ask, job).await.critiques {
-                    Ok(critiques) => Event::Critiqued { request, critiques },
-                    Err(_) => Event::Failed { request },
-                }
-            }
-            Command::Score { request, node } => {
-                let job = ScoreJob {
-                    sample: sample.clone(),
-                    run_seed: record.seed,
-                    origin,
-                    key: request.clone(),
-                    items: items(node),
-                };
-                match user.score(&ask, job).await.scores {
-                    Ok(scores) => Event::Scored { request, scores },
-                    Err(_) => Event::Failed { request },
-                }
-            }
+        let request = command.request().clone();
+        let event = match job_of(command, &sample, record.seed, origin, strategy.tree()) {
+            Job::Recommend(job) => match recommender.recommend(&ask, job).await.lists {
+                Ok(lists) => Event::Recommended { request, lists },
+                Err(_) => Event::Failed { request },
+            },
+            Job::Critique(job) => match user.critique(&ask, job).await.critiques {
+                Ok(critiques) => Event::Critiqued { request, critiques },
+                Err(_) => Event::Failed { request },
+            },
+            Job::Score(job) => match user.score(&ask, job).await.scores {
+                Ok(scores) => Event::Scored { request, scores },
+                Err(_) => Event::Failed { request },
+            },
         };
         if let Some(error) = ask
             .missing

@@ -17,9 +17,10 @@ use grsu::search::{Command, Event, OutputStrategy, SearchStrategy};
 use grsu::store::{ModelRequests, SampleRecord};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
-use grsu::crs::{RecommendJob, RecommendOutcome};
+use grsu::crs::RecommendOutcome;
+use grsu::jobs::{job_of, Job};
 use grsu::model::usage::{SampleUsage, Usage};
-use grsu::user::{CritiqueJob, CritiqueOutcome, ScoreJob, ScoreOutcome};
+use grsu::user::{CritiqueOutcome, ScoreOutcome};
 
 use super::crs_actor::CrsMessage;
 use super::results_actor::ResultsMessage;
@@ -247,31 +248,12 @@ fn execute(command: Command, state: &SampleState, myself: ActorRef<SampleMessage
     let (sample, run_seed) = (state.arguments.sample.clone(), state.arguments.unit.seed);
     let origin = grsu::store::origin_of(&state.arguments.search_key, run_seed, &sample.id);
     let (crs, user) = (state.arguments.crs.clone(), state.arguments.user.clone());
-    let tree_items = |node| {
-        state
-            .strategy
-            .as_ref()
-            .map(|strategy| strategy.tree().node(node).items.clone())
-            .unwrap_or_default()
+    let Some(strategy) = state.strategy.as_ref() else {
+        return;
     };
-    match command {
-        Command::Recommend {
-            request,
-            parent,
-            feedback,
-            lists,
-            temperature,
-        } => {
-            let job = RecommendJob {
-                sample,
-                run_seed,
-                origin,
-                key: request.clone(),
-                previous: parent.map(tree_items),
-                feedback,
-                lists,
-                temperature,
-            };
+    let request = command.request().clone();
+    match job_of(command, &sample, run_seed, origin, strategy.tree()) {
+        Job::Recommend(job) => {
             tokio::spawn(async move {
                 let outcome = ask_actor(&crs, |reply| CrsMessage::Recommend { job, reply })
                     .await
@@ -286,19 +268,7 @@ fn execute(command: Command, state: &SampleState, myself: ActorRef<SampleMessage
                 completed(&myself, event, "crs", outcome.usage, 0, error);
             });
         }
-        Command::Critique {
-            request,
-            node,
-            count,
-        } => {
-            let job = CritiqueJob {
-                sample,
-                run_seed,
-                origin,
-                key: request.clone(),
-                items: tree_items(node),
-                count,
-            };
+        Job::Critique(job) => {
             tokio::spawn(async move {
                 let outcome = ask_actor(&user, |reply| UserMessage::Critique { job, reply })
                     .await
@@ -313,14 +283,7 @@ fn execute(command: Command, state: &SampleState, myself: ActorRef<SampleMessage
                 completed(&myself, event, "user", outcome.usage, 0, error);
             });
         }
-        Command::Score { request, node } => {
-            let job = ScoreJob {
-                sample,
-                run_seed,
-                origin,
-                key: request.clone(),
-                items: tree_items(node),
-            };
+        Job::Score(job) => {
             tokio::spawn(async move {
                 let outcome = ask_actor(&user, |reply| UserMessage::Score { job, reply })
                     .await
