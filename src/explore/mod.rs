@@ -55,9 +55,11 @@ impl Explorer {
         let manifest = store
             .manifest()?
             .ok_or_else(|| ReportError::NoManifest("this output folder".into()))?;
-        let report = Report::from_store(store, &ReportOptions::default())?;
+        let all_records = store.records()?;
+        let report =
+            Report::from_records(store, &manifest, &all_records, &ReportOptions::default())?;
         let mut by_search: RecordsBySearch = BTreeMap::new();
-        for record in store.records()? {
+        for record in all_records {
             by_search
                 .entry(record.search.clone())
                 .or_default()

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::SampleMetrics;
 use crate::search::{rank, OutputStrategy};
 use crate::statistics::{mean, sample_std};
-use crate::store::{CellManifest, SampleRecord, Store, StoreError};
+use crate::store::{CellManifest, SampleRecord, Store, StoreError, SweepManifest};
 use method_scores::{method_scores, MethodSource, RecordsBySearch};
 use status::{cell_status, CellStatus};
 use summary::{summarize_methods, Column, MethodSummary, TABLE_COLUMNS};
@@ -117,10 +117,22 @@ impl Report {
             .manifest()?
             .ok_or_else(|| ReportError::NoManifest("this output folder".into()))?;
         let records = store.records()?;
+        Report::from_records(store, &manifest, &records, options)
+    }
+
+    /// The report of `manifest`'s sweep over `records` (all the store's records, read once by a
+    /// caller that needs them too); the store gives failures, imports and the response cache.
+    pub fn from_records(
+        store: &Store,
+        manifest: &SweepManifest,
+        records: &[SampleRecord],
+        options: &ReportOptions,
+    ) -> Result<Report, ReportError> {
+        let manifest = manifest.clone();
         let failures = store.failures()?;
         let imports = store.imports()?;
         let mut by_search: RecordsBySearch = BTreeMap::new();
-        for record in &records {
+        for record in records {
             by_search
                 .entry(record.search.clone())
                 .or_default()
@@ -237,7 +249,7 @@ impl Report {
                 calls_made,
                 calls_saved: calls_alone.saturating_sub(calls_made),
             },
-            cells: cell_status(&manifest, &records, &failures),
+            cells: cell_status(&manifest, records, &failures),
             diagnostics,
         })
     }
