@@ -291,15 +291,16 @@ function diagnostics(report) {
   ];
 }
 
-// Two histograms of scores (labels in orange, others in blue), each scaled to its own largest bin.
+// Two histograms of scores (labels in blue, others in orange, as in the report), each scaled to its
+// own largest bin.
 function histogramPicture(scoring) {
   const width = 120, height = 34, labels = scoring.histogram_labels || [], others = scoring.histogram_others || [];
   const bins = Math.max(labels.length, others.length);
   const svg = s("svg", { width, height, viewBox: `0 0 ${width} ${height}`, class: "spark" },
-    s("title", {}, "score histograms: label items (orange) and other scored items (blue), from 0 to 1"));
+    s("title", {}, "score histograms, each as a share of its group: label items (blue) and other scored items (orange), from 0 to 1"));
   if (bins === 0) return svg;
   const bar = width / bins;
-  for (const [counts, colour, offset] of [[others, "#4c78a8", 0], [labels, "#e45756", bar / 2]]) {
+  for (const [counts, colour, offset] of [[labels, "#0072b2", 0], [others, "#d55e00", bar / 2]]) {
     const top = Math.max(1, ...counts);
     counts.forEach((count, bin) => svg.append(s("rect", {
       x: bin * bar + offset, y: height - (height - 2) * count / top, width: bar / 2, height: (height - 2) * count / top, fill: colour,
@@ -316,7 +317,7 @@ function reliabilityPicture(scoring) {
     s("rect", { x: 0, y: 0, width: size, height: size, fill: "none", stroke: "#d6dae1" }),
     s("line", { x1: 0, y1: size, x2: size, y2: 0, stroke: "#aab1bd", "stroke-dasharray": "2 2" }));
   const points = bins.map((bin) => `${(size * bin.mean_score).toFixed(1)},${(size * (1 - bin.label_share)).toFixed(1)}`).join(" ");
-  if (points) svg.append(s("polyline", { points, fill: "none", stroke: "#e45756", "stroke-width": 1.5 }));
+  if (points) svg.append(s("polyline", { points, fill: "none", stroke: "#0072b2", "stroke-width": 1.5 }));
   return svg;
 }
 
