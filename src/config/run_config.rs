@@ -74,6 +74,10 @@ pub struct RunSection {
     /// [`RunSection::give_up_after`].
     #[serde(default = "default_give_up_after_s")]
     pub give_up_after_s: Seconds,
+    /// On SIGTERM or the first Ctrl-C, how long the samples in flight may go on before the run
+    /// stops without them; see [`RunSection::drain_timeout`].
+    #[serde(default = "default_drain_timeout_s")]
+    pub drain_timeout_s: Seconds,
 }
 
 impl RunSection {
@@ -81,10 +85,19 @@ impl RunSection {
     pub fn give_up_after(&self) -> Duration {
         self.give_up_after_s.duration()
     }
+
+    /// `drain_timeout_s` as a duration.
+    pub fn drain_timeout(&self) -> Duration {
+        self.drain_timeout_s.duration()
+    }
 }
 
 fn default_give_up_after_s() -> Seconds {
     Seconds::whole(120)
+}
+
+fn default_drain_timeout_s() -> Seconds {
+    Seconds::whole(20)
 }
 
 fn default_seeds() -> Vec<u64> {
@@ -565,6 +578,7 @@ mod tests {
         assert!(config.role(Role::Reward).is_embedded());
         assert_eq!(config.roles_used(), [Role::Crs, Role::User, Role::Critique]);
         assert_eq!(config.run.give_up_after(), Duration::from_secs(120));
+        assert_eq!(config.run.drain_timeout(), Duration::from_secs(20));
 
         let typo = load(SEARCH, "[models.crss]\nmodel = \"m\"\n")
             .unwrap_err()

@@ -189,6 +189,7 @@ mod tests {
             cells,
             searches: Vec::new(),
             shard: None,
+            shard_source: None,
             created_unix: 0,
         }
     }

@@ -34,7 +34,7 @@ pub mod changes;
 pub mod document;
 pub mod shard;
 
-pub use shard::Shard;
+pub use shard::{shard_from_environment, Shard, ShardRequest, ShardSource};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -100,6 +100,8 @@ pub struct Sweep {
     pub max_in_flight: usize,
     /// `[run] give_up_after_s`: how long every endpoint of a role may fail before the run stops.
     pub give_up_after: std::time::Duration,
+    /// `[run] drain_timeout_s`: how long samples in flight may finish after SIGTERM or Ctrl-C.
+    pub drain_timeout: std::time::Duration,
     pub cells: Vec<Cell>,
     pub searches: Vec<SharedSearch>,
 }
@@ -257,6 +259,7 @@ impl Sweep {
         }
         let first = cells[0].config.run.clone();
         let give_up_after = first.give_up_after();
+        let drain_timeout = first.drain_timeout();
         let fingerprints = data_fingerprints(&cells)?;
         let searches = share_searches(&mut cells, &fingerprints);
         Ok(Sweep {
@@ -267,6 +270,7 @@ impl Sweep {
             output: first.output,
             max_in_flight: first.max_in_flight,
             give_up_after,
+            drain_timeout,
             cells,
             searches,
         })

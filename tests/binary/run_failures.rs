@@ -1,6 +1,6 @@
 //! How `grsu run` fails, through the binary: dead endpoints stop the run within its bound with the
-//! role, the endpoints and the resume line (exit 3); Ctrl-C says at once that it is stopping
-//! (exit 130); a missing API key, a bad dataset of every cell and a misspelt key are bad input
+//! role, the endpoints and the resume line (exit 3); Ctrl-C says at once that it is draining and
+//! stops at `[run] drain_timeout_s` (exit 130); a missing API key, a bad dataset of every cell and a misspelt key are bad input
 //! (exit 2) naming the cell, the role, the cells, the line; so are an unknown key and a
 //! discriminative scorer without a reward endpoint.
 
@@ -64,7 +64,13 @@ fn ctrl_c_says_at_once_that_the_run_is_stopping() {
     let config = write_config(folder.path(), &server.url(), &output, 4, "");
     let mut child = GRSU
         .command()
-        .args(["run", config.to_str().unwrap()])
+        // Ctrl-C drains the samples in flight for at most this long (tests/binary/drain.rs).
+        .args([
+            "run",
+            config.to_str().unwrap(),
+            "--set",
+            "run.drain_timeout_s=1",
+        ])
         .env("GRSU_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -96,7 +102,7 @@ fn ctrl_c_says_at_once_that_the_run_is_stopping() {
         took < Duration::from_secs(5),
         "stopped after {took:?}:\n{stderr}"
     );
-    assert!(stderr.contains("stopping (Ctrl-C)"), "{stderr}");
+    assert!(stderr.contains("draining (Ctrl-C)"), "{stderr}");
     assert!(stderr.contains("to resume"), "{stderr}");
 }
 

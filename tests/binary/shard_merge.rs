@@ -61,9 +61,31 @@ async fn shards_partition_the_sweep_and_merge_into_the_unsharded_result() {
         "[output]\nstrategies = [\"reward-mean\"]\n\n[grid]\n\"user.critique\" = [true, false]\n";
     let sharded_output = folder.path().join("sharded");
     let sharded = write_config(folder.path(), &server.url(), &sharded_output, 5, grid);
-    for index in 0..2 {
-        run_shard_to_completion(&sharded, Shard { index, count: 2 }).await;
-    }
+    let status = |output: &Path| {
+        let shown = GRSU.output(&["status", output.to_str().unwrap()]);
+        assert!(
+            shown.status.success(),
+            "{}",
+            String::from_utf8_lossy(&shown.stderr)
+        );
+        String::from_utf8(shown.stdout).unwrap()
+    };
+    run_shard_to_completion(&sharded, Shard { index: 0, count: 2 }).await;
+    // `grsu status` over the sweep's output shows its shards before anything is merged.
+    let shown = status(&sharded_output);
+    assert!(shown.contains("| 0/2 | finished | 6/6 | 0 |"), "{shown}");
+    assert!(shown.contains("| 1/2 | not started | 0/0 |"), "{shown}");
+    assert!(shown.contains("1 of 2 finished, 0 merged"), "{shown}");
+    run_shard_to_completion(&sharded, Shard { index: 1, count: 2 }).await;
+    let shown = status(&sharded_output);
+    assert!(
+        shown.contains("| total | 2 of 2 finished, 0 merged | 10/10 |"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("every shard is finished: `grsu merge"),
+        "{shown}"
+    );
     let shard_outputs: Vec<_> = (0..2)
         .map(|index| sharded_output.join(format!("shards/{index}-of-2")))
         .collect();
@@ -85,6 +107,9 @@ async fn shards_partition_the_sweep_and_merge_into_the_unsharded_result() {
     ])
     .await;
     assert!(merged.contains("cells now 10/10 done"), "{merged}");
+    let shown = status(&sharded_output);
+    assert!(shown.contains("2 of 2 finished, 2 merged"), "{shown}");
+    assert!(shown.contains("| 1/2 | finished | 4/4 | 0 |"), "{shown}");
     let merged_records = GRSU.export(&sharded_output);
     assert_eq!(merged_records.len(), 10);
 
@@ -149,5 +174,108 @@ async fn shards_partition_the_sweep_and_merge_into_the_unsharded_result() {
         String::from_utf8_lossy(&refused.stderr).contains("holds another sweep"),
         "{}",
         String::from_utf8_lossy(&refused.stderr)
+    );
+}
+
+/// The variables `--shard auto` reads, removed from a child so that the test's own environment
+/// (a CI runner inside Slurm or Kubernetes) does not leak into it.
+const SHARD_VARIABLES: [&str; 8] = [
+    "SLURM_ARRAY_TASK_ID",
+    "SLURM_ARRAY_TASK_COUNT",
+    "SLURM_ARRAY_TASK_MIN",
+    "SLURM_ARRAY_TASK_MAX",
+    "SLURM_ARRAY_TASK_STEP",
+    "JOB_COMPLETION_INDEX",
+    "GRSU_SHARD_COUNT",
+    "GRSU_SHARD",
+];
+
+fn auto_shard_run(config: &Path, variables: &[(&str, &str)]) -> std::process::Output {
+    let mut command = GRSU.command();
+    command
+        .args(["run", config.to_str().unwrap(), "--shard", "auto"])
+        .env("GRSU_LOG", "warn");
+    for name in SHARD_VARIABLES {
+        command.env_remove(name);
+    }
+    for (name, value) in variables {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shard_auto_takes_the_share_from_slurm_and_refuses_an_environment_without_one() {
+    let root = repository_root();
+    let server = DeterministicServer::start(demo_titles(&root), Duration::ZERO).await;
+    let folder = tempfile::tempdir().unwrap();
+    let output = folder.path().join("auto");
+    let config = write_config(folder.path(), &server.url(), &output, 5, "");
+
+    // Task 2 of `--array=1-3`: share 1 of 3 (samples 1 and 4 of 5).
+    let slurm = [
+        ("SLURM_ARRAY_TASK_ID", "2"),
+        ("SLURM_ARRAY_TASK_MIN", "1"),
+        ("SLURM_ARRAY_TASK_MAX", "3"),
+        ("SLURM_ARRAY_TASK_COUNT", "3"),
+    ];
+    let ran = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || auto_shard_run(&config, &slurm)
+    })
+    .await
+    .unwrap();
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let shard_output = output.join("shards/1-of-3");
+    let records = GRSU.export(&shard_output);
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert!(
+        !output.join("store").exists(),
+        "an unsharded store was written"
+    );
+    let store = grsu::store::Store::open(&shard_output.join("store")).unwrap();
+    let manifest = store.manifest().unwrap().unwrap();
+    assert_eq!(manifest.shard, Some(Shard { index: 1, count: 3 }));
+    assert_eq!(manifest.shard_source, Some(grsu::sweep::ShardSource::Slurm));
+    drop(store);
+
+    // Kubernetes gives the same share through its own variables.
+    let kubernetes = [("JOB_COMPLETION_INDEX", "1"), ("GRSU_SHARD_COUNT", "3")];
+    let again = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || auto_shard_run(&config, &kubernetes)
+    })
+    .await
+    .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(GRSU.export(&shard_output).len(), 2);
+
+    // Neither engine, or values that make no share: exit code 2, naming the variables.
+    for variables in [
+        &[][..],
+        &[
+            ("SLURM_ARRAY_TASK_ID", "3"),
+            ("SLURM_ARRAY_TASK_COUNT", "3"),
+        ][..],
+        &[("JOB_COMPLETION_INDEX", "0")][..],
+    ] {
+        let refused = auto_shard_run(&config, variables);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{variables:?}: {stderr}");
+        assert!(stderr.contains("--shard auto"), "{stderr}");
+    }
+    let nothing = auto_shard_run(&config, &[]);
+    let stderr = String::from_utf8_lossy(&nothing.stderr);
+    assert!(
+        stderr.contains("SLURM_ARRAY_TASK_ID") && stderr.contains("JOB_COMPLETION_INDEX"),
+        "{stderr}"
     );
 }

@@ -12,7 +12,7 @@ pub enum CliFailure {
     /// A config (or output folder) that cannot be used; exit code 2.
     Config(String),
     /// A run that stopped before its work was done, with the exit code that says why (3: a
-    /// model role's endpoints all kept failing, 130: interrupted).
+    /// model role's endpoints all kept failing, 143: SIGTERM, 130: Ctrl-C).
     Stopped { code: u8, message: String },
     /// Anything else (an I/O failure on stdout, a bug); exit code 1.
     Other(anyhow::Error),

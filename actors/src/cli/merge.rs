@@ -55,6 +55,7 @@ pub fn run(arguments: MergeArguments) -> Result<(), CliFailure> {
         None => {
             let mut manifest = first.clone();
             manifest.shard = None;
+            manifest.shard_source = None;
             destination.put_manifest(&manifest).map_err(other)?;
         }
     }

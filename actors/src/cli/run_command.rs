@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use grsu::report::tables::markdown;
-use grsu::sweep::{Overrides, Shard, Sweep};
+use grsu::sweep::{Overrides, ShardRequest, Sweep};
 
 use super::runtime::runtime;
 use super::CliFailure;
@@ -17,9 +17,12 @@ pub struct RunArguments {
     /// The run configuration (TOML, optionally with [grid] and [[variant]]); see config/demo.toml.
     config: PathBuf,
     /// Run only the share `i/n` (0-based) of every cell's samples, into
-    /// `<output>/shards/<i>-of-<n>`; combine the shares with `grsu merge`.
-    #[arg(long, env = "GRSU_SHARD")]
-    shard: Option<Shard>,
+    /// `<output>/shards/<i>-of-<n>`; combine the shares with `grsu merge`. `auto`: the share a
+    /// Slurm job array (SLURM_ARRAY_TASK_ID with SLURM_ARRAY_TASK_COUNT or
+    /// SLURM_ARRAY_TASK_MIN/MAX) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX with
+    /// GRSU_SHARD_COUNT) gives this process.
+    #[arg(long, env = "GRSU_SHARD", value_name = "i/n|auto")]
+    shard: Option<ShardRequest>,
     /// Change a config value without editing the file, e.g. `--set search.depth=3 --set
     /// data.limit=10` (dotted keys; the value is TOML, or else a string). Validated like the
     /// file's values and recorded in the manifest. Repeatable.
@@ -31,6 +34,14 @@ pub struct RunArguments {
 }
 
 pub fn run(arguments: RunArguments) -> Result<(), CliFailure> {
+    let shard = arguments
+        .shard
+        .map(|request| request.resolve(|name| std::env::var(name).ok()))
+        .transpose()
+        .map_err(CliFailure::Config)?;
+    if let Some((shard, source)) = shard {
+        tracing::info!("running shard {shard} ({source})");
+    }
     let mut overrides = Overrides::default();
     for assignment in &arguments.set {
         overrides
@@ -51,23 +62,29 @@ pub fn run(arguments: RunArguments) -> Result<(), CliFailure> {
         .check_api_keys()
         .map_err(|error| CliFailure::Config(error.to_string()))?;
     let runtime = runtime()?;
-    let interrupted = async {
-        if tokio::signal::ctrl_c().await.is_ok() {
+    let stops = listen_for_stops(&runtime)?;
+    let control = engine::RunControl {
+        stops,
+        on_drain: Box::new(|drain: &engine::DrainStarted| {
             eprintln!(
-                "stopping (Ctrl-C): admitting no more samples; finished samples are stored, calls in flight are abandoned"
+                "draining ({}): admitting no more samples; {} samples with {} model calls in flight may finish for up to {} s ([run] drain_timeout_s); every finished call is already stored. Send the signal again to stop at once.",
+                drain.signal,
+                drain.samples_in_flight,
+                drain.calls_in_flight,
+                drain.deadline.as_secs_f64()
             );
-        } else {
-            std::future::pending::<()>().await;
-        }
+        }),
     };
     let embedded_note = embedded_roles_note(&sweep);
-    let outcome = runtime.block_on(engine::run(sweep, arguments.shard, interrupted));
+    let outcome = runtime.block_on(engine::run_with_control(sweep, shard, control));
     // Calls still running on blocking threads (the embedded model) are not waited for.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     let outcome = outcome.map_err(|error| match error.downcast::<engine::RunStopped>() {
         Ok(stopped) => CliFailure::Stopped {
             code: match stopped {
                 engine::RunStopped::Interrupted { .. } => 130,
+                engine::RunStopped::Drained { signal, .. } => stop_code(signal),
+                engine::RunStopped::Abandoned { first, .. } => stop_code(first),
                 engine::RunStopped::DeadRole { .. } => 3,
                 engine::RunStopped::ActorDied { .. } => 1,
             },
@@ -104,6 +121,66 @@ pub fn run(arguments: RunArguments) -> Result<(), CliFailure> {
         )))
     }
 }
+
+/// The exit code of a run stopped by `signal`: 143 (128 + SIGTERM) after SIGTERM, 130 (128 +
+/// SIGINT) after Ctrl-C, as shells report a process killed by them.
+fn stop_code(signal: engine::StopSignal) -> u8 {
+    match signal {
+        engine::StopSignal::Terminate => 143,
+        engine::StopSignal::Interrupt => 130,
+    }
+}
+
+/// Sends SIGTERM and SIGINT (Ctrl-C) to the run as [`engine::StopSignal`]s, registered before
+/// the run starts (a signal during loading is not lost). The first drains the run; on the
+/// second the engine stops at once, and should it be busy elsewhere (loading a model, writing
+/// the report) the process exits by itself a second later: every finished call and sample is
+/// flushed when it finishes, so nothing finished is lost either way. The same signal again
+/// within [`DUPLICATE_WITHIN`] of the first is one signal: Slurm's `scancel`, preemption and
+/// requeue send SIGTERM to the job's shell and to grsu at once, and `sweep.sbatch` forwards its
+/// own (for `--signal=B:TERM@60`), so grsu sees two.
+fn listen_for_stops(
+    runtime: &tokio::runtime::Runtime,
+) -> Result<tokio::sync::mpsc::UnboundedReceiver<engine::StopSignal>, CliFailure> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let _entered = runtime.enter();
+    let registered = |kind| signal(kind).map_err(|error| CliFailure::Other(error.into()));
+    let mut terminate = registered(SignalKind::terminate())?;
+    let mut interrupt = registered(SignalKind::interrupt())?;
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    runtime.spawn(async move {
+        let mut first: Option<(engine::StopSignal, std::time::Instant)> = None;
+        loop {
+            let signal = tokio::select! {
+                Some(()) = terminate.recv() => engine::StopSignal::Terminate,
+                Some(()) = interrupt.recv() => engine::StopSignal::Interrupt,
+                else => break,
+            };
+            match first {
+                None => {
+                    first = Some((signal, std::time::Instant::now()));
+                    let _ = sender.send(signal);
+                }
+                Some((earlier, at)) if earlier == signal && at.elapsed() < DUPLICATE_WITHIN => {
+                    tracing::debug!("{signal} again within {DUPLICATE_WITHIN:?}: one signal");
+                }
+                Some((earlier, _)) => {
+                    let _ = sender.send(signal);
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    eprintln!(
+                        "stopped at once ({signal} after {earlier}); finished samples and calls are stored; run the same command to resume"
+                    );
+                    std::process::exit(stop_code(earlier).into());
+                }
+            }
+        }
+    });
+    Ok(receiver)
+}
+
+/// A signal repeated within this time of the first is the same stop request (see
+/// [`listen_for_stops`]).
+const DUPLICATE_WITHIN: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// A plain word when some role ran on the embedded CPU model: its numbers show that the
 /// machinery works end to end, not how well the method recommends.

@@ -43,7 +43,7 @@ use grsu::model::pool::EndpointPool;
 use grsu::model::role::Role;
 use grsu::report::{Report, ReportOptions};
 use grsu::store::{CellManifest, SampleLabels, SearchManifest, Store, SweepManifest};
-use grsu::sweep::{Shard, Sweep};
+use grsu::sweep::{Shard, ShardSource, Sweep};
 use grsu::user::{RewardScorer, SimulatedUser};
 use ractor::{Actor, ActorCell, ActorRef};
 
@@ -114,11 +114,93 @@ pub fn shard_output(output: &Path, shard: Shard) -> PathBuf {
 /// (the CLI passes Ctrl-C), no more samples are admitted, the store is flushed and the run ends
 /// with [`RunStopped::Interrupted`].
 pub async fn run(
-    mut sweep: Sweep,
+    sweep: Sweep,
     shard: Option<Shard>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<RunOutcome> {
+    run_from(
+        sweep,
+        shard.map(|shard| (shard, ShardSource::Explicit)),
+        shutdown,
+    )
+    .await
+}
+
+/// A request to stop a run, from the process's signals (see [`RunControl`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    /// SIGTERM: Slurm's preemption, time limit or `scancel`; Kubernetes' pod termination.
+    Terminate,
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+}
+
+impl std::fmt::Display for StopSignal {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            StopSignal::Terminate => "SIGTERM",
+            StopSignal::Interrupt => "Ctrl-C",
+        })
+    }
+}
+
+/// What a run says when a first signal makes it drain.
+#[derive(Debug, Clone)]
+pub struct DrainStarted {
+    pub signal: StopSignal,
+    /// Samples admitted and not finished: they may go on until the deadline.
+    pub samples_in_flight: u64,
+    /// Model calls sent and not answered.
+    pub calls_in_flight: u64,
+    /// `[run] drain_timeout_s`.
+    pub deadline: Duration,
+}
+
+/// How a run is stopped from outside: the first signal received on `stops` drains it (admits no
+/// more samples, lets those in flight finish for at most `[run] drain_timeout_s`, flushes the
+/// store and ends with [`RunStopped::Drained`]), a second one stops it at once
+/// ([`RunStopped::Abandoned`]). `on_drain` is told when draining starts (the CLI says it on
+/// stderr).
+pub struct RunControl {
+    pub stops: tokio::sync::mpsc::UnboundedReceiver<StopSignal>,
+    pub on_drain: Box<dyn FnMut(&DrainStarted) + Send>,
+}
+
+/// [`run`], with where the shard came from (recorded in the manifest).
+pub async fn run_from(
+    sweep: Sweep,
+    shard_from: Option<(Shard, ShardSource)>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<RunOutcome> {
+    run_controlled(sweep, shard_from, shutdown, None).await
+}
+
+/// [`run_from`] stopped by signals (drained, then at once; see [`RunControl`]) instead of by a
+/// future: what `grsu run` uses.
+pub async fn run_with_control(
+    sweep: Sweep,
+    shard_from: Option<(Shard, ShardSource)>,
+    control: RunControl,
+) -> anyhow::Result<RunOutcome> {
+    run_controlled(sweep, shard_from, std::future::pending(), Some(control)).await
+}
+
+/// The next stop signal, or never without a control.
+async fn next_stop(control: &mut Option<RunControl>) -> Option<StopSignal> {
+    match control {
+        Some(control) => control.stops.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn run_controlled(
+    mut sweep: Sweep,
+    shard_from: Option<(Shard, ShardSource)>,
+    shutdown: impl std::future::Future<Output = ()>,
+    mut control: Option<RunControl>,
+) -> anyhow::Result<RunOutcome> {
     let started = Instant::now();
+    let shard = shard_from.map(|(shard, _)| shard);
     if let Some(shard) = shard {
         sweep.output = shard_output(&sweep.output, shard);
     }
@@ -160,7 +242,7 @@ pub async fn run(
         search_samples.push((catalog, samples));
         search_targets.push(role_backends(&mut backends, config).await?);
     }
-    update_manifest(&store, &sweep, shard, &search_targets, &search_samples)?;
+    update_manifest(&store, &sweep, shard_from, &search_targets, &search_samples)?;
 
     // Admission order: seed, then sample, then search, so that the cells of one sample run
     // side by side and share their requests while they are in flight. A record searched less
@@ -347,27 +429,109 @@ pub async fn run(
         )
         .await?;
         let resume = resume_command(&sweep, shard);
-        let summary = tokio::select! {
-            summary = done => summary.context("the sweep stopped without a summary")?,
-            _ = shutdown => {
-                sweep_actor.stop(None);
-                store.flush()?;
-                return Err(RunStopped::Interrupted { resume }.into());
-            }
-            Some(death) = died.recv() => {
-                sweep_actor.stop(None);
-                store.flush()?;
-                return Err(RunStopped::ActorDied { death, resume }.into());
-            }
-            dead = dead_role(backends.pools(), sweep.give_up_after) => {
-                sweep_actor.stop(None);
-                store.flush()?;
-                return Err(RunStopped::DeadRole { dead, resume }.into());
+        tokio::pin!(shutdown);
+        let mut done = done;
+        let dead = dead_role(backends.pools(), sweep.give_up_after);
+        tokio::pin!(dead);
+        // Set by the first stop signal: which one, and when the samples in flight are abandoned.
+        let mut draining: Option<(StopSignal, tokio::time::Instant)> = None;
+        let summary = loop {
+            let deadline = async {
+                match draining {
+                    Some((_, deadline)) => tokio::time::sleep_until(deadline).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                summary = &mut done => break summary.context("the sweep stopped without a summary")?,
+                _ = &mut shutdown => {
+                    sweep_actor.stop(None);
+                    store.flush()?;
+                    return Err(RunStopped::Interrupted { resume }.into());
+                }
+                Some(signal) = next_stop(&mut control) => {
+                    if let Some((first, _)) = draining {
+                        sweep_actor.stop(None);
+                        store.flush()?;
+                        let _ = stop_sender.send(true);
+                        return Err(RunStopped::Abandoned {
+                            first,
+                            second: signal,
+                            finished: progress.done.load(std::sync::atomic::Ordering::Relaxed),
+                            abandoned: progress.samples_in_flight.load(std::sync::atomic::Ordering::Relaxed),
+                            resume,
+                        }
+                        .into());
+                    }
+                    let _ = sweep_actor.cast(sweep_actor::SweepMessage::Drain);
+                    draining = Some((signal, tokio::time::Instant::now() + sweep.drain_timeout));
+                    let started = DrainStarted {
+                        signal,
+                        samples_in_flight: progress.samples_in_flight.load(std::sync::atomic::Ordering::Relaxed),
+                        calls_in_flight: progress.calls_in_flight.load(std::sync::atomic::Ordering::Relaxed),
+                        deadline: sweep.drain_timeout,
+                    };
+                    tracing::info!(signal = %signal, samples_in_flight = started.samples_in_flight, calls_in_flight = started.calls_in_flight, "draining");
+                    if let Some(control) = &mut control {
+                        (control.on_drain)(&started);
+                    }
+                }
+                _ = deadline => {
+                    let signal = draining.map_or(StopSignal::Terminate, |(signal, _)| signal);
+                    sweep_actor.stop(None);
+                    store.flush()?;
+                    let _ = stop_sender.send(true);
+                    return Err(RunStopped::Drained {
+                        signal,
+                        finished: progress.done.load(std::sync::atomic::Ordering::Relaxed),
+                        abandoned: progress.samples_in_flight.load(std::sync::atomic::Ordering::Relaxed),
+                        deadline: sweep.drain_timeout,
+                        resume,
+                    }
+                    .into());
+                }
+                Some(death) = died.recv() => {
+                    sweep_actor.stop(None);
+                    store.flush()?;
+                    return Err(RunStopped::ActorDied { death, resume }.into());
+                }
+                dead = &mut dead => {
+                    sweep_actor.stop(None);
+                    store.flush()?;
+                    return Err(RunStopped::DeadRole { dead, resume }.into());
+                }
             }
         };
         let _ = sweep_handle.await;
         let _ = stop_sender.send(true);
         let _ = reporter.await;
+        if let Some((signal, _)) = draining {
+            // Every sample in flight finished before the deadline; those never admitted are
+            // left to the next run (when there were any: a drain at the very end is a finished
+            // run).
+            let left = progress
+                .total
+                .saturating_sub(summary.finished + summary.failed.len() as u64);
+            if left > 0 {
+                drop(died);
+                for actor in actors {
+                    actor.stop(None);
+                }
+                supervisor.stop(None);
+                for handle in handles {
+                    let _ = handle.await;
+                }
+                store.flush()?;
+                return Err(RunStopped::Drained {
+                    signal,
+                    finished: summary.finished,
+                    abandoned: 0,
+                    deadline: sweep.drain_timeout,
+                    resume,
+                }
+                .into());
+            }
+        }
         summary
     };
     // From here on, actors stop because the run asks them to.
@@ -449,6 +613,35 @@ pub enum RunStopped {
     DeadRole { dead: DeadRole, resume: String },
     #[error("stopped: {death}; finished samples are stored; run `{resume}` to resume")]
     ActorDied { death: String, resume: String },
+    /// A first signal drained the run: nothing more was admitted, and the samples in flight
+    /// finished or were abandoned at the deadline (their finished calls are in the response
+    /// cache, so the next run does not ask them again).
+    #[error(
+        "stopped after {signal}: drained; {finished} samples finished in this run and are stored{}; run `{resume}` to resume",
+        if *abandoned == 0 {
+            "; every sample in flight finished before the deadline".to_string()
+        } else {
+            format!("; {abandoned} samples still in flight at the {} s deadline were left (their finished model calls are stored and will not be asked again)", deadline.as_secs_f64())
+        }
+    )]
+    Drained {
+        signal: StopSignal,
+        finished: u64,
+        abandoned: u64,
+        deadline: Duration,
+        resume: String,
+    },
+    /// A second signal while draining: stopped at once.
+    #[error(
+        "stopped at once on a second signal ({second} while draining after {first}); {finished} samples finished in this run and are stored, {abandoned} in flight were left (their finished model calls are stored and will not be asked again); run `{resume}` to resume"
+    )]
+    Abandoned {
+        first: StopSignal,
+        second: StopSignal,
+        finished: u64,
+        abandoned: u64,
+        resume: String,
+    },
 }
 
 /// Spawns a long-lived actor linked to the run's supervisor, named in the error its death gives.
@@ -536,7 +729,7 @@ fn resume_command(sweep: &Sweep, shard: Option<Shard>) -> String {
 fn update_manifest(
     store: &Store,
     sweep: &Sweep,
-    shard: Option<Shard>,
+    shard_from: Option<(Shard, ShardSource)>,
     targets: &[BTreeMap<Role, BuiltBackend>],
     samples: &[(Arc<Catalog>, Vec<Arc<Sample>>)],
 ) -> anyhow::Result<()> {
@@ -560,6 +753,7 @@ fn update_manifest(
                 .collect(),
         })
         .collect();
+    let shard = shard_from.map(|(shard, _)| shard);
     let previous = store.manifest()?;
     if let Some(previous) = &previous {
         if previous.shard != shard {
@@ -599,6 +793,7 @@ fn update_manifest(
             .collect::<anyhow::Result<_>>()?,
         searches,
         shard,
+        shard_source: shard_from.map(|(_, source)| source),
         created_unix: previous.as_ref().map_or_else(
             || {
                 SystemTime::now()

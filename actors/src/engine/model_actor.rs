@@ -9,6 +9,7 @@
 //! flight at once; concurrency per endpoint is bounded by the endpoint pool, not by the mailbox.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use grsu::model::ask::Ask;
@@ -98,8 +99,10 @@ impl Actor for ModelActor {
                 state.in_flight.insert(key, vec![reply]);
                 let (side, backend, progress) =
                     (state.side, state.backend.clone(), state.progress.clone());
+                progress.calls_in_flight.fetch_add(1, Ordering::Relaxed);
                 tokio::spawn(async move {
                     let answer = backend.chat(&request, &context).await;
+                    progress.calls_in_flight.fetch_sub(1, Ordering::Relaxed);
                     match &answer {
                         Ok(answer) => {
                             progress.record_call(side.as_str(), answer.cached, &answer.response)

@@ -24,6 +24,10 @@ pub struct Progress {
     pub done: AtomicU64,
     pub failed: AtomicU64,
     pub skipped: u64,
+    /// Samples admitted and not yet finished or failed (kept by the sweep actor).
+    pub samples_in_flight: AtomicU64,
+    /// Model calls sent and not yet answered (kept by the model actors).
+    pub calls_in_flight: AtomicU64,
     roles: Mutex<BTreeMap<String, RoleCounters>>,
     started: Instant,
     snapshot_path: Option<std::path::PathBuf>,
@@ -54,6 +58,8 @@ impl Progress {
             done: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             skipped,
+            samples_in_flight: AtomicU64::new(0),
+            calls_in_flight: AtomicU64::new(0),
             roles: Mutex::new(BTreeMap::new()),
             started: Instant::now(),
             snapshot_path,

@@ -49,6 +49,9 @@ pub struct SearchRuntime {
 pub enum SweepMessage {
     /// Start conversations while there is room.
     Admit,
+    /// Admit nothing more (SIGTERM or Ctrl-C): the units not yet started are dropped, those in
+    /// flight go on; the summary is sent when the last of them is done.
+    Drain,
     /// A unit's record is stored.
     SampleFinished { unit: UnitId },
     /// A unit could not be finished (it is retried by the next run).
@@ -106,6 +109,7 @@ impl Actor for SweepActor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             SweepMessage::Admit => {}
+            SweepMessage::Drain => state.arguments.queue.clear(),
             SweepMessage::SampleFinished { unit } => {
                 state.in_flight.retain(|_, running| running != &unit);
                 state.summary.finished += 1;
@@ -138,6 +142,11 @@ impl Actor for SweepActor {
             }
         }
         self.admit(&myself, state).await?;
+        state
+            .arguments
+            .progress
+            .samples_in_flight
+            .store(state.in_flight.len() as u64, Ordering::Relaxed);
         if state.in_flight.is_empty() && state.arguments.queue.is_empty() {
             if let Some(done) = state.done.take() {
                 let _ = done.send(std::mem::take(&mut state.summary));
