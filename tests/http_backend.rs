@@ -238,3 +238,128 @@ async fn models_listing_and_identity_ignore_the_url() {
     );
     assert_eq!(client.identity(), "openai:grsu-user");
 }
+
+/// A vLLM-shaped forced-scoring answer whose first token is `sampled` with `top` as its
+/// `top_logprobs`.
+fn forced_answer(sampled: (&str, f64), top: &[(&str, f64)]) -> String {
+    let entry = |(token, logprob): (&str, f64)| serde_json::json!({"token": token, "logprob": logprob, "bytes": token.as_bytes()});
+    let mut first = entry(sampled);
+    first["top_logprobs"] = top.iter().map(|pair| entry(*pair)).collect();
+    serde_json::json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "grsu-user",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": sampled.0},
+                     "logprobs": {"content": [first]}, "finish_reason": "length",
+                     "stop_reason": null}],
+        "usage": {"prompt_tokens": 40, "total_tokens": 41, "completion_tokens": 1}
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn yes_no_token_ids_give_exact_probabilities_when_yes_is_not_in_the_top_k() {
+    use grsu::model::scoring::{
+        read_score_via, scoring_request, scoring_request_with_ids, ScorePath, ScoringSettings,
+    };
+    let tokens = |ids: &[u32]| {
+        Reply::Body(200, serde_json::json!({"count": ids.len(), "max_model_len": 4096, "tokens": ids, "token_strs": null}).to_string())
+    };
+    let (maybe, sure) = (0.9f64, 0.05f64);
+    let server = ScriptedServer::start(
+        vec![
+            // /tokenize of " Yes", "Yes", " No", "No" ("No" is two tokens here: left out).
+            tokens(&[7566]),
+            tokens(&[9642]),
+            tokens(&[2360]),
+            tokens(&[2822, 11]),
+            // The top-2 answer: neither Yes nor No among them.
+            Reply::Body(
+                200,
+                forced_answer(
+                    (" Maybe", maybe.ln()),
+                    &[(" Maybe", maybe.ln()), (" Sure", sure.ln())],
+                ),
+            ),
+            // The answer naming the ids: the sampled token and each id's logprob.
+            Reply::Body(
+                200,
+                forced_answer(
+                    (" Maybe", maybe.ln()),
+                    &[
+                        (" Maybe", maybe.ln()),
+                        (" Yes", 0.012f64.ln()),
+                        ("Yes", 0.003f64.ln()),
+                        (" No", 0.02f64.ln()),
+                    ],
+                ),
+            ),
+        ],
+        None,
+    )
+    .await;
+    let client = backend(&server, Duration::from_secs(5));
+    let ids = client.yes_no_token_ids().await.unwrap();
+    assert_eq!(
+        (ids.yes.clone(), ids.no.clone()),
+        (vec![7566, 9642], vec![2360])
+    );
+    let settings = ScoringSettings {
+        mode: ScoringMode::Forced,
+        top_logprobs: 2,
+        ..ScoringSettings::default()
+    };
+    let messages = vec![ChatMessage::user("Would you watch Heat (1995)?")];
+    let plain = client
+        .chat(&scoring_request(messages.clone(), &settings))
+        .await
+        .unwrap();
+    let (unread, path) = read_score_via(
+        &plain.choices[0],
+        ScoringMode::Forced,
+        ScoreFormula::Normalized,
+        Some(&ids),
+    );
+    assert!(unread.is_err());
+    assert_eq!(path, ScorePath::Unreadable);
+    let named = client
+        .chat(&scoring_request_with_ids(messages, &settings, Some(&ids)))
+        .await
+        .unwrap();
+    let (score, path) = read_score_via(
+        &named.choices[0],
+        ScoringMode::Forced,
+        ScoreFormula::Normalized,
+        Some(&ids),
+    );
+    assert_eq!(path, ScorePath::TokenIds);
+    let score = score.unwrap();
+    assert!((score.p_yes - 0.015).abs() < 1e-12 && (score.p_no - 0.02).abs() < 1e-12);
+    assert!((score.score - 0.015 / 0.035).abs() < 1e-12);
+
+    let received = server.received();
+    assert_eq!(received.len(), 6);
+    for (path, body) in &received[..4] {
+        assert!(
+            path.ends_with("/tokenize") && !path.contains("/v1/"),
+            "{path}"
+        );
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["model"], "grsu-user");
+        assert_eq!(body["add_special_tokens"], false);
+    }
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&received[3].1).unwrap()["prompt"],
+        "No"
+    );
+    // Without ids the body is what it always was; with them it names the ids.
+    assert!(
+        !received[4].1.contains("logprob_token_ids"),
+        "{}",
+        received[4].1
+    );
+    let sent: serde_json::Value = serde_json::from_str(&received[5].1).unwrap();
+    assert_eq!(
+        sent["logprob_token_ids"],
+        serde_json::json!([7566, 9642, 2360])
+    );
+    assert_eq!(sent["logprobs"], true);
+}

@@ -29,7 +29,10 @@ use serde::Serialize;
 
 use super::classify::ClassifyRequest;
 use super::http::HttpBackend;
-use super::scoring::{read_score, ScoreFormula, ScoringMode, ANSWER_PREFIX};
+use super::scoring::{
+    ids_came_back, read_score, scoring_request_with_ids, ScoreFormula, ScoringMode,
+    ScoringSettings, YesNoTokenIds, ANSWER_PREFIX,
+};
 use super::{Backend, ChatMessage, ChatRequest, ModelError};
 use crate::catalog::{Item, ItemAttributes};
 use crate::data::{Role, Turn};
@@ -53,6 +56,9 @@ pub enum Capability {
     ContinueFinalMessage,
     /// Class probabilities at `/classify`.
     Classify,
+    /// vLLM's `logprob_token_ids`: the logprobs of the Yes/No token ids (from `/tokenize`) at
+    /// the answer position, for exact P(Yes) and P(No).
+    LogprobTokenIds,
 }
 
 impl Capability {
@@ -64,6 +70,7 @@ impl Capability {
             Capability::N => "`n`",
             Capability::ContinueFinalMessage => "continue_final_message",
             Capability::Classify => "classification (/classify)",
+            Capability::LogprobTokenIds => "logprob_token_ids",
         }
     }
 }
@@ -117,6 +124,9 @@ pub struct Probes {
     pub continue_final_message: bool,
     /// `/classify` (and its latency when no chat probe runs).
     pub classify: bool,
+    /// `/tokenize` for the Yes/No token ids, and whether `logprob_token_ids` is honoured (after
+    /// the logprobs probe, which it needs).
+    pub logprob_token_ids: bool,
 }
 
 impl Probes {
@@ -129,6 +139,7 @@ impl Probes {
             n: true,
             continue_final_message: true,
             classify: false,
+            logprob_token_ids: true,
         }
     }
 }
@@ -158,6 +169,11 @@ pub struct DoctorReport {
     pub continue_final_message: bool,
     /// Whether `/classify` returned class probabilities.
     pub classify: bool,
+    /// The Yes/No token ids the server's `/tokenize` gave (single tokens, with and without the
+    /// leading space).
+    pub yes_no_token_ids: Option<YesNoTokenIds>,
+    /// Whether a request naming them in `logprob_token_ids` got their logprobs back.
+    pub logprob_token_ids: bool,
     /// Median latency of a one-token request (or of a classification), in milliseconds.
     pub median_latency_ms: Option<f64>,
     /// What went wrong, in words.
@@ -179,6 +195,8 @@ impl DoctorReport {
             honours_n: false,
             continue_final_message: false,
             classify: false,
+            yes_no_token_ids: None,
+            logprob_token_ids: false,
             median_latency_ms: None,
             problems: Vec::new(),
         }
@@ -216,6 +234,7 @@ impl DoctorReport {
             Capability::N => self.honours_n = check.is_supported(),
             Capability::ContinueFinalMessage => self.continue_final_message = supported,
             Capability::Classify => self.classify = supported,
+            Capability::LogprobTokenIds => self.logprob_token_ids = check.is_supported(),
             Capability::Chat => {}
         }
         self.checks.insert(capability, check);
@@ -359,6 +378,74 @@ async fn chat_probes(backend: &HttpBackend, probes: &Probes, report: &mut Doctor
     if probes.continue_final_message {
         continue_probe(backend, report).await;
     }
+    if probes.logprob_token_ids && report.logprobs {
+        token_ids_probe(backend, report).await;
+    }
+}
+
+/// Asks `/tokenize` for the Yes/No token ids, then a scoring request naming them in
+/// `logprob_token_ids`: supported when their logprobs come back at the answer position. The
+/// request asks for a single top alternative, so that a server that does not know the parameter
+/// (and returns its top-1) is told apart from one that does.
+async fn token_ids_probe(backend: &HttpBackend, report: &mut DoctorReport) {
+    let ids = match backend.yes_no_token_ids().await {
+        Ok(ids) if ids.is_usable() => ids,
+        Ok(ids) => {
+            report.yes_no_token_ids = Some(ids);
+            report.record(
+                Capability::LogprobTokenIds,
+                Check::Missing {
+                    reason: "/tokenize gives no single-token Yes and No".into(),
+                },
+            );
+            return;
+        }
+        Err(error) => {
+            let check = match &error {
+                ModelError::Rejected { .. } | ModelError::Malformed { .. } => Check::Missing {
+                    reason: format!("no token ids from /tokenize: {error}"),
+                },
+                _ => Check::Unknown {
+                    reason: error.to_string(),
+                },
+            };
+            report.record(Capability::LogprobTokenIds, check);
+            return;
+        }
+    };
+    report.yes_no_token_ids = Some(ids.clone());
+    let settings = ScoringSettings {
+        mode: if report.continue_final_message {
+            ScoringMode::Forced
+        } else {
+            ScoringMode::Generate
+        },
+        top_logprobs: 1,
+        ..ScoringSettings::default()
+    };
+    let mut request = scoring_request_with_ids(scoring_messages(), &settings, Some(&ids));
+    request.max_tokens = 1;
+    request.seed = Some(0);
+    let check = match backend.chat_once(&request).await {
+        Ok(response) => {
+            let top = response
+                .choices
+                .first()
+                .and_then(|choice| choice.logprobs.as_ref())
+                .and_then(|tokens| tokens.first())
+                .map(|token| token.top_logprobs.as_slice())
+                .unwrap_or_default();
+            if ids_came_back(top, &ids) {
+                Check::Supported
+            } else {
+                Check::Missing {
+                    reason: "not honoured: the named ids' logprobs did not come back, so scores are read from the top logprobs".into(),
+                }
+            }
+        }
+        Err(error) => judged(&error, |error| format!("rejected: {error}")),
+    };
+    report.record(Capability::LogprobTokenIds, check);
 }
 
 async fn logprobs_probe(backend: &HttpBackend, wanted: &[u32], report: &mut DoctorReport) {

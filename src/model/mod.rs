@@ -43,6 +43,7 @@ pub mod http;
 pub mod pool;
 pub mod role;
 pub mod scoring;
+pub mod token_ids;
 pub mod types;
 pub mod usage;
 

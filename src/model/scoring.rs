@@ -11,6 +11,13 @@
 //! `Yes` / `No` once trimmed (servers differ on the leading space: vLLM `" Yes"`, llama.cpp `"Yes"`).
 //! Two formulas ([`ScoreFormula`]): `reference` takes P(Yes) when the answer is Yes and 1 − P(No)
 //! when it is No; `normalized` takes P(Yes) / (P(Yes) + P(No)).
+//!
+//! Exact probabilities ([`YesNoTokenIds`]): vLLM's chat API takes `logprob_token_ids`, and then
+//! returns at each generated position the log-probabilities of exactly those ids (beside the
+//! sampled token's) in place of the top alternatives. Asked for the Yes and No token ids, the
+//! answer position carries P(Yes) and P(No) even when neither is among the top-k. A response where
+//! the ids did not all come back (a server that ignores the parameter) is read from its top
+//! alternatives as before; [`read_score_via`] says which [`ScorePath`] each score took.
 
 use serde::{Deserialize, Serialize};
 
@@ -95,10 +102,103 @@ impl Default for ScoringSettings {
     }
 }
 
+/// The token ids of the answers Yes and No (with and without a leading space, as the tokenizer
+/// has them), for vLLM's `logprob_token_ids`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct YesNoTokenIds {
+    pub yes: Vec<u32>,
+    pub no: Vec<u32>,
+}
+
+impl YesNoTokenIds {
+    /// Every id, Yes ids first, each once.
+    pub fn all(&self) -> Vec<u32> {
+        let mut ids = Vec::with_capacity(self.yes.len() + self.no.len());
+        for id in self.yes.iter().chain(&self.no) {
+            if !ids.contains(id) {
+                ids.push(*id);
+            }
+        }
+        ids
+    }
+
+    /// At least one id for each answer.
+    pub fn is_usable(&self) -> bool {
+        !self.yes.is_empty() && !self.no.is_empty()
+    }
+}
+
+/// The texts whose token ids [`YesNoTokenIds`] holds, asked of a server's `/tokenize`: Yes
+/// texts first. A text that is more than one token is not an answer token and is left out.
+pub const YES_NO_TEXTS: [(&str, Answer); 4] = [
+    (" Yes", Answer::Yes),
+    ("Yes", Answer::Yes),
+    (" No", Answer::No),
+    ("No", Answer::No),
+];
+
+/// Where a score's P(Yes) and P(No) came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScorePath {
+    /// From the log-probabilities of the Yes/No token ids the request named (exact).
+    TokenIds,
+    /// From the top alternatives at the answer position (Yes or No may be missing from them).
+    TopLogprobs,
+    /// Neither: the answer could not be read (asked again, as the method says).
+    Unreadable,
+}
+
+/// How many scoring answers were read through each [`ScorePath`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScorePaths {
+    pub token_ids: u64,
+    pub top_logprobs: u64,
+    pub unreadable: u64,
+}
+
+impl ScorePaths {
+    pub fn count(&mut self, path: ScorePath) {
+        match path {
+            ScorePath::TokenIds => self.token_ids += 1,
+            ScorePath::TopLogprobs => self.top_logprobs += 1,
+            ScorePath::Unreadable => self.unreadable += 1,
+        }
+    }
+
+    pub fn add(&mut self, other: &ScorePaths) {
+        self.token_ids += other.token_ids;
+        self.top_logprobs += other.top_logprobs;
+        self.unreadable += other.unreadable;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.token_ids + self.top_logprobs + self.unreadable
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total() == 0
+    }
+}
+
 /// The request that scores one item, given the conversation with the simulated user up to the
 /// scoring question. Greedy, with logprobs.
 pub fn scoring_request(messages: Vec<ChatMessage>, settings: &ScoringSettings) -> ChatRequest {
+    scoring_request_with_ids(messages, settings, None)
+}
+
+/// [`scoring_request`], naming the Yes/No token ids (vLLM's `logprob_token_ids`) when `ids` are
+/// given and usable; without them the request is exactly [`scoring_request`]'s.
+pub fn scoring_request_with_ids(
+    messages: Vec<ChatMessage>,
+    settings: &ScoringSettings,
+    ids: Option<&YesNoTokenIds>,
+) -> ChatRequest {
     let mut request = ChatRequest::new(messages);
+    if let Some(ids) = ids.filter(|ids| ids.is_usable()) {
+        request.logprob_token_ids = ids.all();
+    }
     request.temperature = 0.0;
     request.logprobs = true;
     request.top_logprobs = Some(settings.top_logprobs);
@@ -152,6 +252,48 @@ pub fn read_score(
     mode: ScoringMode,
     formula: ScoreFormula,
 ) -> Result<YesNoScore, ModelError> {
+    read_score_via(choice, mode, formula, None).0
+}
+
+/// Whether the alternatives at the answer position are the answer to `logprob_token_ids = ids`:
+/// every id came back (as many Yes/No entries as ids) and nothing else but the sampled token (a
+/// server that ignores the parameter returns its top-k instead).
+pub(crate) fn ids_came_back(top: &[super::TopLogprob], ids: &YesNoTokenIds) -> bool {
+    let wanted = ids.all().len();
+    let answers = top
+        .iter()
+        .filter(|top| yes_or_no(&top.token).is_some())
+        .count();
+    answers >= wanted && top.len() <= wanted + 1
+}
+
+/// [`read_score`] for a request that named the Yes/No token ids `ids` (or `None`), and the path
+/// the score was read through: [`ScorePath::TokenIds`] when the ids' log-probabilities came back,
+/// [`ScorePath::TopLogprobs`] when the score was read from the top alternatives,
+/// [`ScorePath::Unreadable`] with the error.
+pub fn read_score_via(
+    choice: &Choice,
+    mode: ScoringMode,
+    formula: ScoreFormula,
+    ids: Option<&YesNoTokenIds>,
+) -> (Result<YesNoScore, ModelError>, ScorePath) {
+    match read_score_at(choice, mode, formula) {
+        Ok((score, top)) => {
+            let path = match ids {
+                Some(ids) if ids.is_usable() && ids_came_back(top, ids) => ScorePath::TokenIds,
+                _ => ScorePath::TopLogprobs,
+            };
+            (Ok(score), path)
+        }
+        Err(error) => (Err(error), ScorePath::Unreadable),
+    }
+}
+
+fn read_score_at(
+    choice: &Choice,
+    mode: ScoringMode,
+    formula: ScoreFormula,
+) -> Result<(YesNoScore, &[super::TopLogprob]), ModelError> {
     let tokens = choice
         .logprobs
         .as_deref()
@@ -201,13 +343,16 @@ pub fn read_score(
         },
         ScoreFormula::Normalized => p_yes / (p_yes + p_no),
     };
-    Ok(YesNoScore {
-        score: score.clamp(0.0, 1.0),
-        answer,
-        p_yes: p_yes.min(1.0),
-        p_no: p_no.min(1.0),
-        position,
-    })
+    Ok((
+        YesNoScore {
+            score: score.clamp(0.0, 1.0),
+            answer,
+            p_yes: p_yes.min(1.0),
+            p_no: p_no.min(1.0),
+            position,
+        },
+        &at.top_logprobs,
+    ))
 }
 
 #[cfg(test)]
@@ -327,5 +472,91 @@ mod tests {
         assert_eq!(request.max_tokens, 1);
         assert!(request.continue_final_message && !request.add_generation_prompt);
         assert_eq!(request.messages.last().unwrap().content, ANSWER_PREFIX);
+    }
+
+    #[test]
+    fn named_token_ids_are_read_as_the_exact_path_and_top_k_as_the_fallback() {
+        let ids = YesNoTokenIds {
+            yes: vec![7, 8],
+            no: vec![9],
+        };
+        // The server honoured `logprob_token_ids`: the sampled token and the named ids.
+        let named = choice(vec![token(
+            " Maybe",
+            0.9f64.ln(),
+            &[
+                (" Maybe", 0.9f64.ln()),
+                (" Yes", 0.01f64.ln()),
+                ("Yes", 0.002f64.ln()),
+                (" No", 0.05f64.ln()),
+            ],
+        )]);
+        let (score, path) = read_score_via(
+            &named,
+            ScoringMode::Forced,
+            ScoreFormula::Normalized,
+            Some(&ids),
+        );
+        assert_eq!(path, ScorePath::TokenIds);
+        let score = score.unwrap();
+        assert!((score.p_yes - 0.012).abs() < 1e-12 && (score.p_no - 0.05).abs() < 1e-12);
+        // A server that ignored it: its top-k, read as before.
+        let top_k = choice(vec![token(
+            " Maybe",
+            0.9f64.ln(),
+            &[
+                (" Maybe", 0.9f64.ln()),
+                (" I", 0.04f64.ln()),
+                (" Perhaps", 0.03f64.ln()),
+                (" No", 0.02f64.ln()),
+                (" Yes", 0.005f64.ln()),
+            ],
+        )]);
+        let (score, path) = read_score_via(
+            &top_k,
+            ScoringMode::Forced,
+            ScoreFormula::Reference,
+            Some(&ids),
+        );
+        assert_eq!(path, ScorePath::TopLogprobs);
+        assert!((score.unwrap().p_no - 0.02).abs() < 1e-12);
+        let (_, path) = read_score_via(&top_k, ScoringMode::Forced, ScoreFormula::Reference, None);
+        assert_eq!(path, ScorePath::TopLogprobs);
+        let unreadable = choice(vec![token(" Maybe", -0.1, &[(" Maybe", -0.1)])]);
+        let (score, path) = read_score_via(
+            &unreadable,
+            ScoringMode::Forced,
+            ScoreFormula::Reference,
+            Some(&ids),
+        );
+        assert!(score.is_err());
+        assert_eq!(path, ScorePath::Unreadable);
+    }
+
+    #[test]
+    fn a_request_names_the_ids_only_when_given_and_serialises_as_before_without_them() {
+        let settings = ScoringSettings {
+            mode: ScoringMode::Forced,
+            ..ScoringSettings::default()
+        };
+        let messages = vec![ChatMessage::user("Do you like Heat (1995)?")];
+        let plain = scoring_request(messages.clone(), &settings);
+        assert!(plain.logprob_token_ids.is_empty());
+        let json = serde_json::to_string(&plain).unwrap();
+        assert!(!json.contains("logprob_token_ids"), "{json}");
+        let ids = YesNoTokenIds {
+            yes: vec![7, 8],
+            no: vec![9, 7],
+        };
+        let named = scoring_request_with_ids(messages.clone(), &settings, Some(&ids));
+        assert_eq!(named.logprob_token_ids, vec![7, 8, 9]);
+        let half = YesNoTokenIds {
+            yes: vec![7],
+            no: vec![],
+        };
+        assert_eq!(
+            scoring_request_with_ids(messages, &settings, Some(&half)),
+            plain
+        );
     }
 }

@@ -57,6 +57,12 @@ pub struct ChatRequest {
     pub continue_final_message: bool,
     /// vLLM: append the assistant header after the messages (false with `continue_final_message`).
     pub add_generation_prompt: bool,
+    /// vLLM: with `logprobs`, the log-probabilities of exactly these token ids at each generated
+    /// position (besides the sampled token's), in place of the top alternatives. Left out of the
+    /// serialised request when empty, so that requests without it (and their cache keys) are
+    /// what they were before the field existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logprob_token_ids: Vec<u32>,
 }
 
 impl ChatRequest {
@@ -73,6 +79,7 @@ impl ChatRequest {
             stop: Vec::new(),
             continue_final_message: false,
             add_generation_prompt: true,
+            logprob_token_ids: Vec::new(),
         }
     }
 }

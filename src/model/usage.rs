@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::cached::CachedAnswer;
+use super::scoring::ScorePaths;
 use super::ChatResponse;
 use crate::store::CallCounts;
 
@@ -30,6 +31,8 @@ pub struct Usage {
     answers: Vec<Answered>,
     /// Answers that were invalid (unparseable lists, cut critiques, no Yes/No) and asked again.
     pub invalid_answers: u64,
+    /// The scoring answers by where their P(Yes) and P(No) were read.
+    pub score_paths: ScorePaths,
 }
 
 impl Usage {
@@ -69,6 +72,7 @@ impl Usage {
     pub fn add(&mut self, other: Usage) {
         self.answers.extend(other.answers);
         self.invalid_answers += other.invalid_answers;
+        self.score_paths.add(&other.score_paths);
     }
 }
 
@@ -76,12 +80,19 @@ impl Usage {
 #[derive(Debug, Default)]
 pub struct SampleUsage {
     invalid_answers: BTreeMap<String, u64>,
+    score_paths: BTreeMap<String, ScorePaths>,
     answers: BTreeMap<String, Vec<Answered>>,
 }
 
 impl SampleUsage {
     pub fn add(&mut self, role: &str, usage: Usage) {
         *self.invalid_answers.entry(role.to_string()).or_default() += usage.invalid_answers;
+        if !usage.score_paths.is_empty() {
+            self.score_paths
+                .entry(role.to_string())
+                .or_default()
+                .add(&usage.score_paths);
+        }
         self.answers
             .entry(role.to_string())
             .or_default()
@@ -96,6 +107,9 @@ impl SampleUsage {
         let mut counts: BTreeMap<String, CallCounts> = BTreeMap::new();
         for (role, invalid) in self.invalid_answers {
             counts.entry(role).or_default().invalid_answers = invalid;
+        }
+        for (role, paths) in self.score_paths {
+            counts.entry(role).or_default().score_paths = paths;
         }
         for (role, answers) in self.answers {
             let role_counts = counts.entry(role).or_default();
@@ -112,5 +126,47 @@ impl SampleUsage {
             role_counts.distinct_requests = counted.len() as u64;
         }
         counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::scoring::ScorePath;
+
+    #[test]
+    fn score_paths_add_up_per_role_into_the_call_counts() {
+        let mut first = Usage::default();
+        first.score_paths.count(ScorePath::TokenIds);
+        first.score_paths.count(ScorePath::TokenIds);
+        first.score_paths.count(ScorePath::Unreadable);
+        let mut second = Usage::default();
+        second.score_paths.count(ScorePath::TopLogprobs);
+        first.add(second);
+        let mut sample = SampleUsage::default();
+        sample.add("user", first);
+        sample.add("crs", Usage::default());
+        let counts = sample.finish();
+        let user = counts["user"].score_paths;
+        assert_eq!(
+            (user.token_ids, user.top_logprobs, user.unreadable),
+            (2, 1, 1)
+        );
+        assert!(counts
+            .get("crs")
+            .is_none_or(|crs| crs.score_paths.is_empty()));
+        // Records without the counts read as zero, and zero counts are not written.
+        let written = serde_json::to_value(counts["user"]).unwrap();
+        assert_eq!(written["score_paths"]["token_ids"], 2);
+        let old: CallCounts = serde_json::from_value(serde_json::json!({
+            "calls": 1, "cache_hits": 0, "prompt_tokens": 5, "completion_tokens": 1,
+            "cached_prompt_tokens": 0, "cached_completion_tokens": 0, "invalid_answers": 0
+        }))
+        .unwrap();
+        assert!(old.score_paths.is_empty());
+        assert!(serde_json::to_value(old)
+            .unwrap()
+            .get("score_paths")
+            .is_none());
     }
 }

@@ -219,3 +219,112 @@ async fn faults_and_kills_leave_the_predictions_of_an_undisturbed_run() {
     );
     assert_eq!(checked_predictions(&killed_output), expected);
 }
+
+/// `[models.user] yes_no_token_ids = "auto"` on the simulated fleet: the run asks `/tokenize`,
+/// names the ids in its scoring requests, reads every score through them and counts so per
+/// record and in the report; on a fleet without `/tokenize` (an older vLLM) every score is read
+/// from the top logprobs, with the same predictions (the simulator's Yes and No are always in its
+/// top alternatives, so both paths read the same probabilities). The doctor shows the check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn yes_no_token_ids_are_used_where_served_and_counted_per_record() {
+    let folder = tempfile::tempdir().unwrap();
+    let mut outputs = Vec::new();
+    for serves in [true, false] {
+        let root = repository_root();
+        let world = World::load(
+            &root.join("data/demo/movie2info.json"),
+            CatalogFormat::Auto,
+            Some((
+                &root.join("data/demo/conversations.jsonl"),
+                DatasetFormat::Grsu,
+            )),
+        )
+        .unwrap();
+        let mut config = FleetConfig::new(Arc::new(world));
+        config.capacity.time_scale = 0.002;
+        config.seed = 11;
+        config.logprob_token_ids = serves;
+        let fleet = sim_vllm::spawn_fleet(config).await.unwrap();
+        let name = if serves { "served" } else { "older" };
+        let output = folder.path().join(name);
+        std::fs::create_dir_all(folder.path().join(format!("config-{name}"))).unwrap();
+        let config = write_config(
+            &folder.path().join(format!("config-{name}")),
+            &fleet.urls(),
+            &output,
+        );
+        let text = std::fs::read_to_string(&config).unwrap().replace(
+            "[models.user]\n",
+            "[models.user]\nyes_no_token_ids = \"auto\"\n",
+        );
+        std::fs::write(&config, text).unwrap();
+
+        let doctor = {
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || {
+                GRSU.output(&["doctor", "--config", config.to_str().unwrap(), "--json"])
+            })
+            .await
+            .unwrap()
+        };
+        assert!(
+            doctor.status.success(),
+            "{}",
+            String::from_utf8_lossy(&doctor.stderr)
+        );
+        let report: Value = serde_json::from_slice(&doctor.stdout).unwrap();
+        let endpoint = &report["endpoints"][0];
+        let status = &endpoint["report"]["checks"]["logprob_token_ids"]["status"];
+        assert_eq!(
+            status,
+            if serves { "supported" } else { "missing" },
+            "{report:#}"
+        );
+        let warned = endpoint["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|finding| {
+                finding["text"]
+                    .as_str()
+                    .unwrap()
+                    .contains("no exact Yes/No logprobs")
+            });
+        assert_eq!(warned, !serves, "{report:#}");
+
+        let finished = run_to_end(&config).await;
+        assert!(
+            finished.status.success(),
+            "{}",
+            String::from_utf8_lossy(&finished.stderr)
+        );
+        for record in GRSU.export(&output) {
+            let paths = &record["calls"]["user"]["score_paths"];
+            let (ids, top) = (
+                paths["token_ids"].as_u64().unwrap_or(0),
+                paths["top_logprobs"].as_u64().unwrap_or(0),
+            );
+            if serves {
+                assert!(ids > 0 && top == 0, "{paths}");
+            } else {
+                assert!(ids == 0 && top > 0, "{paths}");
+            }
+        }
+        let report = std::fs::read_to_string(output.join("report.md")).unwrap();
+        assert!(report.contains("score path"), "{report}");
+        assert!(
+            report.contains(if serves {
+                " ids / 0 top-k / "
+            } else {
+                "| 0 ids / "
+            }),
+            "{report}"
+        );
+        fleet.shutdown().await;
+        outputs.push(output);
+    }
+    assert_eq!(
+        checked_predictions(&outputs[0]),
+        checked_predictions(&outputs[1])
+    );
+}

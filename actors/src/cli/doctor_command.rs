@@ -118,6 +118,9 @@ struct Needs {
     /// Why a pre-filled answer must be continued, if it must.
     continue_final_message: Option<&'static str>,
     classify: bool,
+    /// `[models.user] yes_no_token_ids` asks for exact Yes/No logprobs (`logprob_token_ids`):
+    /// without them the scores fall back to the top logprobs (a warning).
+    yes_no_token_ids: bool,
 }
 
 /// What `role` of a cell calls its model for; `None` when the cell never calls it.
@@ -141,6 +144,10 @@ fn needs_of(config: &RunConfig, role: Role, mode: ScoringMode) -> Option<Needs> 
                 logprobs: true,
                 top_logprobs: Some(config.user.top_logprobs),
                 continue_final_message: (mode == ScoringMode::Forced).then_some("forced scoring"),
+                yes_no_token_ids: config
+                    .models
+                    .get(Role::User)
+                    .is_some_and(|settings| !settings.yes_no_token_ids.is_off()),
                 ..Needs::default()
             })
         }
@@ -303,6 +310,8 @@ fn probes_for(uses: &[Use]) -> Probes {
         probes.chat |= needs.chat;
         probes.n |= needs.n;
         probes.logprobs |= needs.logprobs;
+        // Whether exact Yes/No logprobs are served is worth knowing wherever scores are read.
+        probes.logprob_token_ids |= needs.logprobs;
         probes.continue_final_message |= needs.continue_final_message.is_some();
         probes.classify |= needs.classify;
         if let Some(top) = needs.top_logprobs {
@@ -378,6 +387,18 @@ fn judge(report: &DoctorReport, needs: &Needs) -> Vec<(Severity, String)> {
                     ),
                 )),
                 None => found.push(not_checked(Capability::Logprobs)),
+            }
+        }
+        if needs.yes_no_token_ids {
+            match report.check(Capability::LogprobTokenIds) {
+                Some(Check::Supported) | None => {}
+                Some(check) => found.push((
+                    Warning,
+                    format!(
+                        "no exact Yes/No logprobs (`[models.user] yes_no_token_ids`), scores are read from the top logprobs: {}",
+                        check.reason().unwrap_or("no reason given")
+                    ),
+                )),
             }
         }
         if let Some(why) = needs.continue_final_message {
@@ -650,6 +671,7 @@ fn check_cell(row: &Row, capability: Capability) -> String {
             Capability::Logprobs => needs.logprobs,
             Capability::ContinueFinalMessage => needs.continue_final_message.is_some(),
             Capability::Classify => needs.classify,
+            Capability::LogprobTokenIds => needs.logprobs,
         }
     });
     let check = row
@@ -681,6 +703,7 @@ fn print_table(rows: &[Row], cells: &Cells) {
     let logprobs = needs_any(|needs| needs.logprobs);
     if logprobs {
         capabilities.push((Capability::Logprobs, "logprobs"));
+        capabilities.push((Capability::LogprobTokenIds, "token_ids"));
     }
     if needs_any(|needs| needs.continue_final_message.is_some()) {
         capabilities.push((Capability::ContinueFinalMessage, "continue_final_message"));
@@ -896,6 +919,18 @@ fn print_report(role: &str, report: &DoctorReport, mode: ScoringMode) {
         (
             "continue_final_message",
             check_text(report, Capability::ContinueFinalMessage).to_string(),
+        ),
+        (
+            "logprob_token_ids",
+            match &report.yes_no_token_ids {
+                Some(ids) if report.check(Capability::LogprobTokenIds).is_some() => format!(
+                    "{} (Yes {:?}, No {:?} by /tokenize)",
+                    check_text(report, Capability::LogprobTokenIds),
+                    ids.yes,
+                    ids.no
+                ),
+                _ => check_text(report, Capability::LogprobTokenIds).to_string(),
+            },
         ),
         (
             "median latency",

@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 
 use super::wire::{error_message_of, WireRequest, WireResponse};
 use crate::model::classify::{ClassifyRequest, ClassifyResponse};
+use crate::model::scoring::{Answer, YesNoTokenIds, YES_NO_TEXTS};
 use crate::model::{Backend, ChatRequest, ChatResponse, ModelError};
 
 /// Where and how to reach one endpoint.
@@ -153,6 +154,64 @@ impl HttpBackend {
     /// The server's root: vLLM serves `/classify` beside `/v1`, not under it.
     fn root(&self) -> &str {
         self.base.strip_suffix("/v1").unwrap_or(&self.base)
+    }
+
+    /// The token ids of `text` by the server's tokenizer, without special tokens (vLLM's
+    /// `POST /tokenize {"model", "prompt", "add_special_tokens": false}` → `{"tokens": [...]}`,
+    /// served beside `/v1`).
+    pub async fn tokenize(&self, text: &str) -> Result<Vec<u32>, ModelError> {
+        let body = serde_json::json!({
+            "model": self.endpoint.model,
+            "prompt": text,
+            "add_special_tokens": false,
+        });
+        let text = self
+            .body_of(
+                self.client
+                    .post(format!("{}/tokenize", self.root()))
+                    .timeout(self.endpoint.timeout.min(Duration::from_secs(30)))
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.to_string()),
+            )
+            .await?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|error| ModelError::Malformed {
+                endpoint: self.base.clone(),
+                message: format!("/tokenize: {error}"),
+            })?;
+        value["tokens"]
+            .as_array()
+            .and_then(|tokens| {
+                tokens
+                    .iter()
+                    .map(|token| token.as_u64().and_then(|id| u32::try_from(id).ok()))
+                    .collect::<Option<Vec<u32>>>()
+            })
+            .ok_or_else(|| ModelError::Malformed {
+                endpoint: self.base.clone(),
+                message: format!(
+                    "/tokenize: no list of token ids in {:?}",
+                    text.chars().take(120).collect::<String>()
+                ),
+            })
+    }
+
+    /// The ids of the answer tokens Yes and No by the server's `/tokenize`: each text of
+    /// [`YES_NO_TEXTS`] that is a single token (with and without the leading space).
+    pub async fn yes_no_token_ids(&self) -> Result<YesNoTokenIds, ModelError> {
+        let mut ids = YesNoTokenIds::default();
+        for (text, answer) in YES_NO_TEXTS {
+            if let [id] = self.tokenize(text).await?[..] {
+                let list = match answer {
+                    Answer::Yes => &mut ids.yes,
+                    Answer::No => &mut ids.no,
+                };
+                if !list.contains(&id) {
+                    list.push(id);
+                }
+            }
+        }
+        Ok(ids)
     }
 
     /// The model ids the server lists at `/v1/models`.

@@ -40,6 +40,10 @@ pub struct WireRequest {
     pub continue_final_message: bool,
     #[serde(default = "default_true", skip_serializing_if = "is_true")]
     pub add_generation_prompt: bool,
+    /// vLLM's `logprob_token_ids`: the log-probabilities of these ids at each generated position
+    /// (they replace the top-`top_logprobs` alternatives in the answer's `top_logprobs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logprob_token_ids: Vec<u32>,
     #[serde(default)]
     pub stream: bool,
 }
@@ -95,6 +99,11 @@ impl WireRequest {
             stop: request.stop.clone(),
             continue_final_message: request.continue_final_message,
             add_generation_prompt: request.add_generation_prompt,
+            logprob_token_ids: if request.logprobs {
+                request.logprob_token_ids.clone()
+            } else {
+                Vec::new()
+            },
             stream: false,
         }
     }
@@ -112,6 +121,7 @@ impl WireRequest {
             stop: self.stop.clone(),
             continue_final_message: self.continue_final_message,
             add_generation_prompt: self.add_generation_prompt,
+            logprob_token_ids: self.logprob_token_ids.clone(),
         }
     }
 }

@@ -95,7 +95,20 @@ fn scoring_row(cell: &str, d: &Diagnostics, notes: &mut Notes) -> Vec<String> {
             "invalid answers per score",
         ),
         percent(&s.unreadable_share, notes, cell, "unreadable scores"),
+        score_path(&s.score_paths),
     ]
+}
+
+/// The "score path" column: scoring answers read exactly through the Yes/No token ids, from the
+/// top logprobs, and unreadable; `-` when the records do not count them.
+fn score_path(paths: &crate::model::scoring::ScorePaths) -> String {
+    if paths.is_empty() {
+        return "-".into();
+    }
+    format!(
+        "{} ids / {} top-k / {} unreadable",
+        paths.token_ids, paths.top_logprobs, paths.unreadable
+    )
 }
 
 /// Every table of the section, and the notes on undefined values.
@@ -111,7 +124,10 @@ pub fn tables(diagnostics: &[CellDiagnostics]) -> (Vec<Table>, Vec<String>) {
                       scored items ((sample, item) pairs); mean score of each group; expected \
                       calibration error over 10 equal-width bins and Brier score against the \
                       labels; invalid scoring answers (no readable Yes/No, asked again or given \
-                      up) per score, and the scores left unreadable (scored 0)."
+                      up) per score, and the scores left unreadable (scored 0); score path: the \
+                      scoring answers whose P(Yes) and P(No) were read exactly from the Yes/No \
+                      token ids (`[models.user] yes_no_token_ids`), from the top logprobs, or \
+                      not at all (`-`: not counted in these records)."
                 .into(),
             header: strings(&[
                 "cell",
@@ -125,6 +141,7 @@ pub fn tables(diagnostics: &[CellDiagnostics]) -> (Vec<Table>, Vec<String>) {
                 "Brier",
                 "invalid / score",
                 "unreadable",
+                "score path",
             ]),
             rows: scored
                 .iter()

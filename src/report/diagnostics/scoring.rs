@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::measures::{average_precision, calibration, histogram, roc_auc, CalibrationBin, Stat};
 use super::View;
+use crate::model::scoring::ScorePaths;
 
 /// Bins of the score histograms.
 pub const HISTOGRAM_BINS: usize = 20;
@@ -60,6 +61,12 @@ pub struct ScoringDiagnostics {
     pub unreadable_share: Stat,
     /// List context: the mean score at each position of the lists; empty otherwise.
     pub position_bias: Vec<PositionScore>,
+    /// The simulated user's scoring answers by where P(Yes) and P(No) were read (exactly from
+    /// the Yes/No token ids, from the top logprobs, or unreadable), summed over the records'
+    /// `calls.user` (each record's whole search); all zero in records written before they were
+    /// counted.
+    #[serde(default)]
+    pub score_paths: ScorePaths,
 }
 
 /// Why the invalid and unreadable shares are missing when raw answers were not read.
@@ -116,6 +123,12 @@ pub fn scoring(
             average_precision(&values, &labels),
         )
     };
+    let mut score_paths = ScorePaths::default();
+    for view in views {
+        if let Some(user) = view.record.calls.get("user") {
+            score_paths.add(&user.score_paths);
+        }
+    }
     let (mut answers, mut readable, mut items) = (0usize, 0usize, 0usize);
     let mut read = true;
     for view in views {
@@ -177,5 +190,6 @@ pub fn scoring(
         invalid_answers_per_score,
         unreadable_share,
         position_bias,
+        score_paths,
     }
 }

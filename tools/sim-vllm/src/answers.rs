@@ -324,7 +324,12 @@ impl Answerer {
             .join("\n\n");
         let prompt_key = mix(self.seed, hash_str(&asked));
         let whole_key = mix(prompt_key, hash_str(read.prefill.as_deref().unwrap_or("")));
-        let top = if request.logprobs {
+        // With `logprob_token_ids` (vLLM) the named ids replace the top alternatives: every
+        // alternative is drawn, then only the sampled token and the named ones are kept.
+        let named = request.logprobs && !request.logprob_token_ids.is_empty();
+        let top = if named {
+            usize::MAX
+        } else if request.logprobs {
             request.top_logprobs.unwrap_or(0) as usize
         } else {
             0
@@ -341,7 +346,14 @@ impl Answerer {
                 };
                 let mut rng = Rng::new(choice_seed);
                 let (text, answer_yes) = self.raw_text(&mut rng, read, sample, request, prompt_key);
-                finish_choice(&mut rng, text, answer_yes, request, max_tokens, top)
+                let mut choice =
+                    finish_choice(&mut rng, text, answer_yes, request, max_tokens, top);
+                if named {
+                    for token in &mut choice.tokens {
+                        name_alternatives(token, &request.logprob_token_ids);
+                    }
+                }
+                choice
             })
             .collect();
         Answer {
@@ -764,6 +776,37 @@ fn ordinary_token(rng: &mut Rng, token: String, top: usize) -> GeneratedToken {
         token,
         top: alternatives,
     }
+}
+
+/// The text of a token id of the simulator's vocabulary ([`tokens::vocab_id`]) among the tokens
+/// it ever generates as alternatives; another id reads as `<|id|>`.
+pub fn id_text(id: u32) -> String {
+    [" Yes", "Yes", " No", "No"]
+        .into_iter()
+        .chain(ANSWER_FILLERS)
+        .chain(FILLERS)
+        .find(|text| tokens::vocab_id(text) == id)
+        .map_or_else(|| format!("<|{id}|>"), str::to_string)
+}
+
+/// vLLM's answer to `logprob_token_ids`: at each position the sampled token, then each named id
+/// (once) with its log-probability (−9999, vLLM's floor, for a token the position gives no
+/// probability), in place of the top alternatives.
+fn name_alternatives(token: &mut GeneratedToken, ids: &[u32]) {
+    let mut named = vec![(token.token.clone(), token.logprob)];
+    for id in ids {
+        let text = id_text(*id);
+        if named.iter().any(|(known, _)| *known == text) {
+            continue;
+        }
+        let logprob = token
+            .top
+            .iter()
+            .find(|(alternative, _)| *alternative == text)
+            .map_or(-9999.0, |(_, logprob)| *logprob);
+        named.push((text, logprob));
+    }
+    token.top = named;
 }
 
 /// The answer token of a score: ` Yes` and ` No` with their probabilities, then small fillers.

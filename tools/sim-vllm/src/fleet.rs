@@ -43,6 +43,9 @@ pub struct FleetConfig {
     pub max_model_len: usize,
     /// Largest `top_logprobs` accepted (vLLM's `--max-logprobs`, default 20).
     pub max_logprobs: u32,
+    /// Serve `/tokenize` and honour `logprob_token_ids` (current vLLM); `false`: a server that
+    /// has neither (the parameter is ignored, `/tokenize` is a 404).
+    pub logprob_token_ids: bool,
     pub behaviour: BehaviourConfig,
     /// The faults of every replica...
     pub faults: FaultConfig,
@@ -66,6 +69,7 @@ impl FleetConfig {
             block_size: DEFAULT_BLOCK_SIZE,
             max_model_len: 32_768,
             max_logprobs: 20,
+            logprob_token_ids: true,
             behaviour: BehaviourConfig::default(),
             faults: FaultConfig::default(),
             replica_faults: BTreeMap::new(),
@@ -249,6 +253,7 @@ pub async fn spawn_replica(
                 .collect(),
             max_model_len: config.max_model_len,
             max_logprobs: config.max_logprobs,
+            logprob_token_ids: config.logprob_token_ids,
             capacity: config.capacity.clone(),
             seed: config.seed,
         },

@@ -52,6 +52,9 @@ struct Arguments {
     max_model_len: Option<usize>,
     #[arg(long)]
     max_logprobs: Option<u32>,
+    /// Act as a server without `/tokenize` that ignores `logprob_token_ids` (an older vLLM).
+    #[arg(long)]
+    no_logprob_token_ids: bool,
     /// Seeds answers and fault draws.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -164,6 +167,7 @@ fn fleet_config(arguments: &Arguments, world: Arc<World>) -> anyhow::Result<Flee
     config.seed = arguments.seed;
     set(&mut config.max_model_len, arguments.max_model_len);
     set(&mut config.max_logprobs, arguments.max_logprobs);
+    config.logprob_token_ids = !arguments.no_logprob_token_ids;
     let capacity = &mut config.capacity;
     set(
         &mut capacity.max_running_sequences,
@@ -285,6 +289,7 @@ fn describe(config: &FleetConfig) -> serde_json::Value {
         "block_size": config.block_size,
         "max_model_len": config.max_model_len,
         "max_logprobs": config.max_logprobs,
+        "logprob_token_ids": config.logprob_token_ids,
         "behaviour": config.behaviour,
         "faults": config.faults,
         "replica_faults": config.replica_faults,

@@ -43,6 +43,8 @@ pub struct ServerSettings {
     pub served_model_names: Vec<String>,
     pub max_model_len: usize,
     pub max_logprobs: u32,
+    /// Serve `/tokenize` and honour `logprob_token_ids`.
+    pub logprob_token_ids: bool,
     pub capacity: CapacityConfig,
     pub seed: u64,
 }
@@ -195,7 +197,20 @@ async fn chat_completions(
     if let Err(error) = openai::check_length(prompt.len(), max_tokens, settings.max_model_len) {
         return api_error(&replica, error);
     }
-    let request = wire.to_request(max_tokens as u32);
+    let mut request = wire.to_request(max_tokens as u32);
+    if !settings.logprob_token_ids {
+        // An older server: the parameter is not known, so it does nothing.
+        request.logprob_token_ids.clear();
+    } else if !request.logprob_token_ids.is_empty() && !request.logprobs {
+        return api_error(
+            &replica,
+            ApiError {
+                status: 400,
+                kind: "BadRequestError",
+                message: "`logprob_token_ids` requires `logprobs` to be true".into(),
+            },
+        );
+    }
     let read = read_prompt(&request.messages, request.continue_final_message);
     let entropy = mix(mix(settings.seed, replica.index as u64), ordinal);
     let answer = replica
@@ -241,6 +256,48 @@ async fn chat_completions(
     json_response(200, body)
 }
 
+/// vLLM's `POST /tokenize {"prompt", "add_special_tokens"}` with the simulator's tokenizer.
+async fn tokenize(State(replica): State<Arc<Replica>>, body: Bytes) -> Response {
+    if !replica.settings.logprob_token_ids {
+        return json_response(404, r#"{"detail":"Not Found"}"#.into());
+    }
+    let body: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(error) => {
+            return api_error(
+                &replica,
+                ApiError {
+                    status: 400,
+                    kind: "BadRequestError",
+                    message: format!("invalid request body: {error}"),
+                },
+            )
+        }
+    };
+    let Some(prompt) = body["prompt"].as_str() else {
+        return api_error(
+            &replica,
+            ApiError {
+                status: 400,
+                kind: "BadRequestError",
+                message: "`prompt` (a string) is required".into(),
+            },
+        );
+    };
+    let special = body["add_special_tokens"].as_bool().unwrap_or(true);
+    let ids = tokens::text_token_ids(prompt, special);
+    json_response(
+        200,
+        serde_json::json!({
+            "count": ids.len(),
+            "max_model_len": replica.settings.max_model_len,
+            "tokens": ids,
+            "token_strs": null,
+        })
+        .to_string(),
+    )
+}
+
 async fn models(State(replica): State<Arc<Replica>>) -> Response {
     let settings = &replica.settings;
     json_response(
@@ -272,6 +329,7 @@ pub fn router(replica: Arc<Replica>) -> Router {
     Router::new()
         .route("/v1/chat/completions", post(chat_completions))
         .route("/v1/models", get(models))
+        .route("/tokenize", post(tokenize))
         .route("/health", get(|| async { StatusCode::OK }))
         .route("/sim/stats", get(stats))
         .route("/sim/reset", post(reset_stats))

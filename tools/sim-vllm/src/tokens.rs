@@ -87,6 +87,26 @@ fn piece_id(piece: &str) -> u64 {
     hash_str(piece) | (1 << 63)
 }
 
+/// The id `/tokenize` and `logprob_token_ids` use for a piece of text: a small id (below
+/// [`VOCAB_SIZE`], above the special ids) hashed from the text, as a vocabulary's ids are.
+pub fn vocab_id(piece: &str) -> u32 {
+    16 + (hash_str(piece) % (VOCAB_SIZE as u64 - 16)) as u32
+}
+
+/// The size of the id space of [`vocab_id`] (Llama-3's vocabulary is 128 256 tokens).
+pub const VOCAB_SIZE: u32 = 128_256;
+
+/// The ids `/tokenize` gives for `text`: its pieces, after `<|begin_of_text|>` (id 1) with
+/// `add_special_tokens`.
+pub fn text_token_ids(text: &str, add_special_tokens: bool) -> Vec<u32> {
+    let mut ids = Vec::new();
+    if add_special_tokens {
+        ids.push(BEGIN_OF_TEXT as u32);
+    }
+    ids.extend(pieces(text).into_iter().map(vocab_id));
+    ids
+}
+
 /// The token ids of the prompt the server would build from `messages` with its chat template.
 pub fn prompt_token_ids(
     messages: &[ChatMessage],
