@@ -29,6 +29,8 @@
 //! - [`matching`]: mapping free-text titles onto catalog items, compatible with Python rapidfuzz.
 //! - [`metrics`]: Recall, NDCG and MRR at k, with the reference implementation's NDCG/MRR bug fixed.
 //! - [`report`]: a sweep's tables, statistics and figures, from its store alone.
+//! - [`probe`]: on-demand probes of the simulated user (`grsu probe order`: score order and
+//!   seed sensitivity), their statistics.
 //! - [`jobs`]: the policy job (CRS or simulated user) each search command asks for.
 //! - [`explore`]: what `grsu view` shows: the sweep, every sample, one sample's trees, from the
 //!   store alone.
@@ -67,6 +69,7 @@ pub mod matching;
 pub mod metrics;
 pub mod model;
 pub mod predictions;
+pub mod probe;
 pub mod prompts;
 pub mod random;
 pub mod report;

@@ -25,7 +25,8 @@ use crate::model::cached::CachedBackend;
 use crate::model::classify::ClassifyRequest;
 use crate::model::context::RequestContext;
 use crate::model::role::Role;
-use crate::model::scoring::{read_score, scoring_request, ScoringSettings};
+use crate::model::scoring::{read_score_via, scoring_request_with_ids, ScorePath, ScoringSettings};
+use crate::model::token_ids::YesNoTokenIdsSource;
 use crate::model::usage::Usage;
 use crate::model::{ChatMessage, ChatRequest, ModelError};
 use crate::prompts::{
@@ -108,6 +109,8 @@ pub struct SimulatedUser {
     pub critique_max_tokens: u32,
     /// The discriminative scorer, when `[user] scorer = "discriminative"`.
     pub reward: Option<RewardScorer>,
+    /// The Yes/No token ids scoring requests name (`[models.user] yes_no_token_ids`).
+    pub yes_no_ids: YesNoTokenIdsSource,
 }
 
 impl SimulatedUser {
@@ -130,6 +133,11 @@ impl SimulatedUser {
             score_context: config.user.score_context,
             critique_max_tokens: config.user.critique_max_tokens,
             reward,
+            yes_no_ids: config
+                .models
+                .get(crate::model::role::Role::User)
+                .map(|settings| YesNoTokenIdsSource::for_role(settings, "user"))
+                .unwrap_or_default(),
         }
     }
 
@@ -189,6 +197,18 @@ impl SimulatedUser {
     /// A score for every item of a node's list, asked of `model` (`[models.user]`) or of the
     /// reward model.
     pub async fn score(&self, model: &dyn Ask, job: ScoreJob) -> ScoreOutcome {
+        self.score_with(model, job, false).await
+    }
+
+    /// Like [`SimulatedUser::score`], but the first (greedy) request of each item carries a seed
+    /// from `job.run_seed` as well, so that another run seed makes new requests that the response
+    /// cache does not answer: a test-retest probe (`grsu probe order`). At temperature 0 a server
+    /// may well give the same answer; that is what the probe measures.
+    pub async fn score_seeded(&self, model: &dyn Ask, job: ScoreJob) -> ScoreOutcome {
+        self.score_with(model, job, true).await
+    }
+
+    async fn score_with(&self, model: &dyn Ask, job: ScoreJob, seed_first: bool) -> ScoreOutcome {
         let items = self.items_of(&job.items);
         let path = job.key.path();
         let asks = items.iter().map(|item| {
@@ -206,7 +226,7 @@ impl SimulatedUser {
                         .map(|(score, usage)| (Some(score), usage))
                         .map_err(|error| (error, Usage::default())),
                     None => {
-                        self.score_item(model, job, path, &item.title, messages)
+                        self.score_item(model, job, path, &item.title, messages, seed_first)
                             .await
                     }
                 }
@@ -250,14 +270,19 @@ impl SimulatedUser {
         path: &str,
         title: &str,
         messages: Vec<ChatMessage>,
+        seed_first: bool,
     ) -> ItemScore {
         let context = RequestContext::of_unit(Role::User, &job.sample.id, job.origin);
         let mut usage = Usage::default();
+        let ids = self.yes_no_ids.ids().await;
         for attempt in 0..SCORE_MAX_ATTEMPTS {
-            let mut request = scoring_request(messages.clone(), &self.scoring);
+            let mut request =
+                scoring_request_with_ids(messages.clone(), &self.scoring, ids.as_ref());
             if attempt > 0 {
                 // The greedy answer had no readable Yes/No; a sampled one may.
                 request.temperature = 1.0;
+            }
+            if attempt > 0 || seed_first {
                 request.seed = Some(request_seed(
                     job.run_seed,
                     &job.sample.id,
@@ -270,14 +295,24 @@ impl SimulatedUser {
                 Err(error) => return Err((error, usage)),
             };
             usage.add_answer(&answer);
-            match answer
-                .response
-                .choices
-                .first()
-                .map(|choice| read_score(choice, self.scoring.mode, self.scoring.formula))
-            {
-                Some(Ok(score)) => return Ok((Some(score.score), usage)),
-                _ => usage.invalid_answers += 1,
+            let (score, path) = match answer.response.choices.first() {
+                Some(choice) => read_score_via(
+                    choice,
+                    self.scoring.mode,
+                    self.scoring.formula,
+                    ids.as_ref(),
+                ),
+                None => (
+                    Err(ModelError::Unusable {
+                        message: "no choice".into(),
+                    }),
+                    ScorePath::Unreadable,
+                ),
+            };
+            usage.score_paths.count(path);
+            match score {
+                Ok(score) => return Ok((Some(score.score), usage)),
+                Err(_) => usage.invalid_answers += 1,
             }
         }
         Ok((None, usage))

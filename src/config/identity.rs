@@ -22,6 +22,7 @@ use super::run_config::{
 use crate::catalog::CatalogFormat;
 use crate::data::DatasetFormat;
 use crate::model::role::Role;
+use crate::model::token_ids::YesNoTokenIdsSetting;
 use crate::search::OutputStrategy;
 
 /// Every key that decides the records of a search: a store's records are those of a search with
@@ -66,6 +67,9 @@ pub struct ModelsIdentity<'a> {
 pub struct ModelIdentity<'a> {
     pub model: Option<&'a str>,
     pub embedded_model: Option<&'a Path>,
+    /// Left out when off, so that configs without it keep their identity.
+    #[serde(skip_serializing_if = "YesNoTokenIdsSetting::is_off")]
+    pub yes_no_token_ids: &'a YesNoTokenIdsSetting,
 }
 
 /// `[search]`, with the depth only where the search's trees cannot be continued or truncated.
@@ -130,6 +134,7 @@ impl RunConfig {
                     output: _,
                     max_in_flight: _,
                     give_up_after_s: _,
+                    drain_timeout_s: _,
                 },
             data:
                 DataSection {
@@ -238,10 +243,12 @@ fn model_identity(settings: &ModelRoleConfig) -> ModelIdentity<'_> {
         timeout_s: _,
         embedded_model,
         affinity: _,
+        yes_no_token_ids,
     } = settings;
     ModelIdentity {
         model: model.as_deref(),
         embedded_model: embedded_model.as_deref(),
+        yes_no_token_ids,
     }
 }
 

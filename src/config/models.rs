@@ -20,6 +20,7 @@ use super::ConfigError;
 use crate::model::http::{HttpBackend, HttpEndpoint};
 use crate::model::pool::{EjectionPolicy, EndpointPool, RetryPolicy};
 use crate::model::role::Role;
+use crate::model::token_ids::YesNoTokenIdsSetting;
 use crate::model::Backend;
 
 /// The endpoints of one model role. Every key is optional (absent: the default below); the
@@ -42,6 +43,9 @@ pub struct ModelRoleConfig {
     /// Send a sample's requests to one replica (its prompts share prefixes that vLLM caches);
     /// `false`: least-outstanding routing alone (what a plain load balancer does).
     pub affinity: bool,
+    /// `[models.user]` only: the Yes/No token ids scoring requests name in vLLM's
+    /// `logprob_token_ids`, for exact P(Yes) and P(No) ([`YesNoTokenIdsSetting`]).
+    pub yes_no_token_ids: YesNoTokenIdsSetting,
 }
 
 impl Default for ModelRoleConfig {
@@ -55,6 +59,7 @@ impl Default for ModelRoleConfig {
             timeout_s: Seconds::whole(600),
             embedded_model: None,
             affinity: true,
+            yes_no_token_ids: YesNoTokenIdsSetting::Off,
         }
     }
 }
@@ -196,6 +201,16 @@ impl ModelRoleConfig {
         }
         if self.max_concurrency == 0 {
             return Err(invalid("max_concurrency", "must be at least 1".into()));
+        }
+        if let Some(problem) = self.yes_no_token_ids.problem() {
+            return Err(invalid("yes_no_token_ids", problem));
+        }
+        if role != "user" && !self.yes_no_token_ids.is_off() {
+            return Err(invalid(
+                "yes_no_token_ids",
+                "only the simulated user's scores read Yes/No token ids: set it in [models.user]"
+                    .into(),
+            ));
         }
         Ok(())
     }

@@ -120,6 +120,18 @@ pub const KEYS: &[ConfigKey] = &[
          (exit code 3) with the role, its endpoints and the last error, instead of grinding on; \
          finished samples stay stored and the same command resumes.",
     ),
+    key(
+        "run.drain_timeout_s",
+        "float",
+        "20.0",
+        Reused,
+        "On SIGTERM (Slurm's preemption, time limit or `scancel`; Kubernetes' pod termination) or \
+         the first Ctrl-C, the run admits no more samples and lets those in flight finish for at \
+         most this many seconds, then stores what finished and exits (143 after SIGTERM, 130 \
+         after Ctrl-C) with the command that resumes it; a second signal stops at once. Keep it \
+         below the engine's grace period (Slurm's `--signal=B:TERM@60` lead time or KillWait, \
+         Kubernetes' `terminationGracePeriodSeconds`).",
+    ),
     // [data]
     key(
         "data.format",
@@ -230,6 +242,20 @@ pub const KEYS: &[ConfigKey] = &[
         Reused,
         "Send a sample's requests to one endpoint, whose prefix cache then holds the sample's \
          shared prompt prefixes; false: least-outstanding routing alone.",
+    ),
+    key(
+        "models.<role>.yes_no_token_ids",
+        r#""off" | "auto" | [yes_id, no_id] | [[yes ids], [no ids]]"#,
+        r#""off""#,
+        Rerun,
+        "`[models.user]` only: the Yes/No token ids the scoring requests name in vLLM's \
+         `logprob_token_ids`, whose log-probabilities then come back at the answer position, so \
+         that P(Yes) and P(No) are exact even when neither is among the top `[user] \
+         top_logprobs`. `\"auto\"`: ask the first endpoint's `/tokenize` once for ` Yes`, `Yes`, \
+         ` No`, `No` (those that are one token); a server without it leaves scoring as with \
+         `\"off\"`. An answer where the ids did not come back (a server that ignores the \
+         parameter) is read from its top alternatives; the report counts the scores of each \
+         path. Changes the requests.",
     ),
     // [search]
     key(
@@ -562,6 +588,7 @@ pub(crate) const FULL_CONFIG: &str = r#"
         output = "out"
         max_in_flight = 8
         give_up_after_s = 30
+        drain_timeout_s = 5
         [data]
         format = "grsu"
         path = "conversations.jsonl"
@@ -580,6 +607,7 @@ pub(crate) const FULL_CONFIG: &str = r#"
         affinity = false
         [models.user]
         embedded_model = "user.gguf"
+        yes_no_token_ids = [[9642, 7566], [2822, 2360]]
         [models.critique]
         model = "c"
         [models.reward]

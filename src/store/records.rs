@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::SampleMetrics;
+use crate::model::scoring::ScorePaths;
 use crate::search::SearchTree;
 
 /// What was run: written once when a sweep starts, checked when it is resumed or merged.
@@ -27,6 +28,10 @@ pub struct SweepManifest {
     /// The share of the samples this store runs (`--shard i/n`); `None`: all of them.
     #[serde(default)]
     pub shard: Option<crate::sweep::Shard>,
+    /// Where the shard came from (`--shard i/n`, or `--shard auto` from Slurm or Kubernetes);
+    /// `None` without a shard and in stores written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard_source: Option<crate::sweep::ShardSource>,
     pub created_unix: u64,
 }
 
@@ -159,6 +164,11 @@ pub struct CallCounts {
     /// cache): the baseline against which sharing between cells is measured.
     #[serde(default)]
     pub distinct_requests: u64,
+    /// The simulated user's scoring answers by where P(Yes) and P(No) were read: the Yes/No token
+    /// ids the request named (`[models.user] yes_no_token_ids`), the top alternatives, or neither
+    /// (unreadable, asked again). Absent in records written before it was counted.
+    #[serde(default, skip_serializing_if = "ScorePaths::is_empty")]
+    pub score_paths: ScorePaths,
 }
 
 impl CallCounts {
@@ -171,6 +181,7 @@ impl CallCounts {
         self.cached_completion_tokens += other.cached_completion_tokens;
         self.invalid_answers += other.invalid_answers;
         self.distinct_requests += other.distinct_requests;
+        self.score_paths.add(&other.score_paths);
     }
 
     /// Adds one answer: a model call, or a cache hit (which cost nothing now).

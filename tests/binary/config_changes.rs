@@ -229,6 +229,10 @@ fn change_of(key: &str, fixtures: &Fixtures) -> Result<Vec<String>, &'static str
     let set = |assignments: &[&str]| Ok(assignments.iter().map(|a| a.to_string()).collect());
     let role_key = key.replace("<role>", "crs");
     let field = key.rsplit('.').next().unwrap();
+    if key == "models.<role>.yes_no_token_ids" {
+        // The simulated user's setting only (another role refuses it).
+        return set(&["models.user.yes_no_token_ids=[[11], [12]]"]);
+    }
     if key.starts_with("models.<role>.") {
         let value = match field {
             "endpoints" => format!("[\"{}\"]", fixtures.second_server),
@@ -248,6 +252,7 @@ fn change_of(key: &str, fixtures: &Fixtures) -> Result<Vec<String>, &'static str
         "run.output" => Err("the output folder itself: another value is another folder"),
         "run.max_in_flight" => set(&["run.max_in_flight=1"]),
         "run.give_up_after_s" => set(&["run.give_up_after_s=60.0"]),
+        "run.drain_timeout_s" => set(&["run.drain_timeout_s=5.0"]),
         "data.format" => match &fixtures.ievalm {
             Some((data, catalog)) => Ok(vec![
                 "data.format=\"ievalm\"".into(),

@@ -13,6 +13,7 @@ mod match_titles;
 mod merge;
 mod model;
 mod output_store;
+mod probe;
 mod report_command;
 mod run_command;
 mod runtime;
@@ -51,6 +52,12 @@ enum Command {
     View(view_command::ViewArguments),
     /// Export a sweep's per-sample records as JSON lines.
     Export(export::ExportArguments),
+    /// Probes of the simulated user that cost model calls: `probe order` re-scores stored lists
+    /// reversed and shuffled (or re-asks with another seed) and reports how much scores move.
+    Probe {
+        #[command(subcommand)]
+        command: probe::ProbeCommand,
+    },
     /// The config reference: every key, its type, default and meaning.
     Config {
         #[command(subcommand)]
@@ -106,6 +113,7 @@ pub fn run(cli: Cli) -> Result<(), CliFailure> {
         Command::Import(arguments) => import::run(arguments),
         Command::Merge(arguments) => merge::run(arguments),
         Command::Export(arguments) => export::run(arguments),
+        Command::Probe { command } => probe::run(command),
         Command::Evaluate(arguments) => evaluate::run(arguments),
         Command::Model { command } => model::run(command),
         Command::Serve(arguments) => serve_command::run(arguments),
