@@ -97,6 +97,11 @@ before=$(requests)
 unsharded_calls=$(( $(requests) - before ))
 echo "the fleet answered $unsharded_calls requests"
 
+# What one `grsu doctor --config` asks (each task runs one before its shard).
+before=$(requests)
+"$grsu" doctor --config unsharded.toml >/dev/null 2>&1
+doctor_calls=$(( $(requests) - before ))
+
 echo "--- the same sweep as a 3-task array, task 1 requeued mid-run"
 sweep "$work/sharded" >sweep.toml
 before=$(requests)
@@ -126,7 +131,7 @@ sharded_calls=$(( $(requests) - before ))
 echo "--- the merged sweep against the unsharded one"
 "$grsu" export sharded >merged.jsonl 2>/dev/null
 "$grsu" export unsharded >unsharded.jsonl 2>/dev/null
-python3 - "$unsharded_calls" "$sharded_calls" <<'PY'
+python3 - "$unsharded_calls" "$sharded_calls" "$doctor_calls" <<'PY'
 import json, sys
 def load(path):
     rows = [json.loads(line) for line in open(path)]
@@ -134,12 +139,15 @@ def load(path):
 merged, merged_rows = load("merged.jsonl")
 whole, whole_rows = load("unsharded.jsonl")
 same = sum(merged.get(key) == value for key, value in whole.items())
-unsharded_calls, sharded_calls = int(sys.argv[1]), int(sys.argv[2])
+unsharded_calls, sharded_calls, doctor_calls = (int(value) for value in sys.argv[1:4])
+# Four doctor runs: one per task, and one more for the requeued task's second start.
+expected = unsharded_calls + 4 * doctor_calls
 print(f"records: merged {merged_rows} ({len(merged)} distinct), unsharded {whole_rows}")
 print(f"identical predictions: {same} of {len(whole)}")
-print(f"fleet requests: unsharded {unsharded_calls}, sharded with the requeue {sharded_calls} "
-      f"(each task's grsu doctor adds 15)")
-ok = merged_rows == len(merged) == whole_rows and same == len(whole)
+print(f"fleet requests: unsharded {unsharded_calls}; sharded with the requeue {sharded_calls} = "
+      f"{unsharded_calls} + 4 doctor runs x {doctor_calls}: {'yes' if sharded_calls == expected else 'NO'}"
+      " (no finished call paid twice)")
+ok = merged_rows == len(merged) == whole_rows and same == len(whole) and sharded_calls == expected
 print("OK" if ok else "MISMATCH")
 sys.exit(0 if ok else 1)
 PY
