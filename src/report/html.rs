@@ -106,6 +106,8 @@ figure svg { display: block; width: 100%; height: auto; border: 1px solid var(--
 figcaption { font-size: 14px; margin-top: 8px; line-height: 1.45; }
 .errors { font-size: 14px; margin: 8px 0 0; padding-left: 20px; }
 .errors li { margin: 2px 0; }
+#diagnostics table { font-size: 12.5px; }
+#diagnostics thead th { white-space: normal; vertical-align: bottom; max-width: 110px; }
 #diagnostics .placeholder { border: 1px dashed #b9b9c0; border-radius: 6px; padding: 14px 18px;
   color: var(--muted); background: #fbfbfc; max-width: none; }
 footer { margin-top: 48px; border-top: 1px solid var(--hair); padding-top: 10px; color: var(--muted);
