@@ -26,6 +26,15 @@ pub enum ModelError {
     /// The body could not be understood (retryable: a proxy or a dying server may send junk).
     #[error("malformed response from {endpoint}: {message}")]
     Malformed { endpoint: String, message: String },
+    /// A successful answer from another model than the configured one (a proxy routing elsewhere, a
+    /// LoRA adapter missing and the base model answering): not retryable, the endpoint is
+    /// misconfigured.
+    #[error("{endpoint} answered with model `{answered}`, not the configured `{configured}`")]
+    WrongModel {
+        endpoint: String,
+        configured: String,
+        answered: String,
+    },
     /// The embedded model or its files failed.
     #[error("embedded model: {message}")]
     Embedded { message: String },
@@ -46,6 +55,7 @@ impl ModelError {
             ModelError::Server { .. } => "server",
             ModelError::Rejected { .. } => "rejected",
             ModelError::Malformed { .. } => "malformed",
+            ModelError::WrongModel { .. } => "wrong_model",
             ModelError::Embedded { .. } => "embedded",
             ModelError::Cache { .. } => "cache",
             ModelError::Unusable { .. } => "unusable",

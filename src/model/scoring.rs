@@ -307,6 +307,20 @@ fn read_score_at(
         ),
     })?;
     let at = &tokens[position];
+    // A log-probability is at most 0 (NaN from a cache or a server bug, or a positive value,
+    // would give a probability that is not one); -inf is a probability of 0.
+    let entries = std::iter::once((&at.token, at.logprob))
+        .chain(at.top_logprobs.iter().map(|top| (&top.token, top.logprob)));
+    for (token, logprob) in entries {
+        if logprob.is_nan() || logprob > 0.0 {
+            return Err(ModelError::Unusable {
+                message: format!(
+                    "logprob {logprob} of {token:?} at the answer position is not a \
+                     log-probability (NaN or positive)"
+                ),
+            });
+        }
+    }
     let (mut p_yes, mut p_no) = (0.0, 0.0);
     for top in &at.top_logprobs {
         match yes_or_no(&top.token) {
@@ -452,6 +466,42 @@ mod tests {
         assert_eq!(error.label(), "unusable");
         let no_question = choice(vec![token(" Yes", -0.1, &[(" Yes", -0.1)])]);
         assert!(read_score(&no_question, ScoringMode::Generate, ScoreFormula::Reference).is_err());
+    }
+
+    #[test]
+    fn missing_nan_or_positive_logprobs_are_unreadable_on_both_paths() {
+        let ids = YesNoTokenIds {
+            yes: vec![1],
+            no: vec![2],
+        };
+        let missing = Choice {
+            text: " Yes".into(),
+            finish_reason: FinishReason::Stop,
+            logprobs: None,
+        };
+        let nan = choice(vec![token(" Yes", f64::NAN, &[(" Yes", f64::NAN)])]);
+        let positive_top = choice(vec![token(" Yes", -0.1, &[(" Yes", 0.5), (" No", -2.0)])]);
+        let positive_sampled = choice(vec![token(" No", 0.25, &[])]);
+        for answer in [&missing, &nan, &positive_top, &positive_sampled] {
+            for formula in [ScoreFormula::Reference, ScoreFormula::Normalized] {
+                let error = read_score(answer, ScoringMode::Forced, formula).unwrap_err();
+                assert_eq!(error.label(), "unusable");
+                let (via, path) = read_score_via(answer, ScoringMode::Forced, formula, Some(&ids));
+                assert_eq!(path, ScorePath::Unreadable);
+                assert_eq!(via.unwrap_err().to_string(), error.to_string());
+            }
+        }
+        let message =
+            read_score(&positive_top, ScoringMode::Forced, ScoreFormula::Reference).unwrap_err();
+        assert!(message.to_string().contains("logprob 0.5"), "{message}");
+        // A logprob of 0 (certainty) and -inf (impossible) are log-probabilities.
+        let certain = choice(vec![token(
+            " Yes",
+            0.0,
+            &[(" Yes", 0.0), (" No", f64::NEG_INFINITY)],
+        )]);
+        let score = read_score(&certain, ScoringMode::Forced, ScoreFormula::Normalized).unwrap();
+        assert_eq!((score.score, score.p_yes, score.p_no), (1.0, 1.0, 0.0));
     }
 
     #[test]

@@ -3,12 +3,27 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use reqwest::header::{CONTENT_TYPE, LOCATION};
 use reqwest::StatusCode;
 
 use super::wire::{error_message_of, WireRequest, WireResponse};
 use crate::model::classify::{ClassifyRequest, ClassifyResponse};
 use crate::model::scoring::{Answer, YesNoTokenIds, YES_NO_TEXTS};
 use crate::model::{Backend, ChatRequest, ChatResponse, ModelError};
+
+/// The most bytes of a successful response body the client reads: 16 MiB. A scoring or critique
+/// answer is a few KiB and a model listing less; a larger body (or an endless chunked stream) is a
+/// broken server or proxy. The body is read incrementally and reading stops at the cap, so memory
+/// stays bounded, and the answer is a retryable [`ModelError::Malformed`] naming the endpoint, the
+/// path and the cap.
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The most bytes of an error body (non-2xx) read; the rest is left unread (the message of an
+/// error body is cut to 500 characters anyway).
+const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+
+/// The most bytes of a non-JSON body read to quote its start in the error.
+const QUOTED_BODY_BYTES: usize = 512;
 
 /// Where and how to reach one endpoint.
 #[derive(Debug, Clone)]
@@ -20,13 +35,21 @@ pub struct HttpEndpoint {
     /// The API key, read by the caller from the environment variable the config names. Never
     /// logged, never part of the cache key.
     pub api_key: Option<String>,
-    /// Whole-request timeout.
+    /// Whole-exchange timeout: from connecting until the last byte of the body (a server trickling
+    /// its body runs into it too).
     pub timeout: Duration,
 }
 
 /// A client of one endpoint. `chat` returns exactly `n` choices: servers that ignore `n`
-/// (llama.cpp) get further requests for the missing ones, seeded `seed + i` for child `i` as vLLM
-/// seeds its children, so the answers do not depend on whether the server honoured `n`.
+/// (llama.cpp: one choice whatever `n` is) get further requests for the missing ones, seeded
+/// `seed + i` for child `i` as vLLM seeds its children, so the answers do not depend on whether the
+/// server honoured `n`; any other count (none, fewer than `n` but more than one, more than `n`) is
+/// a retryable [`ModelError::Malformed`].
+///
+/// Redirects are not followed (an endpoint is exactly its configured address, and the API key goes
+/// nowhere else): a 3xx is a non-retryable [`ModelError::Rejected`]. A 2xx whose content type is not
+/// JSON, or whose body exceeds [`MAX_RESPONSE_BYTES`], is a retryable [`ModelError::Malformed`]; a
+/// chat answer from another model than the configured one is [`ModelError::WrongModel`].
 #[derive(Debug, Clone)]
 pub struct HttpBackend {
     base: String,
@@ -40,6 +63,9 @@ impl HttpBackend {
         let client = reqwest::Client::builder()
             .connect_timeout(endpoint.timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(60))
+            // reqwest follows up to 10 redirects by default, sending the request (and, to the
+            // same host, the Authorization header) again to wherever the server points.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|error| ModelError::Connection {
                 endpoint: base.clone(),
@@ -67,24 +93,54 @@ impl HttpBackend {
         }
     }
 
-    fn transport_error(&self, error: reqwest::Error) -> ModelError {
+    fn transport_error(&self, error: reqwest::Error, timeout: Duration) -> ModelError {
+        let chain = error_chain(&error);
+        if self.base.starts_with("https://") && error.is_connect() && looks_like_tls(&chain) {
+            // A certificate that is not trusted (self-signed, expired, another host's) or a server
+            // that does not speak TLS: the handshake failed, so nothing was sent. There is no
+            // fallback to plain http and no way to accept an invalid certificate.
+            return ModelError::Connection {
+                endpoint: self.base.clone(),
+                message: format!(
+                    "TLS handshake failed, no request was sent (the certificate must be valid for the \
+                     host and signed by a trusted root; grsu never accepts an invalid one nor falls \
+                     back to http): {chain}"
+                ),
+            };
+        }
         if error.is_timeout() && error.is_connect() {
             // The connect timeout (at most 10 s), not the request's: a connection that never
             // opened is a connection failure.
             ModelError::Connection {
                 endpoint: self.base.clone(),
-                message: format!("connecting timed out: {}", error_chain(&error)),
+                message: format!("connecting timed out: {chain}"),
             }
         } else if error.is_timeout() {
             ModelError::Timeout {
                 endpoint: self.base.clone(),
-                seconds: self.endpoint.timeout.as_secs_f64(),
+                seconds: timeout.as_secs_f64(),
             }
         } else {
             ModelError::Connection {
                 endpoint: self.base.clone(),
-                message: error_chain(&error),
+                message: chain,
             }
+        }
+    }
+
+    /// A 3xx: not followed, and not retryable (the same request gets the same redirect).
+    fn redirect_error(&self, status: StatusCode, location: Option<&str>, path: &str) -> ModelError {
+        let to = match location {
+            Some(location) => format!("to {:?}", location.chars().take(200).collect::<String>()),
+            None => "without a location".to_string(),
+        };
+        ModelError::Rejected {
+            endpoint: self.base.clone(),
+            status: status.as_u16(),
+            message: format!(
+                "{path} redirected {to}; redirects are not followed (an endpoint is exactly its \
+                 configured address, and the API key goes nowhere else): configure the final URL"
+            ),
         }
     }
 
@@ -108,23 +164,157 @@ impl HttpBackend {
         }
     }
 
-    /// Sends a request (with the API key) and returns the body of a successful answer; transport
-    /// failures and non-2xx statuses become the matching [`ModelError`].
-    async fn body_of(&self, builder: reqwest::RequestBuilder) -> Result<String, ModelError> {
+    /// Sends a request (with the API key) to `path` and returns the body of a successful answer;
+    /// transport failures, non-2xx statuses, a non-JSON content type and a body over
+    /// [`MAX_RESPONSE_BYTES`] become the matching [`ModelError`]. `timeout` bounds the whole
+    /// exchange, body included.
+    async fn body_of(
+        &self,
+        builder: reqwest::RequestBuilder,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<String, ModelError> {
+        // One deadline around the whole exchange (connecting, headers and the body read chunk by
+        // chunk), so a server trickling its body one byte a second times out like one that never
+        // answers.
+        let exchange = self.exchange(builder, path, timeout);
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(ModelError::Timeout {
+                endpoint: self.base.clone(),
+                seconds: timeout.as_secs_f64(),
+            }),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        builder: reqwest::RequestBuilder,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<String, ModelError> {
         let response = self
             .authorised(builder)
             .send()
             .await
-            .map_err(|error| self.transport_error(error))?;
+            .map_err(|error| self.transport_error(error, timeout))?;
         let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|error| self.transport_error(error))?;
-        if !status.is_success() {
-            return Err(self.status_error(status, &text));
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+            return Err(self.redirect_error(status, location.as_deref(), path));
         }
-        Ok(text)
+        if !status.is_success() {
+            let (body, _) = self
+                .read_capped(response, MAX_ERROR_BODY_BYTES, timeout)
+                .await?;
+            return Err(self.status_error(status, &String::from_utf8_lossy(&body)));
+        }
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+        if let Some(content_type) = content_type.filter(|value| !is_json(value)) {
+            let (start, _) = self
+                .read_capped(response, QUOTED_BODY_BYTES, timeout)
+                .await?;
+            return Err(ModelError::Malformed {
+                endpoint: self.base.clone(),
+                message: format!(
+                    "{path}: content type {content_type:?}, not JSON (a proxy's page?); body starts \
+                     {:?}",
+                    String::from_utf8_lossy(&start)
+                        .chars()
+                        .take(120)
+                        .collect::<String>()
+                ),
+            });
+        }
+        let too_large = || ModelError::Malformed {
+            endpoint: self.base.clone(),
+            message: format!(
+                "{path}: the response body exceeds the cap of {} MiB (MAX_RESPONSE_BYTES); \
+                 reading stopped there",
+                MAX_RESPONSE_BYTES / (1024 * 1024)
+            ),
+        };
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_RESPONSE_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let (body, over) = self
+            .read_capped(response, MAX_RESPONSE_BYTES, timeout)
+            .await?;
+        if over {
+            return Err(too_large());
+        }
+        Ok(String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// The body chunk by chunk, at most `cap` bytes; `true` when there was more (left unread: the
+    /// connection is dropped, not reused).
+    async fn read_capped(
+        &self,
+        mut response: reqwest::Response,
+        cap: usize,
+        timeout: Duration,
+    ) -> Result<(Vec<u8>, bool), ModelError> {
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|error| self.transport_error(error, timeout))?
+        {
+            let room = cap - body.len();
+            if chunk.len() > room {
+                body.extend_from_slice(&chunk[..room]);
+                return Ok((body, true));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((body, false))
+    }
+
+    /// A chat answer names the model that wrote it. Accepted: the configured id, no id, a dated
+    /// snapshot of it (OpenAI answers `gpt-4o` with `gpt-4o-2024-08-06`), and a `.gguf` file
+    /// (llama.cpp without `--alias` serves its one model under any id and names the file).
+    fn check_model(&self, answered: &str) -> Result<(), ModelError> {
+        let configured = self.endpoint.model.as_str();
+        let snapshot = answered
+            .strip_prefix(configured)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
+        if answered.is_empty() || answered == configured || snapshot || answered.ends_with(".gguf")
+        {
+            return Ok(());
+        }
+        Err(ModelError::WrongModel {
+            endpoint: self.base.clone(),
+            configured: configured.to_string(),
+            answered: answered.chars().take(200).collect(),
+        })
+    }
+
+    /// `got` choices for `asked`: exactly `asked`, or one (a server that ignores `n`).
+    fn check_count(&self, got: usize, asked: usize) -> Result<(), ModelError> {
+        if got == asked || (got == 1 && asked > 1) {
+            return Ok(());
+        }
+        Err(ModelError::Malformed {
+            endpoint: self.base.clone(),
+            message: if got == 0 {
+                format!("a response without choices (n = {asked})")
+            } else {
+                format!(
+                    "{got} choices for n = {asked} (expected {asked}, or 1 from a server that \
+                     ignores n)"
+                )
+            },
+        })
     }
 
     /// One request as it is, without topping up missing choices (what `grsu doctor` needs to see
@@ -135,9 +325,10 @@ impl HttpBackend {
             .body_of(
                 self.client
                     .post(format!("{}/chat/completions", self.base))
-                    .timeout(self.endpoint.timeout)
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .header(CONTENT_TYPE, "application/json")
                     .body(serde_json::to_vec(&body).expect("a request body always serialises")),
+                "/chat/completions",
+                self.endpoint.timeout,
             )
             .await?;
         let wire: WireResponse =
@@ -148,7 +339,9 @@ impl HttpBackend {
                     text.chars().take(120).collect::<String>()
                 ),
             })?;
-        Ok(wire.into_response())
+        let response = wire.into_response();
+        self.check_model(&response.model)?;
+        Ok(response)
     }
 
     /// The server's root: vLLM serves `/classify` beside `/v1`, not under it.
@@ -169,9 +362,10 @@ impl HttpBackend {
             .body_of(
                 self.client
                     .post(format!("{}/tokenize", self.root()))
-                    .timeout(self.endpoint.timeout.min(Duration::from_secs(30)))
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .header(CONTENT_TYPE, "application/json")
                     .body(body.to_string()),
+                "/tokenize",
+                self.endpoint.timeout.min(Duration::from_secs(30)),
             )
             .await?;
         let value: serde_json::Value =
@@ -218,9 +412,9 @@ impl HttpBackend {
     pub async fn list_models(&self) -> Result<Vec<String>, ModelError> {
         let text = self
             .body_of(
-                self.client
-                    .get(format!("{}/models", self.base))
-                    .timeout(self.endpoint.timeout.min(Duration::from_secs(30))),
+                self.client.get(format!("{}/models", self.base)),
+                "/models",
+                self.endpoint.timeout.min(Duration::from_secs(30)),
             )
             .await?;
         let value: serde_json::Value =
@@ -260,9 +454,10 @@ impl Backend for HttpBackend {
             .body_of(
                 self.client
                     .post(format!("{}/classify", self.root()))
-                    .timeout(self.endpoint.timeout)
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .header(CONTENT_TYPE, "application/json")
                     .body(body.to_string()),
+                "/classify",
+                self.endpoint.timeout,
             )
             .await?;
         let response: ClassifyResponse =
@@ -279,19 +474,14 @@ impl Backend for HttpBackend {
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
         let wanted = request.n.max(1) as usize;
         let mut response = self.chat_once(request).await?;
-        response.choices.truncate(wanted);
+        self.check_count(response.choices.len(), wanted)?;
         while response.choices.len() < wanted {
             let have = response.choices.len();
             let mut rest = request.clone();
             rest.n = (wanted - have) as u32;
             rest.seed = request.seed.map(|seed| seed.wrapping_add(have as u64));
             let more = self.chat_once(&rest).await?;
-            if more.choices.is_empty() {
-                return Err(ModelError::Malformed {
-                    endpoint: self.base.clone(),
-                    message: "a response without choices".into(),
-                });
-            }
+            self.check_count(more.choices.len(), wanted - have)?;
             response.usage.prompt_tokens += more.usage.prompt_tokens;
             response.usage.completion_tokens += more.usage.completion_tokens;
             response
@@ -313,6 +503,31 @@ pub fn normalise_base(url: &str) -> String {
     } else {
         format!("{trimmed}/v1")
     }
+}
+
+/// `application/json`, `application/json; charset=utf-8`, `application/problem+json`.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence.ends_with("/json") || essence.ends_with("+json")
+}
+
+/// Whether a connection error's chain is rustls failing the handshake.
+fn looks_like_tls(chain: &str) -> bool {
+    let chain = chain.to_ascii_lowercase();
+    [
+        "certificate",
+        "tls",
+        "handshake",
+        "corrupt message",
+        "invalidcontenttype",
+    ]
+    .iter()
+    .any(|word| chain.contains(word))
 }
 
 /// An error with its sources, which is where reqwest keeps the useful part ("connection refused").

@@ -12,5 +12,5 @@
 mod client;
 mod wire;
 
-pub use client::{normalise_base, HttpBackend, HttpEndpoint};
+pub use client::{normalise_base, HttpBackend, HttpEndpoint, MAX_RESPONSE_BYTES};
 pub use wire::{error_message_of, WireRequest, WireResponse};
