@@ -46,6 +46,61 @@ fn every_fixture_case_matches_python_rapidfuzz() {
     );
 }
 
+/// 400 noisy titles (typos, dropped or shifted years, case, punctuation, extra words; generated with
+/// their own seed) in 40 lists of 10, some repeating a title: Python rapidfuzz's answer for each
+/// title on its own, and within its list with the items of earlier titles removed from the choices
+/// (tests/fixtures/title_match_noisy_lists.jsonl). Ties included: Python's list is the catalog in
+/// order, so the first title wins there too.
+#[test]
+fn noisy_lists_match_python_rapidfuzz_on_their_own_and_deduplicated() {
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let catalog = Catalog::load(&data.join("redial/id2info.json"), CatalogFormat::Auto).unwrap();
+    let matcher = TitleMatcher::new(&catalog, None);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/title_match_noisy_lists.jsonl");
+    let cases: Vec<serde_json::Value> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(cases.len(), 400);
+    let round4 = |score: f64| (score * 1e4).round() / 1e4;
+    let mut failures = Vec::new();
+    for list in cases.chunk_by(|a, b| a["list"] == b["list"]) {
+        let queries: Vec<&str> = list
+            .iter()
+            .map(|case| case["query"].as_str().unwrap())
+            .collect();
+        let in_list = matcher.match_list(&queries);
+        for (case, in_list) in list.iter().zip(in_list) {
+            let query = case["query"].as_str().unwrap();
+            let alone = matcher.match_title(query);
+            for (found, key, score_key) in [
+                (alone, "match", "score"),
+                (in_list, "list_match", "list_score"),
+            ] {
+                let title = found.item.map(|item| catalog.item(item).title.as_str());
+                let expected = case[key].as_str();
+                let expected_score = case[score_key].as_f64().unwrap();
+                if title != expected || (round4(found.score) - expected_score).abs() > 1e-9 {
+                    failures.push(format!(
+                        "{query:?} ({key}): got {title:?} {}, want {expected:?} {expected_score}",
+                        round4(found.score)
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 #[test]
 fn exact_title_wins_and_ties_go_to_catalog_order() {
     let catalog = catalog_of(&["Heat (1995)", "heat 1995", "Heat (1986)"]);

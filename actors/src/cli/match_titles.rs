@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use grsu::catalog::{Catalog, CatalogFormat};
-use grsu::matching::TitleMatcher;
+use grsu::matching::{TitleMatch, TitleMatcher};
 
 use super::CliFailure;
 
@@ -30,23 +30,69 @@ pub fn run(arguments: MatchArguments) -> Result<(), CliFailure> {
     let matcher = TitleMatcher::new(&catalog, arguments.min_score);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for line in std::io::stdin().lock().lines() {
-        let query = line?;
-        let query = query.trim_end_matches('\r');
-        let found = matcher.match_title(query);
-        let title = found
-            .item
-            .map_or("", |item| catalog.item(item).title.as_str());
-        let score = round4(found.score);
-        if arguments.json {
-            let value = serde_json::json!({"query": query, "match": found.item.map(|_| title), "score": score});
-            writeln!(out, "{value}")?;
-        } else {
-            writeln!(out, "{query}\t{title}\t{score}")?;
+    let mut input = std::io::stdin().lock();
+    let threads = std::thread::available_parallelism().map_or(1, |count| count.get());
+    loop {
+        // A batch: the next line, and the lines already read behind it (a pipe gives thousands, a
+        // terminal one), matched on all cores and written in order.
+        let mut queries = Vec::new();
+        while queries.len() < BATCH && (queries.is_empty() || !input.fill_buf()?.is_empty()) {
+            let mut line = String::new();
+            if input.read_line(&mut line)? == 0 {
+                break;
+            }
+            let query = line.strip_suffix('\n').unwrap_or(&line);
+            queries.push(query.trim_end_matches('\r').to_string());
         }
+        if queries.is_empty() {
+            break;
+        }
+        let found = match_all(&matcher, &queries, threads);
+        for (query, found) in queries.iter().zip(found) {
+            let title = found
+                .item
+                .map_or("", |item| catalog.item(item).title.as_str());
+            let score = round4(found.score);
+            if arguments.json {
+                let value = serde_json::json!({"query": query, "match": found.item.map(|_| title), "score": score});
+                writeln!(out, "{value}")?;
+            } else {
+                writeln!(out, "{query}\t{title}\t{score}")?;
+            }
+        }
+        out.flush()?;
     }
-    out.flush()?;
     Ok(())
+}
+
+/// The most lines matched at once.
+const BATCH: usize = 4096;
+
+/// Each title matched on its own, the batch split across `threads` threads when it is large.
+fn match_all(matcher: &TitleMatcher, queries: &[String], threads: usize) -> Vec<TitleMatch> {
+    let chunk = queries.len().div_ceil(threads.max(1)).max(64);
+    if chunk >= queries.len() {
+        return queries
+            .iter()
+            .map(|query| matcher.match_title(query))
+            .collect();
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = queries
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|query| matcher.match_title(query))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().expect("a matching thread panicked"))
+            .collect()
+    })
 }
 
 /// Four decimals, as the fixtures and rapidfuzz's usual printing show scores.
