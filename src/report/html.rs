@@ -362,27 +362,36 @@ fn results_table(page: &mut String, report: &Report, numbers: &mut Numbers) {
     page.push_str("</tbody>\n</table>\n</div>\n</section>\n");
 }
 
+/// One figure: grsu-plot's SVG (paths only, its text as glyph outlines) labelled for screen
+/// readers, with its numbered caption; `file` names its anchor (`/` becomes `-`).
+pub(super) fn figure_html(page: &mut String, label: &str, file: &str, svg: &str, caption: &str) {
+    let svg = svg.trim_end().replacen(
+        "<svg ",
+        &format!(
+            "<svg role=\"img\" aria-label=\"{}\" ",
+            escape_html(&format!("{label}: {caption}"))
+        ),
+        1,
+    );
+    let _ = write!(
+        page,
+        "<figure id=\"figure-{}\">\n{svg}\n<figcaption><b>{label}.</b> {}</figcaption>\n\
+         </figure>\n",
+        escape_html(&file.replace('/', "-")),
+        escape_html(caption)
+    );
+}
+
 fn figures_section(page: &mut String, figures: &[ReportFigure], number: usize) {
     heading(page, "figures", number, "Figures");
     page.push_str("<div class=\"figures\">\n");
     for (index, figure) in figures.iter().enumerate() {
-        let label = format!("Figure {}", index + 1);
-        // The SVG is grsu-plot's: paths only, its text as glyph outlines; it gets a label for
-        // screen readers.
-        let svg = figure.figure.svg.trim_end().replacen(
-            "<svg ",
-            &format!(
-                "<svg role=\"img\" aria-label=\"{}\" ",
-                escape_html(&format!("{label}: {}", figure.caption))
-            ),
-            1,
-        );
-        let _ = write!(
+        figure_html(
             page,
-            "<figure id=\"figure-{}\">\n{svg}\n<figcaption><b>{label}.</b> {}</figcaption>\n\
-             </figure>\n",
-            escape_html(figure.file),
-            escape_html(&figure.caption)
+            &format!("Figure {}", index + 1),
+            figure.file,
+            &figure.figure.svg,
+            &figure.caption,
         );
     }
     page.push_str("</div>\n</section>\n");

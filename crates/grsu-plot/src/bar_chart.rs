@@ -133,10 +133,26 @@ pub(crate) fn bar_rect(
     bar: usize,
     value: f64,
 ) -> Rect {
-    let slot_left = category as f64 + (1.0 - GROUP_SHARE) / 2.0;
-    let bar_width = GROUP_SHARE / bar_count as f64;
-    let left = frame.x.map(slot_left + bar as f64 * bar_width) + BAR_GAP / 2.0;
-    let right = frame.x.map(slot_left + (bar + 1) as f64 * bar_width) - BAR_GAP / 2.0;
+    let slot = (category as f64, category as f64 + 1.0);
+    bar_in_slot(frame, slot, GROUP_SHARE, bar_count, bar, value)
+}
+
+/// The rectangle of bar `bar` of `bar_count` side by side in the slot `[low, high)` of the x axis
+/// (data units), the bars filling `share` of it in its middle, from zero to `value`; bar charts
+/// and histograms place their bars with it.
+pub(crate) fn bar_in_slot(
+    frame: &Frame,
+    (low, high): (f64, f64),
+    share: f64,
+    bar_count: usize,
+    bar: usize,
+    value: f64,
+) -> Rect {
+    let width = high - low;
+    let start = low + width * (1.0 - share) / 2.0;
+    let bar_width = width * share / bar_count as f64;
+    let left = frame.x.map(start + bar as f64 * bar_width) + BAR_GAP / 2.0;
+    let right = frame.x.map(start + (bar + 1) as f64 * bar_width) - BAR_GAP / 2.0;
     let (zero, top) = (frame.y.map(0.0), frame.y.map(value));
     Rect {
         left,

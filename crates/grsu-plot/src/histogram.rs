@@ -7,6 +7,7 @@
 //! are only comparable from a common baseline) and ends a little above the tallest bar.
 
 use crate::axis::Ticks;
+use crate::bar_chart::bar_in_slot;
 use crate::error::check_finite;
 use crate::frame::{Frame, FrameSpec, XAxis, HEIGHT, WIDTH};
 use crate::legend::{LegendEntry, Swatch};
@@ -37,8 +38,6 @@ pub struct Histogram {
 
 /// Share of a bin taken by its bars.
 const BIN_SHARE: f64 = 0.8;
-/// Gap between neighbouring bars of a bin, in CSS pixels.
-const BAR_GAP: f32 = 1.0;
 const Y_INTERVALS: usize = 6;
 const HEADROOM: f64 = 0.04;
 
@@ -88,18 +87,7 @@ fn bar_rect(
     bar: usize,
     value: f64,
 ) -> Rect {
-    let width = high - low;
-    let start = low + width * (1.0 - BIN_SHARE) / 2.0;
-    let bar_width = width * BIN_SHARE / bar_count as f64;
-    let left = frame.x.map(start + bar as f64 * bar_width) + BAR_GAP / 2.0;
-    let right = frame.x.map(start + (bar + 1) as f64 * bar_width) - BAR_GAP / 2.0;
-    let (zero, top) = (frame.y.map(0.0), frame.y.map(value));
-    Rect {
-        left,
-        right: right.max(left + 0.5),
-        top: zero.min(top),
-        bottom: zero.max(top),
-    }
+    bar_in_slot(frame, (low, high), BIN_SHARE, bar_count, bar, value)
 }
 
 /// Lays out and draws the histogram; the frame tells where data lands (for tests).

@@ -8,7 +8,7 @@ use super::answers::MATCH_THRESHOLDS;
 use super::figures::DiagnosticFigure;
 use super::measures::Stat;
 use super::{CellDiagnostics, Diagnostics};
-use crate::report::html::escape_html;
+use crate::report::html::{escape_html, figure_html};
 
 /// One table of the section.
 #[derive(Debug, Clone, PartialEq)]
@@ -633,21 +633,12 @@ pub fn html(
     if !figures.is_empty() {
         page.push_str("<div class=\"figures\">\n");
         for (index, figure) in figures.iter().enumerate() {
-            let label = format!("Figure {}", first_figure + index);
-            let svg = figure.figure.svg.trim_end().replacen(
-                "<svg ",
-                &format!(
-                    "<svg role=\"img\" aria-label=\"{}\" ",
-                    escape_html(&format!("{label}: {}", figure.caption))
-                ),
-                1,
-            );
-            let _ = write!(
-                page,
-                "<figure id=\"figure-{}\">\n{svg}\n<figcaption><b>{label}.</b> {}</figcaption>\n\
-                 </figure>\n",
-                escape_html(&figure.file.replace('/', "-")),
-                escape_html(&figure.caption)
+            figure_html(
+                &mut page,
+                &format!("Figure {}", first_figure + index),
+                &figure.file,
+                &figure.figure.svg,
+                &figure.caption,
             );
         }
         page.push_str("</div>\n");
