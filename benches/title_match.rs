@@ -27,7 +27,7 @@ fn main() {
         })
         .collect();
     let build = Instant::now();
-    let matcher = TitleMatcher::new(&catalog, None);
+    let matcher = TitleMatcher::new(&catalog, None).without_memo();
     println!(
         "catalog: {} titles; matcher built in {:.1} ms",
         catalog.len(),

@@ -34,6 +34,13 @@ pub enum InputError {
         field: String,
         problem: String,
     },
+    /// The file is not UTF-8 text.
+    #[error("{path}:{line}: not UTF-8 text (byte {column} of the line)")]
+    Encoding {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+    },
     /// A value given on the command line or in a config is not one of the accepted names.
     #[error("unknown {what} `{name}`; expected one of: {expected}")]
     UnknownName {
@@ -51,6 +58,7 @@ impl InputError {
             InputError::Empty { .. } => "empty",
             InputError::MalformedJson { .. } => "malformed_json",
             InputError::Field { .. } => "field",
+            InputError::Encoding { .. } => "encoding",
             InputError::UnknownName { .. } => "unknown_name",
         }
     }
@@ -60,6 +68,29 @@ impl InputError {
             path: path.to_path_buf(),
             source,
         }
+    }
+
+    /// The text of the file at `path`; bytes that are not UTF-8 are an error naming their line.
+    pub(crate) fn read_text(path: &Path) -> Result<String, Self> {
+        let bytes = std::fs::read(path).map_err(|source| InputError::io(path, source))?;
+        Self::decode_text(path, bytes)
+    }
+
+    /// `bytes` (the contents of `path`) as text; bytes that are not UTF-8 are
+    /// [`InputError::Encoding`] naming the 1-based line and byte of the first bad one.
+    pub fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<String, Self> {
+        String::from_utf8(bytes).map_err(|error| {
+            let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+            let line_start = valid
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |at| at + 1);
+            InputError::Encoding {
+                path: path.to_path_buf(),
+                line: 1 + valid.iter().filter(|&&b| b == b'\n').count(),
+                column: 1 + valid.len() - line_start,
+            }
+        })
     }
 }
 
@@ -86,5 +117,33 @@ impl Location<'_> {
             line: self.line,
             message: message.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_that_are_not_utf8_name_their_line() {
+        let error =
+            InputError::decode_text(Path::new("d.jsonl"), b"{}\n{\"a\": \"\xff\"}\n".to_vec())
+                .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                InputError::Encoding {
+                    line: 2,
+                    column: 8,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "d.jsonl:2: not UTF-8 text (byte 8 of the line)"
+        );
+        assert_eq!(error.label(), "encoding");
     }
 }

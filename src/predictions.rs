@@ -18,10 +18,16 @@ pub struct Prediction {
 
 /// Reads a predictions file. A sample predicted twice is an error naming both lines.
 pub fn read_predictions(path: &Path) -> Result<Vec<Prediction>, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|source| InputError::io(path, source))?;
+    let text = InputError::read_text(path)?;
+    parse_predictions(path, &text)
+}
+
+/// Reads predictions from their text, as [`read_predictions`] does from the file at `path` (which
+/// errors name).
+pub fn parse_predictions(path: &Path, text: &str) -> Result<Vec<Prediction>, InputError> {
     let mut predictions = Vec::new();
     let mut line_of: HashMap<String, usize> = HashMap::new();
-    for_each_line(path, &text, |record| {
+    for_each_line(path, text, |record| {
         let sample = record.id("sample")?;
         let ranking = record.string_list("ranking")?;
         if let Some(first) = line_of.insert(sample.clone(), record.line()) {

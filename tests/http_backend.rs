@@ -23,6 +23,7 @@ fn backend(server: &ScriptedServer, timeout: Duration) -> HttpBackend {
         model: "grsu-user".into(),
         api_key: Some("secret-key".into()),
         timeout,
+        ca_file: None,
     })
     .unwrap()
 }
@@ -215,6 +216,7 @@ async fn hung_reset_malformed_and_dead_endpoints_give_retryable_errors() {
         model: "m".into(),
         api_key: None,
         timeout: Duration::from_secs(2),
+        ca_file: None,
     })
     .unwrap();
     let refused = dead.chat(&request(1)).await.unwrap_err();

@@ -1,6 +1,7 @@
 //! The HTTP backend against servers that misbehave (issue 17): an in-process server on
 //! 127.0.0.1:0 writing raw HTTP, so that bodies can be endless or trickled, redirects point
-//! elsewhere, content types lie and TLS is not spoken.
+//! elsewhere, content types lie and TLS is not spoken; and an HTTPS server whose certificate no
+//! trusted root signed.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -203,14 +204,18 @@ async fn read_request(stream: &mut TcpStream) -> Vec<u8> {
     }
 }
 
-fn backend_at(url: String, timeout: Duration) -> HttpBackend {
-    HttpBackend::new(HttpEndpoint {
+fn endpoint_at(url: String, timeout: Duration) -> HttpEndpoint {
+    HttpEndpoint {
         url,
         model: "grsu-user".into(),
         api_key: Some(KEY.into()),
         timeout,
-    })
-    .unwrap()
+        ca_file: None,
+    }
+}
+
+fn backend_at(url: String, timeout: Duration) -> HttpBackend {
+    HttpBackend::new(endpoint_at(url, timeout)).unwrap()
 }
 
 fn backend(server: &RawServer) -> HttpBackend {
@@ -509,4 +514,179 @@ async fn an_https_endpoint_that_does_not_speak_tls_fails_clearly_and_sends_nothi
         let text = String::from_utf8_lossy(&bytes);
         assert!(!text.contains("POST") && !text.contains(KEY), "{text}");
     }
+}
+
+/// What a TLS server saw of one connection.
+#[derive(Debug, Clone)]
+struct TlsConnection {
+    /// The first byte the client sent (0x16: a TLS handshake record; a plain request starts with a
+    /// letter).
+    first_byte: Option<u8>,
+    /// The handshake's outcome: `Ok` or the server side's error.
+    handshake: Result<(), String>,
+    /// The request bytes read after a completed handshake.
+    request: Vec<u8>,
+}
+
+/// An HTTPS server on 127.0.0.1:0 with a certificate for 127.0.0.1 and localhost, issued by a CA
+/// of its own (which no client trusts unless told to), answering every request with `body`.
+struct TlsServer {
+    address: std::net::SocketAddr,
+    /// The issuing CA's certificate, PEM.
+    ca_pem: String,
+    connections: Arc<Mutex<Vec<TlsConnection>>>,
+}
+
+impl TlsServer {
+    async fn start(body: String) -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+        use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        use tokio_rustls::rustls::ServerConfig;
+
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_key = KeyPair::generate().unwrap();
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .unwrap()
+            .signed_by(&leaf_key, &ca, &ca_key)
+            .unwrap();
+        let config = ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![leaf.der().clone(), ca.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = TlsServer {
+            address: listener.local_addr().unwrap(),
+            ca_pem: ca.pem(),
+            connections: Arc::default(),
+        };
+        let connections = server.connections.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (acceptor, connections, body) =
+                    (acceptor.clone(), connections.clone(), body.clone());
+                tokio::spawn(async move {
+                    let mut first = [0u8; 1];
+                    let first_byte = match stream.peek(&mut first).await {
+                        Ok(1) => Some(first[0]),
+                        _ => None,
+                    };
+                    let mut stream = match acceptor.accept(stream).await {
+                        Ok(stream) => stream,
+                        Err(error) => {
+                            connections.lock().unwrap().push(TlsConnection {
+                                first_byte,
+                                handshake: Err(error.to_string()),
+                                request: Vec::new(),
+                            });
+                            return;
+                        }
+                    };
+                    let mut request = Vec::new();
+                    let mut chunk = [0u8; 8192];
+                    while let Ok(read) = stream.read(&mut chunk).await {
+                        if read == 0 {
+                            break;
+                        }
+                        request.extend_from_slice(&chunk[..read]);
+                        if request.windows(4).any(|window| window == b"\r\n\r\n") {
+                            break;
+                        }
+                    }
+                    connections.lock().unwrap().push(TlsConnection {
+                        first_byte,
+                        handshake: Ok(()),
+                        request,
+                    });
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = stream.write_all(head.as_bytes()).await;
+                    let _ = stream.write_all(body.as_bytes()).await;
+                    let _ = stream.shutdown().await;
+                });
+            }
+        });
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("https://{}/v1", self.address)
+    }
+
+    fn connections(&self) -> Vec<TlsConnection> {
+        self.connections.lock().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn an_untrusted_tls_certificate_fails_clearly_never_downgrades_and_a_ca_file_trusts_it() {
+    let server = TlsServer::start(chat_body("grsu-user", 1, "-0.1")).await;
+    let client = backend_at(server.url(), Duration::from_secs(5));
+    let error = client.chat(&request(1)).await.unwrap_err();
+    match &error {
+        ModelError::Connection { endpoint, message } => {
+            assert_eq!(endpoint, &server.url());
+            assert!(
+                message.contains("TLS handshake failed, no request was sent")
+                    && message.contains("invalid peer certificate: UnknownIssuer"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a connection error, got {other:?}"),
+    }
+    assert!(!error.to_string().contains(KEY));
+    // A health check fails the same way.
+    let health = client.health().await.unwrap_err();
+    assert!(health.to_string().contains("UnknownIssuer"), "{health}");
+    // Every connection opened with a TLS handshake (no plain-http retry) that the client broke
+    // off, rejecting the certificate: no request, no Authorization header reached the server.
+    let connections = server.connections();
+    assert!(!connections.is_empty());
+    for connection in &connections {
+        assert_eq!(connection.first_byte, Some(0x16), "{connection:?}");
+        let refused = connection.handshake.as_ref().unwrap_err();
+        assert!(
+            refused.contains("received fatal alert: UnknownCA"),
+            "{refused}"
+        );
+        assert!(connection.request.is_empty());
+    }
+    // Trusting the server's CA (`[models.<role>] ca_file`), the same call succeeds over TLS.
+    let folder = tempfile::tempdir().unwrap();
+    let ca_file = folder.path().join("ca.pem");
+    std::fs::write(&ca_file, &server.ca_pem).unwrap();
+    let trusting = HttpBackend::new(HttpEndpoint {
+        ca_file: Some(ca_file),
+        ..endpoint_at(server.url(), Duration::from_secs(5))
+    })
+    .unwrap();
+    let response = trusting.chat(&request(1)).await.unwrap();
+    assert_eq!(response.choices.len(), 1);
+    let last = server.connections().pop().unwrap();
+    assert!(last.handshake.is_ok(), "{last:?}");
+    let asked = String::from_utf8_lossy(&last.request).to_ascii_lowercase();
+    assert!(
+        asked.starts_with("post /v1/chat/completions")
+            && asked.contains(&format!("authorization: bearer {KEY}")),
+        "{asked}"
+    );
+    // A file without a certificate is refused when the client is built.
+    std::fs::write(folder.path().join("empty.pem"), "not a certificate\n").unwrap();
+    let refused = HttpBackend::new(HttpEndpoint {
+        ca_file: Some(folder.path().join("empty.pem")),
+        ..endpoint_at(server.url(), Duration::from_secs(5))
+    })
+    .unwrap_err();
+    assert!(
+        refused.to_string().contains("holds no PEM certificate"),
+        "{refused}"
+    );
 }

@@ -22,6 +22,7 @@ fn endpoint(server: &ScriptedServer) -> Arc<dyn Backend> {
             model: "grsu-user".into(),
             api_key: None,
             timeout: Duration::from_millis(400),
+            ca_file: None,
         })
         .unwrap(),
     )

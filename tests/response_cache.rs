@@ -17,6 +17,7 @@ fn backend(server: &ScriptedServer, url_suffix: &str) -> HttpBackend {
         model: "grsu-user".into(),
         api_key: Some("do-not-store-me".into()),
         timeout: Duration::from_secs(5),
+        ca_file: None,
     })
     .unwrap()
 }

@@ -57,7 +57,8 @@ fn noisy_lists_match_python_rapidfuzz_on_their_own_and_deduplicated() {
         return;
     };
     let catalog = Catalog::load(&data.join("redial/id2info.json"), CatalogFormat::Auto).unwrap();
-    let matcher = TitleMatcher::new(&catalog, None);
+    let remembering = TitleMatcher::new(&catalog, None);
+    let cold = TitleMatcher::new(&catalog, None).without_memo();
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/title_match_noisy_lists.jsonl");
     let cases: Vec<serde_json::Value> = std::fs::read_to_string(path)
@@ -68,7 +69,19 @@ fn noisy_lists_match_python_rapidfuzz_on_their_own_and_deduplicated() {
     assert_eq!(cases.len(), 400);
     let round4 = |score: f64| (score * 1e4).round() / 1e4;
     let mut failures = Vec::new();
-    for list in cases.chunk_by(|a, b| a["list"] == b["list"]) {
+    // Cold, then with the memo twice: first filling it (each title's best item remembered while
+    // its list is matched), then answering from it, where a list that used a remembered item
+    // must still get its best unused one.
+    let passes = [
+        ("cold", &cold),
+        ("memo", &remembering),
+        ("memo, warm", &remembering),
+    ];
+    for ((pass, matcher), list) in passes.iter().flat_map(|pass| {
+        cases
+            .chunk_by(|a, b| a["list"] == b["list"])
+            .map(move |list| (*pass, list))
+    }) {
         let queries: Vec<&str> = list
             .iter()
             .map(|case| case["query"].as_str().unwrap())
@@ -86,7 +99,7 @@ fn noisy_lists_match_python_rapidfuzz_on_their_own_and_deduplicated() {
                 let expected_score = case[score_key].as_f64().unwrap();
                 if title != expected || (round4(found.score) - expected_score).abs() > 1e-9 {
                     failures.push(format!(
-                        "{query:?} ({key}): got {title:?} {}, want {expected:?} {expected_score}",
+                        "{pass}: {query:?} ({key}): got {title:?} {}, want {expected:?} {expected_score}",
                         round4(found.score)
                     ));
                 }
@@ -99,6 +112,8 @@ fn noisy_lists_match_python_rapidfuzz_on_their_own_and_deduplicated() {
         failures.len(),
         failures.join("\n")
     );
+    assert!(remembering.remembered() > 300);
+    assert_eq!(cold.remembered(), 0);
 }
 
 #[test]

@@ -4,7 +4,8 @@
 //! Exit codes: 0 success, 2 bad input or usage (a dataset, catalog, predictions file, config or
 //! argument that cannot be used: the message names the file, line and field), 3 a run stopped
 //! because every endpoint of a model role kept failing, 143 a run stopped by SIGTERM and 130 by
-//! Ctrl-C (drained, or at once on a second signal), 1 anything else.
+//! Ctrl-C (drained, or at once on a second signal), 4 `grsu verify` found damaged store entries, 1
+//! anything else.
 
 mod cli;
 

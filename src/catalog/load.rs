@@ -47,13 +47,21 @@ impl FromStr for CatalogFormat {
 }
 
 pub(super) fn load_catalog(path: &Path, format: CatalogFormat) -> Result<Catalog, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|source| InputError::io(path, source))?;
+    let text = InputError::read_text(path)?;
+    parse_catalog(path, &text, format)
+}
+
+pub(super) fn parse_catalog(
+    path: &Path,
+    text: &str,
+    format: CatalogFormat,
+) -> Result<Catalog, InputError> {
     if text.trim().is_empty() {
         return Err(InputError::Empty {
             path: path.to_path_buf(),
         });
     }
-    let document: Value = serde_json::from_str(&text).map_err(|error| {
+    let document: Value = serde_json::from_str(text).map_err(|error| {
         Location {
             path,
             line: error.line().max(1),

@@ -68,6 +68,12 @@ impl Catalog {
         load::load_catalog(path, format)
     }
 
+    /// Reads a catalog from its text, as [`Catalog::load`] does from the file at `path` (which
+    /// errors name).
+    pub fn parse(path: &Path, text: &str, format: CatalogFormat) -> Result<Self, InputError> {
+        load::parse_catalog(path, text, format)
+    }
+
     pub fn len(&self) -> usize {
         self.items.len()
     }

@@ -40,9 +40,72 @@ fn expand_with(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<St
     Ok(expanded)
 }
 
+/// The path keys of a config document (JSON pointers into the config as it serialises, which
+/// has the document's shape) whose value is written with `${NAME}`, each with its text as
+/// written. A record of the config (a sweep's manifest) keeps these instead of their expansion:
+/// the variable's value is the machine's (a home folder, a mount that names a user or holds a
+/// token), and stays out of the config for a reason. The expansion still decides the search's
+/// identity, through the data files' paths and contents.
+pub fn written_env_paths(document: &toml::Table) -> Vec<(String, String)> {
+    let mut keys: Vec<Vec<&str>> = vec![
+        vec!["run", "output"],
+        vec!["data", "path"],
+        vec!["data", "catalog"],
+    ];
+    if let Some(models) = document.get("models").and_then(toml::Value::as_table) {
+        for role in models.keys() {
+            keys.push(vec!["models", role.as_str(), "embedded_model"]);
+            keys.push(vec!["models", role.as_str(), "ca_file"]);
+        }
+    }
+    keys.iter()
+        .filter_map(|segments| {
+            let (last, tables) = segments.split_last()?;
+            let mut table = document;
+            for name in tables {
+                table = table.get(*name)?.as_table()?;
+            }
+            let written = table.get(*last)?.as_str()?;
+            written
+                .contains("${")
+                .then(|| (format!("/{}", segments.join("/")), written.to_string()))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_written_with_variables_are_found_as_written() {
+        let document: toml::Table = toml::from_str(
+            r#"
+[run]
+output = "results/${USER}"
+[data]
+path = "${DATA:-../d}/a.jsonl"
+catalog = "/srv/catalog.json"
+[models.user]
+embedded_model = "${HOME}/m.gguf"
+[models.crs]
+model = "c"
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            written_env_paths(&document),
+            [
+                ("/run/output".to_string(), "results/${USER}".to_string()),
+                ("/data/path".into(), "${DATA:-../d}/a.jsonl".into()),
+                (
+                    "/models/user/embedded_model".into(),
+                    "${HOME}/m.gguf".into()
+                ),
+            ]
+        );
+        assert!(written_env_paths(&toml::Table::new()).is_empty());
+    }
 
     fn lookup(name: &str) -> Option<String> {
         (name == "DATA").then(|| "/srv/data".to_string())

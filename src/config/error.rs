@@ -13,11 +13,16 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    /// Not TOML, an unknown key, a value of the wrong type or an unusable one; the message has
-    /// the key's path, and where it is written once [`ConfigError::located`].
-    #[error("{path}: {message}")]
+    /// Not TOML, an unknown key, a value of the wrong type or an unusable one: the key as written
+    /// in the file, and where it is written once [`ConfigError::located`].
+    #[error("{path}: {}", keyed(.key.as_deref(), .message))]
     Parse {
         path: String,
+        /// The dotted key as written in the file, array positions 0-based:
+        /// `models.user.endpoints[1]`, `grid."search.depth"[2]`, `variant[1].search.beam_width`;
+        /// `None` where the error is not about one key (a syntax error, an unreadable cell) or
+        /// the message names it.
+        key: Option<String>,
         message: String,
         #[source]
         source: Option<Cause>,
@@ -39,8 +44,35 @@ impl ConfigError {
     pub fn parse(path: impl Into<String>, message: impl Into<String>) -> Self {
         ConfigError::Parse {
             path: path.into(),
+            key: None,
             message: message.into(),
             source: None,
+        }
+    }
+
+    /// [`ConfigError::Parse`] about the value (or the name) of `key`, as written in the file.
+    pub fn at_key(
+        path: impl Into<String>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        ConfigError::Parse {
+            path: path.into(),
+            key: Some(key.into()),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The dotted key the error is about, as written in the file (`search.depth`,
+    /// `models.user.endpoints[1]`, `grid."search.depth"[2]`); `None` where it is about no one
+    /// key.
+    pub fn file_key(&self) -> Option<String> {
+        match self {
+            ConfigError::Parse { key, .. } => key.clone(),
+            ConfigError::Invalid { table: "", key, .. } => Some(key.to_string()),
+            ConfigError::Invalid { table, key, .. } => Some(format!("{table}.{key}")),
+            ConfigError::Read { .. } => None,
         }
     }
 
@@ -86,6 +118,15 @@ impl ConfigError {
                     *problem = format!("{problem} (at {location})");
                 }
             }
+            ConfigError::Parse {
+                key: Some(key),
+                message,
+                ..
+            } if !message.contains(" line ") => {
+                if let Some(location) = super::locate::locate_key(text, key) {
+                    *message = format!("{message} (at {location})");
+                }
+            }
             ConfigError::Parse { message, .. } if !message.contains(" line ") => {
                 // The deserialiser's messages span lines ("…\nin `search`\n"): one line here.
                 let one_line = message.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -97,5 +138,13 @@ impl ConfigError {
             _ => {}
         }
         self
+    }
+}
+
+/// `key: message`, or the message alone.
+fn keyed(key: Option<&str>, message: &str) -> String {
+    match key {
+        Some(key) => format!("{key}: {message}"),
+        None => message.to_string(),
     }
 }

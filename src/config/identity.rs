@@ -241,6 +241,7 @@ fn model_identity(settings: &ModelRoleConfig) -> ModelIdentity<'_> {
         max_concurrency: _,
         api_key_env: _,
         timeout_s: _,
+        ca_file: _,
         embedded_model,
         affinity: _,
         yes_no_token_ids,

@@ -25,9 +25,30 @@ pub struct ConfigFile {
 impl ConfigFile {
     /// Reads the file; an unreadable one is [`ConfigError::Read`] naming it.
     pub fn read(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
             source,
+        })?;
+        ConfigFile::from_bytes(path, bytes)
+    }
+
+    /// A config's bytes as if read from `path`; bytes that are not UTF-8 are
+    /// [`ConfigError::Parse`] naming the line and column of the first bad one.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Self, ConfigError> {
+        let text = String::from_utf8(bytes).map_err(|error| {
+            let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+            let line_start = valid
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |at| at + 1);
+            ConfigError::parse(
+                path.display().to_string(),
+                format!(
+                    "not UTF-8 text at line {}, column {}",
+                    1 + valid.iter().filter(|&&b| b == b'\n').count(),
+                    1 + valid.len() - line_start
+                ),
+            )
         })?;
         Ok(ConfigFile::from_text(path, text))
     }
@@ -70,14 +91,35 @@ impl ConfigFile {
 }
 
 /// Deserialises a document (a config file's, or a sweep cell's) into a config type; an unknown
-/// key or a bad value is [`ConfigError::Parse`] naming `label`, with the key's path in the message
-/// (which [`ConfigError::located`] turns into a line and column).
+/// key or a bad value is [`ConfigError::Parse`] naming `label` and the whole dotted key, array
+/// positions included (`models.user.endpoints[1]`, `search.beam_widht`), which
+/// [`ConfigError::located`] turns into a line and column.
 pub fn deserialize<T: DeserializeOwned>(
     document: toml::Table,
     label: &str,
 ) -> Result<T, ConfigError> {
-    T::deserialize(toml::Value::Table(document))
-        .map_err(|error| ConfigError::parse(label, error.to_string()).with_source(error))
+    serde_path_to_error::deserialize(toml::Value::Table(document)).map_err(|error| {
+        let path = error.path().to_string();
+        let error = error.into_inner();
+        let message = error
+            .message()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        // An unknown or missing key may be reported at its table: the key is the table's and its.
+        let named = super::locate::key_in_message(&message).filter(|_| {
+            message.starts_with("unknown field") || message.starts_with("missing field")
+        });
+        let key = match (path.as_str(), named) {
+            (".", Some(named)) => named.to_string(),
+            (path, Some(named)) if path.rsplit('.').next() != Some(named) => {
+                format!("{path}.{named}")
+            }
+            (".", None) => return ConfigError::parse(label, message).with_source(error),
+            (path, _) => path.to_string(),
+        };
+        ConfigError::at_key(label, key, message).with_source(error)
+    })
 }
 
 /// Resolves the paths of a config: `${NAME}` and `${NAME:-default}` are expanded, then a relative
@@ -121,7 +163,7 @@ impl<'a> PathResolver<'a> {
         self.resolve("data", "catalog", &mut data.catalog)
     }
 
-    /// Resolves the `embedded_model` path of `role`'s table, where it is set.
+    /// Resolves the paths of `role`'s table, where they are set: `embedded_model` and `ca_file`.
     pub fn resolve_embedded_model(
         &self,
         role: Role,
@@ -131,7 +173,8 @@ impl<'a> PathResolver<'a> {
             table_of(role),
             "embedded_model",
             settings.embedded_model.as_mut(),
-        )
+        )?;
+        self.resolve_optional(table_of(role), "ca_file", settings.ca_file.as_mut())
     }
 
     /// [`PathResolver::resolve`] for an optional path.
@@ -184,6 +227,12 @@ mod tests {
         assert!(
             std::error::Error::source(&error).is_some(),
             "the TOML error is kept"
+        );
+        let bytes = b"[run]\nname = \"\xc3(\"\n".to_vec();
+        let error = ConfigFile::from_bytes(Path::new("/configs/bad.toml"), bytes).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "/configs/bad.toml: not UTF-8 text at line 2, column 9"
         );
         let missing = ConfigFile::read(Path::new("/nowhere/at/all.toml")).unwrap_err();
         assert!(matches!(missing, ConfigError::Read { .. }));

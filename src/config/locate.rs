@@ -111,6 +111,90 @@ pub fn locate_message(text: &str, message: &str) -> Option<Location> {
     }
 }
 
+/// Where a key named as [`super::ConfigError::file_key`] writes it is: `search.depth`,
+/// `models.user.endpoints[1]` (the key's line), `grid."search.depth"[2]` (the grid's line of that
+/// axis), `variant[1].search.beam_width` (the key in the second `[[variant]]`, else its header).
+pub fn locate_key(text: &str, key: &str) -> Option<Location> {
+    if let Some(axis) = key.strip_prefix("grid.\"") {
+        let axis = axis.split('"').next()?;
+        return locate(text, "grid", axis);
+    }
+    if let Some(rest) = key.strip_prefix("variant[") {
+        let (index, rest) = rest.split_once(']')?;
+        let index = index.parse().ok()?;
+        return locate_in_variant(
+            text,
+            index,
+            &without_positions(rest.trim_start_matches('.')),
+        );
+    }
+    let key = without_positions(key);
+    let (table, last) = key.rsplit_once('.').unwrap_or(("", &key));
+    locate(text, table, last).or_else(|| locate_anywhere(text, last))
+}
+
+/// `models.user.endpoints[1]` → `models.user.endpoints`.
+fn without_positions(key: &str) -> String {
+    let mut plain = String::new();
+    let mut depth = 0;
+    for character in key.chars() {
+        match character {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            _ if depth == 0 => plain.push(character),
+            _ => {}
+        }
+    }
+    plain
+}
+
+/// The assignment of `key` (dotted, within the variant) in the `index`-th `[[variant]]` table
+/// (0-based), or a key it is under or that is under it; else that table's header.
+fn locate_in_variant(text: &str, index: usize, key: &str) -> Option<Location> {
+    let mut seen = 0;
+    let mut header = None;
+    // The subtable of the variant the lines are in (`[variant.search]`: `search`), while in it.
+    let mut inside: Option<String> = None;
+    for (line_index, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let at = Location {
+            line: line_index + 1,
+            column: line.len() - trimmed.len() + 1,
+        };
+        if let Some(name) = table_header(trimmed) {
+            if trimmed.starts_with("[[") && name == "variant" {
+                seen += 1;
+                if seen == index + 1 {
+                    header = Some(at);
+                    inside = Some(String::new());
+                    continue;
+                }
+            }
+            inside = match (&inside, name.strip_prefix("variant.")) {
+                (Some(_), Some(sub)) if !trimmed.starts_with("[[") => Some(sub.to_string()),
+                _ => None,
+            };
+            if inside.is_none() && header.is_some() {
+                break;
+            }
+            continue;
+        }
+        let (Some(sub), Some((assigned, _))) = (&inside, trimmed.split_once('=')) else {
+            continue;
+        };
+        let assigned = unquote(assigned.trim());
+        let path = if sub.is_empty() {
+            assigned
+        } else {
+            format!("{sub}.{assigned}")
+        };
+        if within(&path, key) || within(key, &path) {
+            return Some(at);
+        }
+    }
+    header
+}
+
 /// `[search]` → `search`, `[[variant]]` → `variant`, `[models.crs]` → `models.crs`.
 fn table_header(line: &str) -> Option<String> {
     let inner = line

@@ -7,6 +7,7 @@
 //! max_concurrency = 64           # requests in flight per endpoint
 //! api_key_env = "OPENAI_API_KEY" # optional; the key itself never appears in a config or a store
 //! timeout_s = 600
+//! ca_file = "/etc/ssl/private-ca.pem"  # optional; a private CA for https endpoints
 //! ```
 
 use std::path::PathBuf;
@@ -38,6 +39,9 @@ pub struct ModelRoleConfig {
     pub api_key_env: Option<String>,
     /// Whole-request timeout in seconds (TOML: a positive number); see [`ModelRoleConfig::timeout`].
     pub timeout_s: Seconds,
+    /// A PEM file of root certificates trusted besides the public web roots, for `https://`
+    /// endpoints whose certificate a private CA signed.
+    pub ca_file: Option<PathBuf>,
     /// A GGUF file for the embedded model instead of the default one.
     pub embedded_model: Option<PathBuf>,
     /// Send a sample's requests to one replica (its prompts share prefixes that vLLM caches);
@@ -57,6 +61,7 @@ impl Default for ModelRoleConfig {
             max_concurrency: 32,
             api_key_env: None,
             timeout_s: Seconds::whole(600),
+            ca_file: None,
             embedded_model: None,
             affinity: true,
             yes_no_token_ids: YesNoTokenIdsSetting::Off,
@@ -202,6 +207,10 @@ impl ModelRoleConfig {
         if self.max_concurrency == 0 {
             return Err(invalid("max_concurrency", "must be at least 1".into()));
         }
+        if let Some(path) = &self.ca_file {
+            crate::model::http::root_certificates(path)
+                .map_err(|problem| invalid("ca_file", problem))?;
+        }
         if let Some(problem) = self.yes_no_token_ids.problem() {
             return Err(invalid("yes_no_token_ids", problem));
         }
@@ -237,6 +246,7 @@ impl ModelRoleConfig {
                 model: self.model.clone().unwrap_or_default(),
                 api_key: api_key.clone(),
                 timeout: self.timeout(),
+                ca_file: self.ca_file.clone(),
             })
             .collect())
     }

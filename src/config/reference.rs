@@ -228,6 +228,16 @@ pub const KEYS: &[ConfigKey] = &[
         "Whole-request timeout in seconds; must be positive.",
     ),
     key(
+        "models.<role>.ca_file",
+        "path",
+        "(none)",
+        Reused,
+        "A PEM file of root certificates trusted besides the public web roots, for https \
+         endpoints whose certificate a private CA signed; read when the config is loaded. A \
+         certificate that no trusted root signed fails the TLS handshake before anything is sent; \
+         there is no way to accept an invalid one.",
+    ),
+    key(
         "models.<role>.embedded_model",
         "path",
         "(none)",
@@ -603,6 +613,7 @@ pub(crate) const FULL_CONFIG: &str = r#"
         max_concurrency = 4
         api_key_env = "KEY"
         timeout_s = 30.0
+        ca_file = "ca.pem"
         embedded_model = "model.gguf"
         affinity = false
         [models.user]

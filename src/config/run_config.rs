@@ -321,7 +321,16 @@ impl RunConfig {
     /// Reads, resolves paths (`${NAME}`, then relative ones against the config's folder), and
     /// validates; errors name the file, the key and where it is written.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        ConfigFile::read(path)?.build(|file| {
+        Self::from_file(&ConfigFile::read(path)?)
+    }
+
+    /// Parses a config's text as if read from `path` (relative paths resolve against its folder).
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        Self::from_file(&ConfigFile::from_text(path, text))
+    }
+
+    fn from_file(config_file: &ConfigFile) -> Result<Self, ConfigError> {
+        config_file.build(|file| {
             let document = file.document()?;
             for grid_table in crate::sweep::GRID_TABLES {
                 if document.contains_key(grid_table) {

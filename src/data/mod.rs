@@ -98,12 +98,23 @@ impl Dataset {
         format: DatasetFormat,
         options: LoadOptions<'_>,
     ) -> Result<Self, InputError> {
-        let text = std::fs::read_to_string(path).map_err(|source| InputError::io(path, source))?;
+        let text = InputError::read_text(path)?;
+        Self::parse(path, &text, format, options)
+    }
+
+    /// Reads a dataset from its text, as [`Dataset::load`] does from the file at `path` (which
+    /// errors name).
+    pub fn parse(
+        path: &Path,
+        text: &str,
+        format: DatasetFormat,
+        options: LoadOptions<'_>,
+    ) -> Result<Self, InputError> {
         let mut collector = conversation::SampleCollector::new(path, options);
         match format {
-            DatasetFormat::Grsu => grsu_jsonl::read(path, &text, &mut collector)?,
-            DatasetFormat::Ievalm => ievalm_jsonl::read(path, &text, &mut collector)?,
-            DatasetFormat::InspiredTsv => inspired_tsv::read(path, &text, &mut collector)?,
+            DatasetFormat::Grsu => grsu_jsonl::read(path, text, &mut collector)?,
+            DatasetFormat::Ievalm => ievalm_jsonl::read(path, text, &mut collector)?,
+            DatasetFormat::InspiredTsv => inspired_tsv::read(path, text, &mut collector)?,
         }
         collector.finish()
     }

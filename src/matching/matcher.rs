@@ -17,6 +17,7 @@ use std::collections::{HashMap, HashSet};
 
 use rapidfuzz::fuzz::{self, Args};
 
+use super::memo::{BestItem, TitleMemo};
 use super::process::default_process;
 use crate::catalog::{Catalog, ItemIndex};
 
@@ -64,6 +65,8 @@ pub struct TitleMatcher {
     processed: Vec<Vec<char>>,
     indexed: Indexed,
     min_score: Option<f64>,
+    /// `None` when matching cold (benchmarks of the matching itself).
+    memo: Option<TitleMemo>,
 }
 
 /// `fuzz.ratio` from the LCS, computed as rapidfuzz computes it: `1 − distance / (m + n)`, × 100.
@@ -315,7 +318,20 @@ impl TitleMatcher {
             indexed: Indexed::new(&processed),
             processed,
             min_score,
+            memo: Some(TitleMemo::default()),
         }
+    }
+
+    /// The same matcher without the memo: every title is matched against the catalog, however
+    /// often it comes (to measure the matching itself).
+    pub fn without_memo(mut self) -> Self {
+        self.memo = None;
+        self
+    }
+
+    /// How many titles the memo holds.
+    pub fn remembered(&self) -> usize {
+        self.memo.as_ref().map_or(0, TitleMemo::len)
     }
 
     /// Matches one title on its own.
@@ -340,16 +356,48 @@ impl TitleMatcher {
     }
 
     fn best_unused(&self, query: &str, used: &HashSet<ItemIndex>) -> TitleMatch {
+        let best = match &self.memo {
+            None => self.search(query, used),
+            Some(memo) => match memo.get(query) {
+                // The best item of the whole catalog, if the list has not used it, is also the
+                // best unused one (the first in catalog order with the highest score).
+                Some(Some((index, score))) if !used.contains(&index) => Some((index, score)),
+                Some(None) => None,
+                Some(Some(_)) => self.search(query, used),
+                None => {
+                    let anywhere = self.search(query, &HashSet::new());
+                    memo.insert(query, anywhere);
+                    match anywhere {
+                        Some((index, _)) if used.contains(&index) => self.search(query, used),
+                        found => found,
+                    }
+                }
+            },
+        };
+        match best {
+            Some((index, score)) if self.min_score.is_none_or(|minimum| score >= minimum) => {
+                TitleMatch {
+                    item: Some(index),
+                    score,
+                }
+            }
+            Some((_, score)) => TitleMatch { item: None, score },
+            None => TitleMatch {
+                item: None,
+                score: 0.0,
+            },
+        }
+    }
+
+    /// The best unused item and its score, searched in the catalog.
+    fn search(&self, query: &str, used: &HashSet<ItemIndex>) -> BestItem {
         if let Some(&index) = self.exact.get(query) {
             if !used.contains(&index) {
-                return TitleMatch {
-                    item: Some(index),
-                    score: 100.0,
-                };
+                return Some((index, 100.0));
             }
         }
         let processed_text = default_process(query);
-        let best = if processed_text.is_empty() {
+        if processed_text.is_empty() {
             // QRatio is 0 against everything: the first unused item wins, as in rapidfuzz.
             (0..self.processed.len())
                 .find(|index| !used.contains(index))
@@ -369,19 +417,6 @@ impl TitleMatcher {
             } else {
                 self.best_by_scan(&processed, used)
             }
-        };
-        match best {
-            Some((index, score)) if self.min_score.is_none_or(|minimum| score >= minimum) => {
-                TitleMatch {
-                    item: Some(index),
-                    score,
-                }
-            }
-            Some((_, score)) => TitleMatch { item: None, score },
-            None => TitleMatch {
-                item: None,
-                score: 0.0,
-            },
         }
     }
 

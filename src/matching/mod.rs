@@ -9,7 +9,9 @@
 //! hallucinated titles unmatched instead of crediting them with some arbitrary item.
 
 mod matcher;
+mod memo;
 mod process;
 
 pub use matcher::{TitleMatch, TitleMatcher};
+pub use memo::MEMO_CAPACITY;
 pub use process::{default_process, qratio, qratio_processed};

@@ -168,9 +168,10 @@ impl ScorePaths {
     }
 
     pub fn add(&mut self, other: &ScorePaths) {
-        self.token_ids += other.token_ids;
-        self.top_logprobs += other.top_logprobs;
-        self.unreadable += other.unreadable;
+        // Counts read back from a store may be anything: they saturate rather than overflow.
+        self.token_ids = self.token_ids.saturating_add(other.token_ids);
+        self.top_logprobs = self.top_logprobs.saturating_add(other.top_logprobs);
+        self.unreadable = self.unreadable.saturating_add(other.unreadable);
     }
 
     pub fn total(&self) -> u64 {
@@ -373,6 +374,16 @@ fn read_score_at(
 mod tests {
     use super::*;
     use crate::model::{FinishReason, TokenLogprob, TopLogprob};
+
+    #[test]
+    fn score_path_counts_saturate() {
+        let mut paths = ScorePaths {
+            unreadable: u64::MAX,
+            ..ScorePaths::default()
+        };
+        paths.add(&paths.clone());
+        assert_eq!(paths.unreadable, u64::MAX);
+    }
 
     fn token(text: &str, logprob: f64, top: &[(&str, f64)]) -> TokenLogprob {
         TokenLogprob {

@@ -173,14 +173,24 @@ pub struct CallCounts {
 
 impl CallCounts {
     pub fn add(&mut self, other: &CallCounts) {
-        self.calls += other.calls;
-        self.cache_hits += other.cache_hits;
-        self.prompt_tokens += other.prompt_tokens;
-        self.completion_tokens += other.completion_tokens;
-        self.cached_prompt_tokens += other.cached_prompt_tokens;
-        self.cached_completion_tokens += other.cached_completion_tokens;
-        self.invalid_answers += other.invalid_answers;
-        self.distinct_requests += other.distinct_requests;
+        // Counts come from stored records and token counts from servers: they saturate rather
+        // than overflow.
+        self.calls = self.calls.saturating_add(other.calls);
+        self.cache_hits = self.cache_hits.saturating_add(other.cache_hits);
+        self.prompt_tokens = self.prompt_tokens.saturating_add(other.prompt_tokens);
+        self.completion_tokens = self
+            .completion_tokens
+            .saturating_add(other.completion_tokens);
+        self.cached_prompt_tokens = self
+            .cached_prompt_tokens
+            .saturating_add(other.cached_prompt_tokens);
+        self.cached_completion_tokens = self
+            .cached_completion_tokens
+            .saturating_add(other.cached_completion_tokens);
+        self.invalid_answers = self.invalid_answers.saturating_add(other.invalid_answers);
+        self.distinct_requests = self
+            .distinct_requests
+            .saturating_add(other.distinct_requests);
         self.score_paths.add(&other.score_paths);
     }
 
@@ -192,13 +202,19 @@ impl CallCounts {
     /// Adds one answer's token counts: a model call, or a cache hit.
     pub fn add_usage(&mut self, usage: &crate::model::Usage, cached: bool) {
         if cached {
-            self.cache_hits += 1;
-            self.cached_prompt_tokens += usage.prompt_tokens;
-            self.cached_completion_tokens += usage.completion_tokens;
+            self.cache_hits = self.cache_hits.saturating_add(1);
+            self.cached_prompt_tokens = self
+                .cached_prompt_tokens
+                .saturating_add(usage.prompt_tokens);
+            self.cached_completion_tokens = self
+                .cached_completion_tokens
+                .saturating_add(usage.completion_tokens);
         } else {
-            self.calls += 1;
-            self.prompt_tokens += usage.prompt_tokens;
-            self.completion_tokens += usage.completion_tokens;
+            self.calls = self.calls.saturating_add(1);
+            self.prompt_tokens = self.prompt_tokens.saturating_add(usage.prompt_tokens);
+            self.completion_tokens = self
+                .completion_tokens
+                .saturating_add(usage.completion_tokens);
         }
     }
 }
@@ -308,4 +324,35 @@ pub fn key_prefix(key: &[u8; 32]) -> String {
 /// contiguous.
 pub fn record_key(search: &str, seed: u64, sample: &str) -> String {
     format!("{search}/{seed:020}/{sample}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_from_stored_records_and_servers_saturate() {
+        let huge = CallCounts {
+            calls: u64::MAX,
+            prompt_tokens: u64::MAX,
+            score_paths: ScorePaths {
+                token_ids: u64::MAX,
+                ..ScorePaths::default()
+            },
+            ..CallCounts::default()
+        };
+        let mut total = huge;
+        total.add(&huge);
+        assert_eq!(total.calls, u64::MAX);
+        assert_eq!(total.prompt_tokens, u64::MAX);
+        assert_eq!(total.score_paths.token_ids, u64::MAX);
+        let usage = crate::model::Usage {
+            prompt_tokens: u64::MAX,
+            completion_tokens: u64::MAX,
+        };
+        total.add_usage(&usage, false);
+        total.add_usage(&usage, true);
+        assert_eq!(total.prompt_tokens, u64::MAX);
+        assert_eq!(total.cached_completion_tokens, u64::MAX);
+    }
 }

@@ -2,24 +2,32 @@
 //!
 //! Key: SHA-256 of the model identity and the canonical JSON of the request (which carries its
 //! seed). Not the endpoint URL, so a replica that moves or a second replica of the same model shares
-//! the cache; never the API key. Value: the response as JSON. Because requests are deterministic
+//! the cache; never the API key. Value: the response, compactly ([`super::response_encoding`]).
+//! Because requests are deterministic
 //! values, a cached response is exactly what the server would answer again: a resumed run replays
 //! its finished calls from here, and grid cells that ask the same question share the answer.
 //!
 //! Each entry also remembers its origin: the unit of work (search, seed, sample) that paid for it.
 //! A unit that meets its own earlier answer (a run resumed after an interruption, a tree continued
 //! to a deeper depth) counts it as its own call, not as sharing; only answers first paid for by
-//! another unit count as cache hits. Value layout: `0x01`, the origin (8 bytes, little-endian),
-//! the response as JSON; a value that starts with `{` is a response stored without an origin.
+//! another unit count as cache hits.
+//!
+//! Value layout, by its first byte:
+//! - [`COMPACT_WITH_ORIGIN`]: the origin (8 bytes, little-endian), then the chat response in the
+//!   compact encoding; [`COMPACT`]: the compact response alone (no origin);
+//! - [`JSON_WITH_ORIGIN`]: the origin, then the response as JSON (store format 1, still read);
+//! - `{`: a response as JSON without an origin (classifications; chat responses of format 1).
+//!
+//! A write returns once it is on disk: it waits for the store's next group commit.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+use super::group_commit::GroupCommit;
+use super::response_encoding;
 use super::StoreError;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 use crate::model::classify::{ClassifyRequest, ClassifyResponse};
 use crate::model::{ChatRequest, ChatResponse};
@@ -40,20 +48,114 @@ pub fn origin_of(search: &str, seed: u64, sample: &str) -> Origin {
     u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
 }
 
-const WITH_ORIGIN: u8 = 0x01;
+const JSON_WITH_ORIGIN: u8 = 0x01;
+const COMPACT_WITH_ORIGIN: u8 = 0x02;
+const COMPACT: u8 = 0x03;
+
+/// A stored entry's response, as it was encoded.
+enum Stored<'a> {
+    Chat(ChatResponse),
+    Json(&'a [u8]),
+}
+
+/// Splits a stored entry into its origin and its response.
+fn split_entry(bytes: &[u8]) -> Result<(Stored<'_>, Option<Origin>), StoreError> {
+    let corrupt = |message: String| StoreError::Corrupt {
+        tree: "responses",
+        message,
+    };
+    let origin = |bytes: &[u8]| -> Result<Origin, StoreError> {
+        bytes
+            .get(1..9)
+            .map(|origin| u64::from_le_bytes(origin.try_into().expect("8 bytes")))
+            .ok_or_else(|| corrupt("a truncated entry".into()))
+    };
+    let compact = |bytes: &[u8]| {
+        response_encoding::decode(bytes)
+            .map(Stored::Chat)
+            .map_err(|message| corrupt(format!("a compact response: {message}")))
+    };
+    match bytes.first() {
+        Some(&COMPACT_WITH_ORIGIN) => {
+            Ok((compact(&bytes[9.min(bytes.len())..])?, Some(origin(bytes)?)))
+        }
+        Some(&COMPACT) => Ok((compact(&bytes[1..])?, None)),
+        Some(&JSON_WITH_ORIGIN) => Ok((
+            Stored::Json(&bytes[9.min(bytes.len())..]),
+            Some(origin(bytes)?),
+        )),
+        Some(b'{') => Ok((Stored::Json(bytes), None)),
+        Some(other) => Err(corrupt(format!("an entry of unknown kind {other:#04x}"))),
+        None => Err(corrupt("an empty entry".into())),
+    }
+}
+
+/// Decodes a stored entry (see the value layout above) into the response as JSON and its origin:
+/// the one place that reads the encoding, for the cache and for `grsu verify`.
+pub(super) fn decode_entry(
+    bytes: &[u8],
+) -> Result<(serde_json::Value, Option<Origin>), StoreError> {
+    decode_as(bytes)
+}
+
+fn decode_as<T: FromStored>(bytes: &[u8]) -> Result<(T, Option<Origin>), StoreError> {
+    let (stored, origin) = split_entry(bytes)?;
+    T::from_stored(stored)
+        .map(|response| (response, origin))
+        .map_err(|message| StoreError::Corrupt {
+            tree: "responses",
+            message,
+        })
+}
+
+/// A response type read from an entry, whatever its encoding.
+trait FromStored: Sized {
+    fn from_stored(stored: Stored<'_>) -> Result<Self, String>;
+}
+
+impl FromStored for ChatResponse {
+    fn from_stored(stored: Stored<'_>) -> Result<Self, String> {
+        match stored {
+            Stored::Chat(response) => Ok(response),
+            Stored::Json(json) => serde_json::from_slice(json).map_err(|error| error.to_string()),
+        }
+    }
+}
+
+impl FromStored for ClassifyResponse {
+    fn from_stored(stored: Stored<'_>) -> Result<Self, String> {
+        match stored {
+            Stored::Chat(_) => Err("a chat response where a classification was expected".into()),
+            Stored::Json(json) => serde_json::from_slice(json).map_err(|error| error.to_string()),
+        }
+    }
+}
+
+impl FromStored for serde_json::Value {
+    fn from_stored(stored: Stored<'_>) -> Result<Self, String> {
+        match stored {
+            Stored::Chat(response) => {
+                Ok(serde_json::to_value(response).expect("a response always converts"))
+            }
+            Stored::Json(json) => serde_json::from_slice(json).map_err(|error| error.to_string()),
+        }
+    }
+}
 
 /// A response cache over one sled tree. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct ResponseCache {
     tree: sled::Tree,
+    commit: Arc<GroupCommit>,
     hits: Arc<AtomicU64>,
     misses: Arc<AtomicU64>,
 }
 
 impl ResponseCache {
-    pub(super) fn new(tree: sled::Tree) -> Self {
+    pub(super) fn new(tree: sled::Tree, commit: Arc<GroupCommit>) -> Self {
         ResponseCache {
             tree,
+            commit,
             hits: Arc::default(),
             misses: Arc::default(),
         }
@@ -111,7 +213,7 @@ impl ResponseCache {
         self.get_keyed(Self::key(identity, request))
     }
 
-    /// Stores a finished response paid for by `origin`, flushed before returning.
+    /// Stores a finished response paid for by `origin`; returns once it is on disk.
     pub async fn put_from(
         &self,
         identity: &str,
@@ -119,10 +221,11 @@ impl ResponseCache {
         response: &ChatResponse,
         origin: Origin,
     ) -> Result<(), StoreError> {
-        self.put_keyed(Self::key(identity, request), response, Some(origin))
+        self.put_chat(Self::key(identity, request), response, Some(origin))
+            .await
     }
 
-    /// Stores a finished response and flushes it before returning, so that a call the run counted
+    /// Stores a finished response and returns once it is on disk, so that a call the run counted
     /// as done survives a crash.
     pub async fn put(
         &self,
@@ -130,7 +233,8 @@ impl ResponseCache {
         request: &ChatRequest,
         response: &ChatResponse,
     ) -> Result<(), StoreError> {
-        self.put_keyed(Self::key(identity, request), response, None)
+        self.put_chat(Self::key(identity, request), response, None)
+            .await
     }
 
     /// The cached classification, if any (counted as a hit or a miss).
@@ -144,18 +248,26 @@ impl ResponseCache {
             .map(|(response, _)| response))
     }
 
-    /// Stores a classification and flushes it.
+    /// Stores a classification (as JSON) and flushes it.
     pub fn put_classified(
         &self,
         identity: &str,
         request: &ClassifyRequest,
         response: &ClassifyResponse,
     ) -> Result<(), StoreError> {
-        self.put_keyed(Self::classify_key(identity, request), response, None)
+        let value = serde_json::to_vec(response).expect("a classification always serialises");
+        self.insert(Self::classify_key(identity, request), value)?;
+        self.tree
+            .flush()
+            .map(|_| ())
+            .map_err(|error| StoreError::Io {
+                operation: "cache flush",
+                message: error.to_string(),
+            })
     }
 
     /// The cached response, counted as a hit or a miss.
-    fn get_keyed<T: DeserializeOwned>(
+    fn get_keyed<T: FromStored>(
         &self,
         key: [u8; 32],
     ) -> Result<Option<(T, Option<Origin>)>, StoreError> {
@@ -170,7 +282,7 @@ impl ResponseCache {
     }
 
     /// The decoded entry under `key` and its origin, not counted.
-    fn read_entry<T: DeserializeOwned>(
+    fn read_entry<T: FromStored>(
         &self,
         key: [u8; 32],
     ) -> Result<Option<(T, Option<Origin>)>, StoreError> {
@@ -181,46 +293,34 @@ impl ResponseCache {
         let Some(bytes) = found else {
             return Ok(None);
         };
-        let corrupt = |message: String| StoreError::Corrupt {
-            tree: "responses",
-            message,
-        };
-        let (origin, json) = match bytes.first() {
-            Some(&WITH_ORIGIN) if bytes.len() >= 9 => (
-                Some(u64::from_le_bytes(bytes[1..9].try_into().expect("8 bytes"))),
-                &bytes[9..],
-            ),
-            Some(&WITH_ORIGIN) => return Err(corrupt("a truncated entry".into())),
-            _ => (None, &bytes[..]),
-        };
-        serde_json::from_slice(json)
-            .map(|response| Some((response, origin)))
-            .map_err(|error| corrupt(error.to_string()))
+        decode_as(&bytes).map(Some)
     }
 
-    fn put_keyed<T: Serialize>(
+    async fn put_chat(
         &self,
         key: [u8; 32],
-        response: &T,
+        response: &ChatResponse,
         origin: Option<Origin>,
     ) -> Result<(), StoreError> {
-        let mut value = Vec::new();
-        if let Some(origin) = origin {
-            value.push(WITH_ORIGIN);
-            value.extend_from_slice(&origin.to_le_bytes());
+        let mut value = Vec::with_capacity(256);
+        match origin {
+            Some(origin) => {
+                value.push(COMPACT_WITH_ORIGIN);
+                value.extend_from_slice(&origin.to_le_bytes());
+            }
+            None => value.push(COMPACT),
         }
-        serde_json::to_writer(&mut value, response).expect("a response always serialises");
+        response_encoding::encode(response, &mut value);
+        self.insert(key, value)?;
+        self.commit.durable("cache write").await
+    }
+
+    fn insert(&self, key: [u8; 32], value: Vec<u8>) -> Result<(), StoreError> {
         self.tree
             .insert(key, value)
-            .map_err(|error| StoreError::Io {
-                operation: "cache write",
-                message: error.to_string(),
-            })?;
-        self.tree
-            .flush()
             .map(|_| ())
             .map_err(|error| StoreError::Io {
-                operation: "cache flush",
+                operation: "cache write",
                 message: error.to_string(),
             })
     }

@@ -28,10 +28,13 @@
 //! - [`changes`]: what changed since the sweep an output folder last ran, said when a run takes
 //!   it over.
 //! - [`document`]: dotted-path edits of the TOML document.
+//! - [`origin`]: where a cell's key is written in the file (its own tables, the grid, a variant),
+//!   for errors.
 //! - [`shard`]: `--shard i/n`, one orchestrator's share of a sweep.
 
 pub mod changes;
 pub mod document;
+pub mod origin;
 pub mod shard;
 
 pub use shard::{shard_from_environment, Shard, ShardRequest, ShardSource};
@@ -69,12 +72,28 @@ pub struct Cell {
     /// own depth, always given, so that a store searched deeper still reports this depth);
     /// `None`: the whole tree (strategies without depth).
     pub depth: Option<u32>,
+    /// The path keys written with `${NAME}`, as written (JSON pointer, text): see
+    /// [`Cell::manifest_config`].
+    pub written_paths: Vec<(String, String)>,
 }
 
 impl Cell {
     /// The output strategies of this cell (its rows in a report).
     pub fn strategies(&self) -> &[OutputStrategy] {
         &self.config.output.strategies
+    }
+
+    /// The cell's config as a sweep's manifest records it: the resolved config, except that a
+    /// path written with `${NAME}` is recorded as written, not as the variable's value
+    /// ([`crate::config::env_paths::written_env_paths`]).
+    pub fn manifest_config(&self) -> serde_json::Result<serde_json::Value> {
+        let mut config = serde_json::to_value(&self.config)?;
+        for (pointer, written) in &self.written_paths {
+            if let Some(value) = config.pointer_mut(pointer) {
+                *value = serde_json::Value::String(written.clone());
+            }
+        }
+        Ok(config)
     }
 }
 
@@ -105,6 +124,10 @@ pub struct Sweep {
     pub cells: Vec<Cell>,
     pub searches: Vec<SharedSearch>,
 }
+
+/// The most cells a sweep may have: every cell is a whole run, and the grid's product is expanded
+/// before anything runs, so a mistyped grid must not exhaust memory.
+pub const MAX_CELLS: usize = 1000;
 
 /// Changes to a config file given on the command line: `grsu run CONFIG --set search.depth=3
 /// --output DIR`. They apply to the file's document before its cells are expanded, and are
@@ -173,6 +196,12 @@ impl Sweep {
         ConfigFile::read(path)?.build(|file| Self::from_file(file, overrides))
     }
 
+    /// [`Sweep::load_with`] on a config's text as if read from `path` (relative paths resolve
+    /// against its folder).
+    pub fn parse(text: &str, path: &Path, overrides: &Overrides) -> Result<Sweep, ConfigError> {
+        ConfigFile::from_text(path, text).build(|file| Self::from_file(file, overrides))
+    }
+
     fn from_file(config_file: &ConfigFile, overrides: &Overrides) -> Result<Sweep, ConfigError> {
         let path = config_file.path();
         let file = config_file.label();
@@ -209,11 +238,45 @@ impl Sweep {
                 ))
             }
         };
+        let cell_count = grid
+            .iter()
+            .try_fold(variants.len(), |cells, (_, values)| {
+                cells.checked_mul(values.len())
+            })
+            .filter(|&cells| cells <= MAX_CELLS);
+        if cell_count.is_none() {
+            return Err(parse_error(format!(
+                "[grid] and [[variant]] make more than {MAX_CELLS} cells ({} variants × {}); a sweep \
+                 is at most {MAX_CELLS} cells",
+                variants.len(),
+                grid.iter()
+                    .map(|(path, values)| format!("{} {path}", values.len()))
+                    .collect::<Vec<_>>()
+                    .join(" × ")
+            )));
+        }
         let short_names = short_axis_names(&grid);
         let mut cells = Vec::new();
         let mut names = BTreeSet::new();
-        for (variant_name, overrides) in &variants {
+        for (variant_index, (variant_name, overrides)) in variants.iter().enumerate() {
             for combination in cartesian(&grid) {
+                let origin = origin::CellOrigin {
+                    grid: combination
+                        .iter()
+                        .zip(&grid)
+                        .map(|((path, value), (_, values))| {
+                            let position = values
+                                .iter()
+                                .position(|candidate| std::ptr::eq(candidate, *value))
+                                .unwrap_or_default();
+                            (path.as_str(), position)
+                        })
+                        .collect(),
+                    variant: variant_name.as_ref().map(|_| {
+                        let paths = overrides.iter().map(|(path, _)| path.as_str()).collect();
+                        (variant_index, paths)
+                    }),
+                };
                 let mut document = base.clone();
                 let mut assignments = Vec::new();
                 let mut name_parts: Vec<String> = variant_name.iter().cloned().collect();
@@ -246,7 +309,9 @@ impl Sweep {
                 } else {
                     format!("{file} (cell `{name}`)")
                 };
-                let config = RunConfig::from_document(document, path, label.clone())?;
+                let written_paths = crate::config::env_paths::written_env_paths(&document);
+                let config = RunConfig::from_document(document, path, label.clone())
+                    .map_err(|error| origin.in_file(error))?;
                 cells.push(Cell {
                     name,
                     label,
@@ -254,6 +319,7 @@ impl Sweep {
                     config,
                     search: 0,
                     depth: None,
+                    written_paths,
                 });
             }
         }

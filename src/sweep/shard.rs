@@ -13,11 +13,38 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// One share of `count`, 0-based.
+/// One share of `count`, 0-based. A manifest read back from a store is checked as `--shard` is
+/// (0 ≤ index < count), so a damaged one is an error rather than a division by zero in
+/// [`Shard::owns`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ShardFields")]
 pub struct Shard {
     pub index: usize,
     pub count: usize,
+}
+
+/// [`Shard`] as stored, before it is checked.
+#[derive(Deserialize)]
+struct ShardFields {
+    index: usize,
+    count: usize,
+}
+
+impl TryFrom<ShardFields> for Shard {
+    type Error = String;
+
+    fn try_from(fields: ShardFields) -> Result<Self, Self::Error> {
+        if fields.count == 0 || fields.index >= fields.count {
+            return Err(format!(
+                "shard {}/{}: a shard is i/n with 0 ≤ i < n",
+                fields.index, fields.count
+            ));
+        }
+        Ok(Shard {
+            index: fields.index,
+            count: fields.count,
+        })
+    }
 }
 
 impl Shard {
@@ -239,6 +266,22 @@ mod tests {
     fn from(pairs: &[(&str, &str)]) -> Result<(Shard, ShardSource), String> {
         let owned: Vec<(&str, String)> = pairs.iter().map(|(k, v)| (*k, v.to_string())).collect();
         shard_from_environment(environment(&owned))
+    }
+
+    #[test]
+    fn stored_shards_are_checked_like_given_ones() {
+        let stored: Shard = serde_json::from_str(r#"{"index": 1, "count": 4}"#).unwrap();
+        assert_eq!(stored, Shard { index: 1, count: 4 });
+        assert_eq!(
+            serde_json::to_string(&stored).unwrap(),
+            r#"{"index":1,"count":4}"#
+        );
+        for damaged in [r#"{"index": 0, "count": 0}"#, r#"{"index": 4, "count": 4}"#] {
+            let error = serde_json::from_str::<Shard>(damaged)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("0 ≤ i < n"), "{error}");
+        }
     }
 
     #[test]

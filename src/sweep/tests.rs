@@ -177,6 +177,25 @@ fn duplicate_variant_names_are_refused() {
 }
 
 #[test]
+fn a_grid_of_too_many_cells_is_refused_before_it_is_expanded() {
+    // 10^8 cells: expanding them first would exhaust memory.
+    let axes: String = ["depth", "beam_width", "expand_width", "list_length"]
+        .iter()
+        .flat_map(|key| {
+            ["search", "user"]
+                .map(|table| format!("\"{table}.{key}\" = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"))
+        })
+        .collect();
+    let (_folder, sweep) = load(&format!("[grid]\n{axes}"));
+    let error = sweep.unwrap_err().to_string();
+    assert!(error.contains("more than 1000 cells"), "{error}");
+    assert!(error.contains("sweep.toml"), "{error}");
+    // Exactly the limit is accepted as far as the count goes.
+    let (_folder, sweep) = load("[grid]\n\"search.depth\" = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n");
+    assert_eq!(sweep.unwrap().cells.len(), 10);
+}
+
+#[test]
 fn the_hash_changes_with_the_cells_and_not_with_the_output_folder() {
     let (_a, first) = load("[grid]\n\"search.depth\" = [1, 3]\n");
     let (_b, same) = load("[grid]\n\"search.depth\" = [1, 3]\n");

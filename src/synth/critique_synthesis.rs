@@ -281,7 +281,7 @@ async fn critique_list(
             let usage = answer.response.usage;
             SynthProgress::add(
                 &progress.tokens,
-                usage.prompt_tokens + usage.completion_tokens,
+                usage.prompt_tokens.saturating_add(usage.completion_tokens),
             );
         }
         let Some(choice) = answer.response.choices.first() else {

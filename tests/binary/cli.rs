@@ -9,6 +9,10 @@ use grsu_test_support::{shared_data, temp_file, Grsu};
 const GRSU: Grsu = Grsu::new(env!("CARGO_BIN_EXE_grsu"));
 
 fn grsu(arguments: &[&str], stdin: Option<&str>) -> Output {
+    grsu_with_bytes(arguments, stdin.map(str::as_bytes))
+}
+
+fn grsu_with_bytes(arguments: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = GRSU
         .command()
         .args(arguments)
@@ -18,8 +22,8 @@ fn grsu(arguments: &[&str], stdin: Option<&str>) -> Output {
         .spawn()
         .expect("start grsu");
     let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).unwrap();
     }
     drop(input);
     child.wait_with_output().unwrap()
@@ -134,6 +138,24 @@ fn match_prints_query_match_and_score() {
     let value: serde_json::Value = serde_json::from_slice(&strict.stdout).unwrap();
     assert_eq!(value["match"], serde_json::Value::Null);
     assert_eq!(value["score"], 90.4762);
+}
+
+#[test]
+fn match_rejects_a_line_that_is_not_utf8_as_bad_input() {
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let catalog = path(&data, "redial/id2info.json");
+    let output = grsu_with_bytes(
+        &["match", "--catalog", &catalog],
+        Some(b"Free Willy (1993)\r\nAm\xe9lie (2001)\n"),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("<stdin>:2: field `title`: not UTF-8 (invalid byte at offset 2)"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -240,6 +240,12 @@ fn change_of(key: &str, fixtures: &Fixtures) -> Result<Vec<String>, &'static str
             "max_concurrency" => "1".into(),
             "api_key_env" => "\"GRSU_AUDIT_KEY\"".into(),
             "timeout_s" => "30.0".into(),
+            "ca_file" => format!(
+                "\"{}\"",
+                repository_root()
+                    .join("tests/fixtures/test-ca.pem")
+                    .display()
+            ),
             "embedded_model" => "\"/nowhere/model.gguf\"".into(),
             "affinity" => "false".into(),
             _ => return Err("no changed value: add one to this test"),

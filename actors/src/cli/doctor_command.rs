@@ -175,12 +175,14 @@ struct Use {
     needs: Needs,
 }
 
-/// A distinct endpoint: URL (as the client normalises it), model id, API key variable.
+/// A distinct endpoint: URL (as the client normalises it), model id, API key variable, the CA
+/// file it is trusted through.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct EndpointKey {
     url: String,
     model: String,
     api_key_env: Option<String>,
+    ca_file: Option<std::path::PathBuf>,
 }
 
 struct Target {
@@ -547,6 +549,7 @@ fn run_config(
                     url: grsu::model::http::normalise_base(url.as_str()),
                     model: settings.model.clone().unwrap_or_default(),
                     api_key_env: settings.api_key_env.clone(),
+                    ca_file: settings.ca_file.clone(),
                 };
                 let position = *index.entry(key.clone()).or_insert_with(|| {
                     targets.push(Target {
@@ -592,6 +595,7 @@ fn run_config(
             model: target.key.model.clone(),
             api_key,
             timeout: target.timeout,
+            ca_file: target.key.ca_file.clone(),
         })
         .map_err(|error| CliFailure::Other(error.into()))?;
         backends.push(Some(backend));
@@ -854,6 +858,7 @@ fn run_endpoint(
         model: model.to_string(),
         api_key,
         timeout,
+        ca_file: None,
     })
     .map_err(|error| CliFailure::Other(error.into()))?;
     let report = runtime()?.block_on(diagnose(&backend));

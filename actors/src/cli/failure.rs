@@ -12,7 +12,8 @@ pub enum CliFailure {
     /// A config (or output folder) that cannot be used; exit code 2.
     Config(String),
     /// A run that stopped before its work was done, with the exit code that says why (3: a
-    /// model role's endpoints all kept failing, 143: SIGTERM, 130: Ctrl-C).
+    /// model role's endpoints all kept failing, 143: SIGTERM, 130: Ctrl-C), or a check that
+    /// found damage (4: `grsu verify`).
     Stopped { code: u8, message: String },
     /// Anything else (an I/O failure on stdout, a bug); exit code 1.
     Other(anyhow::Error),

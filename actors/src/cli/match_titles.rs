@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use grsu::catalog::{Catalog, CatalogFormat};
 use grsu::matching::{TitleMatch, TitleMatcher};
+use grsu::InputError;
 
 use super::CliFailure;
 
@@ -27,22 +28,25 @@ pub struct MatchArguments {
 
 pub fn run(arguments: MatchArguments) -> Result<(), CliFailure> {
     let catalog = Catalog::load(&arguments.catalog, arguments.catalog_format)?;
-    let matcher = TitleMatcher::new(&catalog, arguments.min_score);
+    // Every line matched against the catalog (no memo): lines are independent, and the memo's
+    // lock would be shared by every core.
+    let matcher = TitleMatcher::new(&catalog, arguments.min_score).without_memo();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut input = std::io::stdin().lock();
     let threads = std::thread::available_parallelism().map_or(1, |count| count.get());
+    let mut line_number = 0usize;
     loop {
         // A batch: the next line, and the lines already read behind it (a pipe gives thousands, a
         // terminal one), matched on all cores and written in order.
         let mut queries = Vec::new();
         while queries.len() < BATCH && (queries.is_empty() || !input.fill_buf()?.is_empty()) {
-            let mut line = String::new();
-            if input.read_line(&mut line)? == 0 {
+            let mut line = Vec::new();
+            if input.read_until(b'\n', &mut line)? == 0 {
                 break;
             }
-            let query = line.strip_suffix('\n').unwrap_or(&line);
-            queries.push(query.trim_end_matches('\r').to_string());
+            line_number += 1;
+            queries.push(query_of(line, line_number)?);
         }
         if queries.is_empty() {
             break;
@@ -63,6 +67,28 @@ pub fn run(arguments: MatchArguments) -> Result<(), CliFailure> {
         out.flush()?;
     }
     Ok(())
+}
+
+/// One line of stdin without its line ending; a line that is not UTF-8 is bad input (exit code
+/// 2), named by its number and the offset of its first invalid byte.
+fn query_of(mut line: Vec<u8>, line_number: usize) -> Result<String, CliFailure> {
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    }
+    while line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    String::from_utf8(line).map_err(|error| {
+        CliFailure::Input(InputError::Field {
+            path: PathBuf::from("<stdin>"),
+            line: line_number,
+            field: "title".into(),
+            problem: format!(
+                "not UTF-8 (invalid byte at offset {})",
+                error.utf8_error().valid_up_to()
+            ),
+        })
+    })
 }
 
 /// The most lines matched at once.

@@ -20,6 +20,7 @@ mod runtime;
 mod serve_command;
 mod status;
 mod synth;
+mod verify;
 mod view_command;
 
 use clap::{Parser, Subcommand};
@@ -52,6 +53,9 @@ enum Command {
     View(view_command::ViewArguments),
     /// Export a sweep's per-sample records as JSON lines.
     Export(export::ExportArguments),
+    /// Check a sweep's store entry by entry (manifest, records and their metrics, failures,
+    /// imports, cached responses) and say what is damaged; exit code 4 when something is.
+    Verify(verify::VerifyArguments),
     /// Probes of the simulated user that cost model calls: `probe order` re-scores stored lists
     /// reversed and shuffled (or re-asks with another seed) and reports how much scores move.
     Probe {
@@ -113,6 +117,7 @@ pub fn run(cli: Cli) -> Result<(), CliFailure> {
         Command::Import(arguments) => import::run(arguments),
         Command::Merge(arguments) => merge::run(arguments),
         Command::Export(arguments) => export::run(arguments),
+        Command::Verify(arguments) => verify::run(arguments),
         Command::Probe { command } => probe::run(command),
         Command::Evaluate(arguments) => evaluate::run(arguments),
         Command::Model { command } => model::run(command),

@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use grsu::store::{Store, SweepManifest};
+pub use grsu::store::held_by_a_run;
+use grsu::store::{explain_open_failure, Store, SweepManifest};
 
 use super::CliFailure;
 use grsu_actors::engine::store_path;
@@ -19,11 +20,8 @@ pub fn open_output_store(output: &Path) -> Result<Store, CliFailure> {
             path.display()
         )));
     }
-    Store::open(&path).map_err(|error| {
-        CliFailure::Other(anyhow::anyhow!(
-            "{error} (is a `grsu run` still writing it? its progress is on that process's terminal)"
-        ))
-    })
+    Store::open(&path)
+        .map_err(|error| CliFailure::Other(anyhow::anyhow!(explain_open_failure(&path, &error))))
 }
 
 /// Opens `<output>/store` and reads the manifest of the sweep in it.

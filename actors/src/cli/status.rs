@@ -35,15 +35,22 @@ pub fn run(arguments: StatusArguments) -> Result<(), CliFailure> {
         return print_shards(&arguments, &shards, Some(&HashSet::new()), true);
     }
     if own_store {
-        if let Err(error) =
-            grsu::store::Store::open(&grsu_actors::engine::store_path(&arguments.output))
-        {
+        let path = grsu_actors::engine::store_path(&arguments.output);
+        match grsu::store::Store::open(&path) {
             // A running sweep holds the store: show what it last wrote.
-            running_status(&arguments, &error.to_string())?;
-            if !shards.is_empty() {
-                print_shards(&arguments, &shards, None, false)?;
+            Err(error) if super::output_store::held_by_a_run(&error) => {
+                running_status(&arguments, &error.to_string())?;
+                if !shards.is_empty() {
+                    print_shards(&arguments, &shards, None, false)?;
+                }
+                return Ok(());
             }
-            return Ok(());
+            Err(error) => {
+                return Err(CliFailure::Other(anyhow::anyhow!(
+                    grsu::store::explain_open_failure(&path, &error)
+                )))
+            }
+            Ok(_) => {}
         }
     }
     let (store, manifest) = open_sweep(&arguments.output)?;

@@ -206,7 +206,9 @@ async fn run_controlled(
     }
     std::fs::create_dir_all(&sweep.output)
         .with_context(|| format!("cannot create {}", sweep.output.display()))?;
-    let store = Store::open(&store_path(&sweep.output))?;
+    let path = store_path(&sweep.output);
+    let store = Store::open(&path)
+        .map_err(|error| anyhow::anyhow!(grsu::store::explain_open_failure(&path, &error)))?;
 
     // Catalogs, datasets and model backends are loaded once and shared by the searches that
     // name the same ones.
@@ -268,7 +270,21 @@ async fn run_controlled(
                     continue;
                 };
                 let needed = search.config.search.depth;
-                match store.searched_depth(&search.key, seed, &sample.id)? {
+                // A record that cannot be read is searched again (its calls come from the
+                // response cache) and replaced; the damage is said, never passed over.
+                let searched = match store.searched_depth(&search.key, seed, &sample.id) {
+                    Err(grsu::store::StoreError::Corrupt { tree, message }) => {
+                        tracing::warn!(
+                            store = %store_path(&sweep.output).display(),
+                            "the record of {} in `{tree}` cannot be read ({message}): \
+                             searching it again",
+                            grsu::store::record_key(&search.key, seed, &sample.id)
+                        );
+                        None
+                    }
+                    searched => searched?,
+                };
+                match searched {
                     Some(depth) if !search.config.depth_is_shared() || depth >= needed => {
                         skipped += 1;
                     }
@@ -446,13 +462,13 @@ async fn run_controlled(
                 summary = &mut done => break summary.context("the sweep stopped without a summary")?,
                 _ = &mut shutdown => {
                     sweep_actor.stop(None);
-                    store.flush()?;
+                    flush_store(&store, &sweep, shard)?;
                     return Err(RunStopped::Interrupted { resume }.into());
                 }
                 Some(signal) = next_stop(&mut control) => {
                     if let Some((first, _)) = draining {
                         sweep_actor.stop(None);
-                        store.flush()?;
+                        flush_store(&store, &sweep, shard)?;
                         let _ = stop_sender.send(true);
                         return Err(RunStopped::Abandoned {
                             first,
@@ -479,7 +495,7 @@ async fn run_controlled(
                 _ = deadline => {
                     let signal = draining.map_or(StopSignal::Terminate, |(signal, _)| signal);
                     sweep_actor.stop(None);
-                    store.flush()?;
+                    flush_store(&store, &sweep, shard)?;
                     let _ = stop_sender.send(true);
                     return Err(RunStopped::Drained {
                         signal,
@@ -492,12 +508,12 @@ async fn run_controlled(
                 }
                 Some(death) = died.recv() => {
                     sweep_actor.stop(None);
-                    store.flush()?;
+                    flush_store(&store, &sweep, shard)?;
                     return Err(RunStopped::ActorDied { death, resume }.into());
                 }
                 dead = &mut dead => {
                     sweep_actor.stop(None);
-                    store.flush()?;
+                    flush_store(&store, &sweep, shard)?;
                     return Err(RunStopped::DeadRole { dead, resume }.into());
                 }
             }
@@ -521,7 +537,7 @@ async fn run_controlled(
                 for handle in handles {
                     let _ = handle.await;
                 }
-                store.flush()?;
+                flush_store(&store, &sweep, shard)?;
                 return Err(RunStopped::Drained {
                     signal,
                     finished: summary.finished,
@@ -543,10 +559,16 @@ async fn run_controlled(
     for handle in handles {
         let _ = handle.await;
     }
-    store.flush()?;
+    flush_store(&store, &sweep, shard)?;
 
     let report = Report::from_store(&store, &ReportOptions::default())?;
-    report.write_all(&sweep.output)?;
+    report.write_all(&sweep.output).map_err(|error| {
+        anyhow::anyhow!(
+            "{error}: the finished samples are stored; make room (or move the output folder to a \
+             larger disk) and run `{}` again",
+            resume_command(&sweep, shard)
+        )
+    })?;
     Ok(RunOutcome {
         report,
         summary,
@@ -694,6 +716,19 @@ async fn dead_role(pools: Vec<EndpointPool>, give_up_after: Duration) -> DeadRol
 }
 
 /// The command that resumes this run (its overrides and shard included), quoted for a shell.
+/// Flushes the store, or says that its folder cannot be written and how to go on: what was
+/// flushed before (finished samples, cached answers) is kept.
+fn flush_store(store: &Store, sweep: &Sweep, shard: Option<Shard>) -> anyhow::Result<()> {
+    store.flush().map_err(|error| {
+        anyhow::anyhow!(
+            "cannot write the store at {}: {error}. The samples finished before are kept; make \
+             room (or move the output folder to a larger disk) and run `{}` again",
+            store_path(&sweep.output).display(),
+            resume_command(sweep, shard)
+        )
+    })
+}
+
 fn resume_command(sweep: &Sweep, shard: Option<Shard>) -> String {
     let quote = |word: &str| {
         if word
@@ -787,7 +822,7 @@ fn update_manifest(
                         .iter()
                         .map(|strategy| strategy.as_str().to_string())
                         .collect(),
-                    config: serde_json::to_value(&cell.config)?,
+                    config: cell.manifest_config()?,
                 })
             })
             .collect::<anyhow::Result<_>>()?,

@@ -117,7 +117,13 @@ impl Progress {
             counters.cache_hits += 1;
         } else {
             counters.calls += 1;
-            counters.tokens += response.usage.prompt_tokens + response.usage.completion_tokens;
+            // Token counts are the server's word: summed without overflowing.
+            counters.tokens = counters.tokens.saturating_add(
+                response
+                    .usage
+                    .prompt_tokens
+                    .saturating_add(response.usage.completion_tokens),
+            );
         }
     }
 

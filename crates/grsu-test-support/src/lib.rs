@@ -12,12 +12,14 @@
 //!   ([`Grsu`], which takes the binary's path since only the tests of `grsu-actors` know it) and,
 //!   with the `engine` feature, a sweep in the test's own process through
 //!   `grsu_actors::engine::run` (`run_in_process`, `run_to_completion` and their `--shard`
-//!   forms); the stored records ([`stored_records`]) and predictions.
+//!   forms); the stored records ([`stored_records`]) and predictions;
+//! - model responses shaped like a paper-setting sweep's ([`responses`]), for filling stores.
 
 use std::path::PathBuf;
 
 pub mod deterministic_server;
 pub mod harness;
+pub mod responses;
 pub mod scripted_server;
 
 pub use deterministic_server::{p_yes, DeterministicServer, Traffic};

@@ -1,5 +1,6 @@
 //! The HTTP client of one OpenAI-compatible endpoint.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -25,8 +26,9 @@ const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 /// The most bytes of a non-JSON body read to quote its start in the error.
 const QUOTED_BODY_BYTES: usize = 512;
 
-/// Where and how to reach one endpoint.
-#[derive(Debug, Clone)]
+/// Where and how to reach one endpoint. Its `Debug` shows whether there is an API key, never the
+/// key.
+#[derive(Clone)]
 pub struct HttpEndpoint {
     /// Base URL, e.g. `http://gpu-01:8000/v1`; `/v1` is appended when the URL has no path.
     pub url: String,
@@ -38,6 +40,38 @@ pub struct HttpEndpoint {
     /// Whole-exchange timeout: from connecting until the last byte of the body (a server trickling
     /// its body runs into it too).
     pub timeout: Duration,
+    /// A PEM file of root certificates trusted besides the public web roots (a private CA's
+    /// certificate), for `https://` endpoints whose certificate it signed.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The certificates of a PEM file (`[models.<role>] ca_file`); a file that cannot be read or holds
+/// no certificate is an error saying so.
+pub fn root_certificates(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let bytes = std::fs::read(path)
+        .map_err(|error| format!("cannot read the CA file {}: {error}", path.display()))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(&bytes)
+        .map_err(|error| format!("the CA file {} is not PEM: {error}", path.display()))?;
+    if certificates.is_empty() {
+        return Err(format!(
+            "the CA file {} holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)",
+            path.display()
+        ));
+    }
+    Ok(certificates)
+}
+
+impl std::fmt::Debug for HttpEndpoint {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("HttpEndpoint")
+            .field("url", &self.url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("timeout", &self.timeout)
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
 }
 
 /// A client of one endpoint. `chat` returns exactly `n` choices: servers that ignore `n`
@@ -60,17 +94,25 @@ pub struct HttpBackend {
 impl HttpBackend {
     pub fn new(endpoint: HttpEndpoint) -> Result<Self, ModelError> {
         let base = normalise_base(&endpoint.url);
-        let client = reqwest::Client::builder()
+        let connection_error = |message: String| ModelError::Connection {
+            endpoint: base.clone(),
+            message,
+        };
+        let mut builder = reqwest::Client::builder();
+        if let Some(path) = &endpoint.ca_file {
+            // Added to the public web roots, which stay trusted.
+            for certificate in root_certificates(path).map_err(connection_error)? {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let client = builder
             .connect_timeout(endpoint.timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(60))
             // reqwest follows up to 10 redirects by default, sending the request (and, to the
             // same host, the Authorization header) again to wherever the server points.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|error| ModelError::Connection {
-                endpoint: base.clone(),
-                message: format!("cannot build the HTTP client: {error}"),
-            })?;
+            .map_err(|error| connection_error(format!("cannot build the HTTP client: {error}")))?;
         Ok(HttpBackend {
             base,
             endpoint,
@@ -103,8 +145,8 @@ impl HttpBackend {
                 endpoint: self.base.clone(),
                 message: format!(
                     "TLS handshake failed, no request was sent (the certificate must be valid for the \
-                     host and signed by a trusted root; grsu never accepts an invalid one nor falls \
-                     back to http): {chain}"
+                     host and signed by a trusted root, a public one or one in the role's `ca_file`; \
+                     grsu never accepts an invalid one nor falls back to http): {chain}"
                 ),
             };
         }
@@ -210,7 +252,7 @@ impl HttpBackend {
             let (body, _) = self
                 .read_capped(response, MAX_ERROR_BODY_BYTES, timeout)
                 .await?;
-            return Err(self.status_error(status, &String::from_utf8_lossy(&body)));
+            return Err(self.status_error(status, &self.redacted(&body)));
         }
         let content_type = response
             .headers()
@@ -225,7 +267,7 @@ impl HttpBackend {
                 message: format!(
                     "{path}: content type {content_type:?}, not JSON (a proxy's page?); body starts \
                      {:?}",
-                    String::from_utf8_lossy(&start)
+                    self.redacted(&start)
                         .chars()
                         .take(120)
                         .collect::<String>()
@@ -252,7 +294,20 @@ impl HttpBackend {
         if over {
             return Err(too_large());
         }
-        Ok(String::from_utf8_lossy(&body).into_owned())
+        Ok(self.redacted(&body))
+    }
+
+    /// A body as text, with the API key replaced by `[redacted]` wherever the server wrote it (an
+    /// error page that echoes the request's `Authorization` header, a model repeating its
+    /// prompt's headers): what the server answers becomes error messages, logs, failure records
+    /// and cached responses, none of which may hold the key. The whole body is redacted before
+    /// any of it is quoted or cut short, so no part of the key is left either.
+    fn redacted(&self, body: &[u8]) -> String {
+        let text = String::from_utf8_lossy(body);
+        match self.endpoint.api_key.as_deref() {
+            Some(key) if !key.is_empty() && text.contains(key) => text.replace(key, "[redacted]"),
+            _ => text.into_owned(),
+        }
     }
 
     /// The body chunk by chunk, at most `cap` bytes; `true` when there was more (left unread: the
@@ -482,8 +537,15 @@ impl Backend for HttpBackend {
             rest.seed = request.seed.map(|seed| seed.wrapping_add(have as u64));
             let more = self.chat_once(&rest).await?;
             self.check_count(more.choices.len(), wanted - have)?;
-            response.usage.prompt_tokens += more.usage.prompt_tokens;
-            response.usage.completion_tokens += more.usage.completion_tokens;
+            // Token counts are the server's word: summed without overflowing.
+            response.usage.prompt_tokens = response
+                .usage
+                .prompt_tokens
+                .saturating_add(more.usage.prompt_tokens);
+            response.usage.completion_tokens = response
+                .usage
+                .completion_tokens
+                .saturating_add(more.usage.completion_tokens);
             response
                 .choices
                 .extend(more.choices.into_iter().take(wanted - have));
@@ -544,7 +606,39 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::normalise_base;
+    use super::*;
+
+    #[test]
+    fn the_api_key_is_redacted_from_bodies_and_debug_output() {
+        let endpoint = HttpEndpoint {
+            url: "http://h:8000/v1".into(),
+            model: "m".into(),
+            api_key: Some("sk-abc123".into()),
+            timeout: Duration::from_secs(1),
+            ca_file: None,
+        };
+        assert!(!format!("{endpoint:?}").contains("sk-abc123"));
+        let backend = HttpBackend::new(endpoint).unwrap();
+        assert!(!format!("{backend:?}").contains("sk-abc123"));
+        // Redacted whole before the message is cut at 500 bytes, so no start of the key is left
+        // where the cut falls inside it.
+        for padding in [0, 474] {
+            let echoed = format!(
+                r#"{{"error": {{"message": "{}Authorization: Bearer sk-abc123"}}}}"#,
+                "x".repeat(padding)
+            );
+            let error = backend.status_error(
+                StatusCode::UNAUTHORIZED,
+                &backend.redacted(echoed.as_bytes()),
+            );
+            let message = error.to_string();
+            assert!(!message.contains("sk-a"), "{message}");
+            if padding == 0 {
+                assert!(message.ends_with("Bearer [redacted]"), "{message}");
+            }
+        }
+        assert_eq!(backend.redacted(b"no key here"), "no key here");
+    }
 
     #[test]
     fn base_urls_get_v1_only_when_they_have_no_path() {

@@ -12,5 +12,7 @@
 mod client;
 mod wire;
 
-pub use client::{normalise_base, HttpBackend, HttpEndpoint, MAX_RESPONSE_BYTES};
+pub use client::{
+    normalise_base, root_certificates, HttpBackend, HttpEndpoint, MAX_RESPONSE_BYTES,
+};
 pub use wire::{error_message_of, WireRequest, WireResponse};

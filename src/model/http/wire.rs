@@ -299,7 +299,10 @@ impl WireResponse {
             usage: Some(WireUsage {
                 prompt_tokens: response.usage.prompt_tokens,
                 completion_tokens: response.usage.completion_tokens,
-                total_tokens: response.usage.prompt_tokens + response.usage.completion_tokens,
+                total_tokens: response
+                    .usage
+                    .prompt_tokens
+                    .saturating_add(response.usage.completion_tokens),
             }),
         }
     }
@@ -327,4 +330,20 @@ pub fn error_message_of(body: &str) -> String {
         message.push('…');
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_counts_a_server_reports_are_summed_without_overflow() {
+        let body = r#"{"choices": [{"message": {"content": "Yes"}}],
+            "usage": {"prompt_tokens": 18446744073709551615, "completion_tokens": 1}}"#;
+        let response = serde_json::from_str::<WireResponse>(body)
+            .unwrap()
+            .into_response();
+        let written = WireResponse::from_response("id".into(), 0, &response);
+        assert_eq!(written.usage.unwrap().total_tokens, u64::MAX);
+    }
 }

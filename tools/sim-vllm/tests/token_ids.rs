@@ -23,6 +23,7 @@ fn endpoint(url: &str) -> HttpEndpoint {
         model: "sim".into(),
         api_key: None,
         timeout: Duration::from_secs(10),
+        ca_file: None,
     }
 }
 

@@ -43,6 +43,7 @@ pub fn backend(url: &str, timeout: Duration) -> HttpBackend {
         model: "sim".into(),
         api_key: None,
         timeout,
+        ca_file: None,
     })
     .expect("a client")
 }
