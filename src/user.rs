@@ -128,6 +128,10 @@ impl SimulatedUser {
                 mode: config.user.scoring_mode,
                 formula: config.user.score_formula,
                 top_logprobs: config.user.top_logprobs,
+                priority: config
+                    .models
+                    .get(crate::model::role::Role::User)
+                    .and_then(|settings| settings.scoring_priority),
                 ..ScoringSettings::default()
             },
             score_context: config.user.score_context,

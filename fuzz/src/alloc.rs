@@ -53,9 +53,14 @@ pub fn live_bytes() -> usize {
     LIVE.load(Ordering::Relaxed)
 }
 
-/// The most bytes live at once so far.
+/// The most bytes live at once since the start or the last [`reset_peak`].
 pub fn peak_bytes() -> usize {
     PEAK.load(Ordering::Relaxed)
+}
+
+/// Starts measuring the peak again from what is live now (before an input runs).
+pub fn reset_peak() {
+    PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
 }
 
 /// The counting allocator (over the system allocator).

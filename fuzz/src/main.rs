@@ -78,15 +78,24 @@ fn main() -> ExitCode {
     let files = SeedFiles::locate();
     runner::quiet_panics();
     println!(
-        "{:<22} {:>10} {:>9} {:>6} {:>6} {:>6} {:>7} {:>9} {:>9}",
-        "target", "inputs", "seconds", "seeds", "panics", "hangs", "errors", "accepted", "slowest"
+        "{:<22} {:>10} {:>9} {:>6} {:>6} {:>6} {:>7} {:>9} {:>9} {:>9}",
+        "target",
+        "inputs",
+        "seconds",
+        "seeds",
+        "panics",
+        "hangs",
+        "errors",
+        "accepted",
+        "slowest",
+        "largest"
     );
     let mut reports: Vec<Report> = Vec::new();
     for target in &selected {
         let seeds = target.seeds(&files);
         let report = run_target(target.as_ref(), &seeds, &options);
         println!(
-            "{:<22} {:>10} {:>9.1} {:>6} {:>6} {:>6} {:>7} {:>8.1}% {:>7.1}ms",
+            "{:<22} {:>10} {:>9.1} {:>6} {:>6} {:>6} {:>7} {:>8.1}% {:>7.1}ms {:>6.1}MiB",
             report.target,
             report.inputs,
             report.seconds,
@@ -95,17 +104,14 @@ fn main() -> ExitCode {
             report.hangs,
             report.bad_errors,
             100.0 * report.accepted as f64 / report.inputs.max(1) as f64,
-            report.slowest * 1000.0
+            report.slowest * 1000.0,
+            report.largest_bytes as f64 / (1 << 20) as f64
         );
         reports.push(report);
     }
     let total: u64 = reports.iter().map(|report| report.inputs).sum();
     let seconds: f64 = reports.iter().map(|report| report.seconds).sum();
     println!("{:<22} {total:>10} {seconds:>9.1}", "total");
-    println!(
-        "peak memory held: {:.1} MiB",
-        grsu_fuzz::alloc::peak_bytes() as f64 / (1 << 20) as f64
-    );
     let mut crashed = false;
     for report in &reports {
         for crash in &report.crashes {

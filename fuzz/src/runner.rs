@@ -93,6 +93,9 @@ pub struct Report {
     pub bad_errors: u64,
     /// The slowest input, in seconds.
     pub slowest: f64,
+    /// The most memory one input took while it ran (bytes over what was live before it), where
+    /// the counting allocator is installed.
+    pub largest_bytes: usize,
     pub crashes: Vec<Crash>,
 }
 
@@ -293,9 +296,14 @@ pub fn run_target(target: &dyn Target, seeds: &[Vec<u8>], options: &RunOptions) 
         crate::alloc::set_current(&name, &input, &options.crash_dir);
         watch.started_ns.store(watch.now_ns(), Ordering::Release);
         let generation = watch.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        let live_before = crate::alloc::live_bytes();
+        crate::alloc::reset_peak();
         let one = Instant::now();
         let result = run_one(target, &input);
         let took = one.elapsed().as_secs_f64();
+        report.largest_bytes = report
+            .largest_bytes
+            .max(crate::alloc::peak_bytes().saturating_sub(live_before));
         watch.generation.fetch_add(1, Ordering::AcqRel);
         report.inputs += 1;
         report.slowest = report.slowest.max(took);

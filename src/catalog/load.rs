@@ -88,10 +88,16 @@ pub(super) fn parse_catalog(
         explicit => explicit,
     };
     let mut items = Vec::with_capacity(entries.len());
-    for (key, info) in &entries {
+    for (index, (key, info)) in entries.iter().enumerate() {
+        // How errors name the entry: its key, or its position when the key is blank.
+        let item = if key.trim().is_empty() {
+            format!("(entry {} with key {key:?})", index + 1)
+        } else {
+            key.clone()
+        };
         let Value::Object(info) = info else {
             return Err(whole_file.field(
-                key.clone(),
+                item.clone(),
                 format!("expected an object, found {}", kind(info)),
             ));
         };
@@ -100,16 +106,16 @@ pub(super) fn parse_catalog(
                 Some(Value::String(name)) => name.trim().to_string(),
                 Some(other) => {
                     return Err(whole_file.field(
-                        format!("{key}.name"),
+                        format!("{item}.name"),
                         format!("expected a string, found {}", kind(other)),
                     ))
                 }
-                None => return Err(whole_file.field(format!("{key}.name"), "missing")),
+                None => return Err(whole_file.field(format!("{item}.name"), "missing")),
             },
             _ => key.trim().to_string(),
         };
         if title.is_empty() {
-            return Err(whole_file.field(key.clone(), "empty title"));
+            return Err(whole_file.field(item.clone(), "empty title"));
         }
         let list = |attribute: &str| -> Result<Vec<String>, InputError> {
             match info.get(attribute) {
@@ -121,13 +127,13 @@ pub(super) fn parse_catalog(
                     .map(|value| match value {
                         Value::String(text) => Ok(text.clone()),
                         other => Err(whole_file.field(
-                            format!("{key}.{attribute}"),
+                            format!("{item}.{attribute}"),
                             format!("expected strings, found {}", kind(other)),
                         )),
                     })
                     .collect(),
                 Some(other) => Err(whole_file.field(
-                    format!("{key}.{attribute}"),
+                    format!("{item}.{attribute}"),
                     format!("expected a list of strings, found {}", kind(other)),
                 )),
             }
@@ -138,7 +144,7 @@ pub(super) fn parse_catalog(
             Some(Value::String(text)) => Some(text.clone()),
             Some(other) => {
                 return Err(whole_file.field(
-                    format!("{key}.plot"),
+                    format!("{item}.plot"),
                     format!("expected a string, found {}", kind(other)),
                 ))
             }
@@ -155,4 +161,26 @@ pub(super) fn parse_catalog(
         });
     }
     Ok(Catalog::from_items(items))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_with_a_blank_key_is_named_by_its_position() {
+        let path = Path::new("movie2info.json");
+        let text = r#"{"Heat (1995)": {"genre": ["crime"]}, " ": {"genre": []}}"#;
+        let error = parse_catalog(path, text, CatalogFormat::Movie2info).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            r#"movie2info.json:1: field `(entry 2 with key " ")`: empty title"#
+        );
+        let text = r#"{"": {"name": 3}}"#;
+        let error = parse_catalog(path, text, CatalogFormat::Id2info).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            r#"movie2info.json:1: field `(entry 1 with key "").name`: expected a string, found a number"#
+        );
+    }
 }

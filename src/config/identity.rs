@@ -245,6 +245,7 @@ fn model_identity(settings: &ModelRoleConfig) -> ModelIdentity<'_> {
         embedded_model,
         affinity: _,
         yes_no_token_ids,
+        scoring_priority: _,
     } = settings;
     ModelIdentity {
         model: model.as_deref(),

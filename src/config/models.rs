@@ -8,6 +8,7 @@
 //! api_key_env = "OPENAI_API_KEY" # optional; the key itself never appears in a config or a store
 //! timeout_s = 600
 //! ca_file = "/etc/ssl/private-ca.pem"  # optional; a private CA for https endpoints
+//! scoring_priority = -1          # optional, [models.user] only: vLLM `--scheduling-policy priority`
 //! ```
 
 use std::path::PathBuf;
@@ -50,6 +51,9 @@ pub struct ModelRoleConfig {
     /// `[models.user]` only: the Yes/No token ids scoring requests name in vLLM's
     /// `logprob_token_ids`, for exact P(Yes) and P(No) ([`YesNoTokenIdsSetting`]).
     pub yes_no_token_ids: YesNoTokenIdsSetting,
+    /// `[models.user]` only: vLLM's request `priority` for scoring requests (lower is served
+    /// first; servers started with `--scheduling-policy priority`). `None`: no priority is sent.
+    pub scoring_priority: Option<i32>,
 }
 
 impl Default for ModelRoleConfig {
@@ -65,6 +69,7 @@ impl Default for ModelRoleConfig {
             embedded_model: None,
             affinity: true,
             yes_no_token_ids: YesNoTokenIdsSetting::Off,
+            scoring_priority: None,
         }
     }
 }
@@ -221,6 +226,12 @@ impl ModelRoleConfig {
                     .into(),
             ));
         }
+        if role != "user" && self.scoring_priority.is_some() {
+            return Err(invalid(
+                "scoring_priority",
+                "only the simulated user scores: set it in [models.user]".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -324,6 +335,13 @@ mod tests {
             bad_timeout.contains("positive number of seconds"),
             "{bad_timeout}"
         );
+        let priority: ModelRoleConfig = toml::from_str(
+            "endpoints = [\"http://x:8000/v1\"]\nmodel = \"m\"\nscoring_priority = -1",
+        )
+        .unwrap();
+        assert!(priority.validate("user").is_ok());
+        let error = priority.validate("crs").unwrap_err();
+        assert_eq!(error.key(), "scoring_priority");
         let embedded: ModelRoleConfig = toml::from_str("").unwrap();
         assert!(embedded.is_embedded() && embedded.validate("user").is_ok());
         assert_eq!(&embedded, ModelRoleConfig::embedded_default());

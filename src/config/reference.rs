@@ -218,7 +218,8 @@ pub const KEYS: &[ConfigKey] = &[
         "(none)",
         Reused,
         "The environment variable holding the API key, if the endpoints need one; the key itself \
-         is never logged or stored.",
+         is never logged or stored (where a server's answer quotes it, it is replaced by \
+         `[redacted]` before the answer is shown, logged or stored).",
     ),
     key(
         "models.<role>.timeout_s",
@@ -266,6 +267,18 @@ pub const KEYS: &[ConfigKey] = &[
          `\"off\"`. An answer where the ids did not come back (a server that ignores the \
          parameter) is read from its top alternatives; the report counts the scores of each \
          path. Changes the requests.",
+    ),
+    key(
+        "models.<role>.scoring_priority",
+        "integer",
+        "(none)",
+        Reused,
+        "`[models.user]` only: the `priority` sent with every scoring request, for vLLM servers \
+         started with `--scheduling-policy priority` (lower is served first; vLLM's default is \
+         0, and a server without that policy refuses any other value). Scoring requests are \
+         short and every depth of a search waits for them, so a negative value lets them pass \
+         the queued CRS lists and critiques. Not part of the request's identity: answers are \
+         the same, only their order of service changes. Absent: no priority is sent.",
     ),
     // [search]
     key(
@@ -509,8 +522,9 @@ pub fn markdown() -> String {
     let mut text = String::from("# Config reference\n\n");
     text.push_str(
         "A run config is a TOML file; unknown keys are refused, naming the key. Paths may use \
-         `${NAME}` and `${NAME:-default}` for environment variables, and relative paths resolve \
-         against the folder of the config file.\n\n",
+         `${NAME}` and `${NAME:-default}` for environment variables (a sweep's manifest records \
+         such a path as written, not the variable's value), and relative paths resolve against \
+         the folder of the config file.\n\n",
     );
     text.push_str(
         "The *on change* column says what changing a key does when the config is run again on an \

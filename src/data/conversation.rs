@@ -15,10 +15,20 @@ pub(super) struct RawTurn {
     pub items: Vec<String>,
 }
 
+/// The most history text (and turn records) the samples of one dataset may hold together: each
+/// sample of a whole conversation holds its own copy of the history before it, so a conversation
+/// of n turns costs O(n²); a file with one conversation of a hundred thousand turns must be an
+/// error, not an exhausted memory. Real datasets hold a few hundred MB at most (the ReDial test
+/// split: about 3 MB).
+pub(super) const MAX_HISTORY_BYTES: usize = 1 << 30;
+
 /// Collects samples from readers and counts what the statistics report.
 pub(super) struct SampleCollector<'a> {
     path: &'a Path,
     options: LoadOptions<'a>,
+    /// History bytes the samples hold so far, and the most they may hold.
+    history_bytes: usize,
+    history_limit: usize,
     samples: Vec<Sample>,
     line_of_id: HashMap<String, usize>,
     conversations: HashSet<String>,
@@ -34,6 +44,8 @@ impl<'a> SampleCollector<'a> {
         SampleCollector {
             path,
             options,
+            history_bytes: 0,
+            history_limit: MAX_HISTORY_BYTES,
             samples: Vec::new(),
             line_of_id: HashMap::new(),
             conversations: HashSet::new(),
@@ -77,11 +89,13 @@ impl<'a> SampleCollector<'a> {
     ) -> Result<(), InputError> {
         self.conversations.insert(conversation.to_string());
         let mut history: Vec<Turn> = Vec::with_capacity(turns.len());
+        let mut history_size = 0;
         let mut mentioned: HashSet<String> = HashSet::new();
         for raw in turns {
             if raw.role == Role::System {
                 let labels = self.labels_of(&raw.items);
                 if !labels.is_empty() && !history.is_empty() {
+                    self.hold_history(history_size, line)?;
                     let not_new = labels.iter().any(|label| mentioned.contains(label));
                     self.push(
                         conversation,
@@ -95,11 +109,34 @@ impl<'a> SampleCollector<'a> {
             }
             mentioned.extend(raw.items);
             if !raw.text.is_empty() {
+                history_size += std::mem::size_of::<Turn>() + raw.text.len();
                 history.push(Turn {
                     role: raw.role,
                     text: raw.text,
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// Counts `size` more history bytes held by samples; past the limit, an error naming the
+    /// conversation's line.
+    fn hold_history(&mut self, size: usize, line: usize) -> Result<(), InputError> {
+        self.history_bytes = self.history_bytes.saturating_add(size);
+        if self.history_bytes > self.history_limit {
+            return Err(Location {
+                path: self.path,
+                line,
+            }
+            .field(
+                "(conversation)",
+                format!(
+                    "the samples' histories would hold more than {} MiB: each recommendation turn \
+                     repeats the dialogue before it, so conversations this long (or this many) \
+                     cannot be loaded",
+                    self.history_limit >> 20
+                ),
+            ));
         }
         Ok(())
     }
@@ -190,5 +227,48 @@ impl<'a> SampleCollector<'a> {
             samples: self.samples,
             stats,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(index: usize) -> RawTurn {
+        RawTurn {
+            turn: index.to_string(),
+            role: if index.is_multiple_of(2) {
+                Role::User
+            } else {
+                Role::System
+            },
+            text: "x".repeat(100),
+            items: vec!["Heat (1995)".into()],
+        }
+    }
+
+    #[test]
+    fn a_conversation_whose_samples_repeat_too_much_history_is_an_error() {
+        let path = Path::new("long.jsonl");
+        let turns = |count: usize| (0..count).map(turn).collect::<Vec<_>>();
+        let mut collector = SampleCollector::new(path, LoadOptions::default());
+        collector.history_limit = 1 << 20;
+        // 100 turns: 50 samples holding about 50 × 50 turns of 100 bytes, well under 1 MiB.
+        collector.add_conversation("short", 1, turns(100)).unwrap();
+        // 1,000 turns: 500 samples holding about 500 × 500 turns, over it.
+        let error = collector
+            .add_conversation("long", 2, turns(1000))
+            .unwrap_err();
+        assert!(
+            matches!(error, InputError::Field { line: 2, .. }),
+            "{error:?}"
+        );
+        assert!(
+            error
+                .to_string()
+                .starts_with("long.jsonl:2: field `(conversation)`"),
+            "{error}"
+        );
+        assert!(error.to_string().contains("more than 1 MiB"), "{error}");
     }
 }

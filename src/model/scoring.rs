@@ -89,6 +89,8 @@ pub struct ScoringSettings {
     pub top_logprobs: u32,
     /// Decode budget of the `generate` mode.
     pub generate_max_tokens: u32,
+    /// vLLM's request `priority` for scoring requests (`[models.user] scoring_priority`).
+    pub priority: Option<i32>,
 }
 
 impl Default for ScoringSettings {
@@ -98,6 +100,7 @@ impl Default for ScoringSettings {
             formula: ScoreFormula::Reference,
             top_logprobs: 20,
             generate_max_tokens: 32,
+            priority: None,
         }
     }
 }
@@ -203,6 +206,7 @@ pub fn scoring_request_with_ids(
     request.temperature = 0.0;
     request.logprobs = true;
     request.top_logprobs = Some(settings.top_logprobs);
+    request.priority = settings.priority;
     match settings.mode {
         ScoringMode::Generate => {
             request.max_tokens = settings.generate_max_tokens;

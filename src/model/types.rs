@@ -63,6 +63,11 @@ pub struct ChatRequest {
     /// what they were before the field existed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logprob_token_ids: Vec<u32>,
+    /// vLLM: the request's scheduling priority (lower first; `--scheduling-policy priority`).
+    /// Not serialised here: it changes when an answer comes, not what it is, so it is no part of
+    /// the request's identity (its cache key); the wire request carries it.
+    #[serde(skip)]
+    pub priority: Option<i32>,
 }
 
 impl ChatRequest {
@@ -80,6 +85,7 @@ impl ChatRequest {
             continue_final_message: false,
             add_generation_prompt: true,
             logprob_token_ids: Vec::new(),
+            priority: None,
         }
     }
 }

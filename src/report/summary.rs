@@ -159,7 +159,8 @@ pub struct InvalidAnswers {
 
 impl InvalidAnswers {
     pub fn of(counts: &CallCounts) -> Self {
-        let requests = counts.calls + counts.cache_hits;
+        // Counts read back from a store may be anything: they saturate rather than overflow.
+        let requests = counts.calls.saturating_add(counts.cache_hits);
         InvalidAnswers {
             invalid_answers: counts.invalid_answers,
             requests,
@@ -384,6 +385,17 @@ pub fn summarize_method(
 mod tests {
     use super::*;
     use crate::metrics::label_terms;
+
+    #[test]
+    fn invalid_answers_of_stored_counts_do_not_overflow() {
+        let counts = CallCounts {
+            calls: u64::MAX,
+            cache_hits: 2,
+            invalid_answers: 1,
+            ..CallCounts::default()
+        };
+        assert_eq!(InvalidAnswers::of(&counts).requests, u64::MAX);
+    }
 
     fn hit_at(rank: Option<usize>) -> SampleMetrics {
         SampleMetrics {

@@ -40,10 +40,56 @@ pub struct Node {
     pub kept: bool,
 }
 
-/// The nodes of one search, in creation order ([`NodeId`] is the index).
+/// The nodes of one search, in creation order ([`NodeId`] is the index). A tree read back from a
+/// store is checked to be one [`SearchTree::add_node`] could have built (ids are indices, a parent
+/// comes before its children one depth up, depths never decrease), so that a damaged record is a
+/// decoding error rather than an out-of-bounds index or a cycle in whatever walks the tree.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "StoredTree")]
 pub struct SearchTree {
     nodes: Vec<Node>,
+}
+
+/// [`SearchTree`] as stored, before it is checked.
+#[derive(Deserialize)]
+struct StoredTree {
+    nodes: Vec<Node>,
+}
+
+impl TryFrom<StoredTree> for SearchTree {
+    type Error = String;
+
+    fn try_from(stored: StoredTree) -> Result<Self, Self::Error> {
+        let nodes = stored.nodes;
+        for (index, node) in nodes.iter().enumerate() {
+            if node.id.0 != index {
+                return Err(format!("search tree node {index} has id {}", node.id.0));
+            }
+            let depth = match node.parent {
+                None => 1,
+                Some(parent) if parent.0 < index => nodes[parent.0].depth.saturating_add(1),
+                Some(parent) => {
+                    return Err(format!(
+                        "search tree node {index} has parent {}, not an earlier node",
+                        parent.0
+                    ))
+                }
+            };
+            if node.depth != depth {
+                return Err(format!(
+                    "search tree node {index} has depth {}, its parent's depth + 1 is {depth}",
+                    node.depth
+                ));
+            }
+            if index > 0 && node.depth < nodes[index - 1].depth {
+                return Err(format!(
+                    "search tree node {index} (depth {}) follows a deeper node",
+                    node.depth
+                ));
+            }
+        }
+        Ok(SearchTree { nodes })
+    }
 }
 
 impl SearchTree {
@@ -186,6 +232,39 @@ mod tests {
         assert_eq!(tree.node(child).reward, Some(0.75));
         let json = serde_json::to_string(&tree).unwrap();
         assert_eq!(serde_json::from_str::<SearchTree>(&json).unwrap(), tree);
+    }
+
+    #[test]
+    fn stored_trees_are_checked_like_built_ones() {
+        let mut tree = SearchTree::new();
+        let first = tree.add_node(None, 0, titles(&["A"]), None);
+        tree.add_node(None, 1, titles(&["B"]), None);
+        tree.add_node(Some(first), 0, titles(&["C"]), None);
+        let json = serde_json::to_value(&tree).unwrap();
+        assert_eq!(
+            serde_json::from_value::<SearchTree>(json.clone()).unwrap(),
+            tree
+        );
+        let damaged = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut json = json.clone();
+            edit(&mut json);
+            serde_json::from_value::<SearchTree>(json)
+                .unwrap_err()
+                .to_string()
+        };
+        // A node that is its own parent (a cycle for anything walking the tree).
+        let cycle = damaged(&|json| {
+            json["nodes"][2]["id"] = 0.into();
+            json["nodes"][2]["parent"] = 0.into();
+        });
+        assert!(cycle.contains("node 2 has id 0"), "{cycle}");
+        let later_parent = damaged(&|json| json["nodes"][0]["parent"] = 2.into());
+        assert!(
+            later_parent.contains("not an earlier node"),
+            "{later_parent}"
+        );
+        let depth = damaged(&|json| json["nodes"][2]["depth"] = 7.into());
+        assert!(depth.contains("depth 7"), "{depth}");
     }
 
     #[test]

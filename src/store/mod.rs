@@ -56,9 +56,9 @@ pub enum StoreError {
     #[error("corrupt store entry in `{tree}`: {message}")]
     Corrupt { tree: &'static str, message: String },
     #[error(
-        "the store at {path} is in format version {found}, and this grsu reads format version \
-         {supported}: read it with the grsu version that wrote it (its manifest's code_version), \
-         or run the sweep into a new output folder"
+        "the store at {path} is in format version {found}, and this grsu reads format versions \
+         up to {supported}: read it with the grsu version that wrote it (its manifest's \
+         code_version), or run the sweep into a new output folder"
     )]
     Version {
         path: String,

@@ -328,10 +328,14 @@ pub fn explain_open_failure(path: &Path, error: &StoreError) -> String {
         return error.to_string();
     }
     let files = damaged_files(path);
-    let damaged = if files.is_empty() {
-        "`db` (the log) holds a damaged entry".to_string()
-    } else {
+    let damaged = if !files.is_empty() {
         files.join("; ")
+    } else if message.contains("stopped on its own files") {
+        "a file it read is overwritten where no checksum covers it (such as the length field at \
+         the end of the snapshot `snap.*`)"
+            .to_string()
+    } else {
+        "`db` (the log) holds a damaged entry".to_string()
     };
     format!(
         "the store at {} is damaged and the storage engine cannot open it: {damaged} (it said: \

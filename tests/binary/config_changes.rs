@@ -233,6 +233,10 @@ fn change_of(key: &str, fixtures: &Fixtures) -> Result<Vec<String>, &'static str
         // The simulated user's setting only (another role refuses it).
         return set(&["models.user.yes_no_token_ids=[[11], [12]]"]);
     }
+    if key == "models.<role>.scoring_priority" {
+        // The simulated user's setting only (another role refuses it).
+        return set(&["models.user.scoring_priority=-1"]);
+    }
     if key.starts_with("models.<role>.") {
         let value = match field {
             "endpoints" => format!("[\"{}\"]", fixtures.second_server),

@@ -67,7 +67,10 @@ impl RecordingServer {
             .lock()
             .unwrap()
             .iter()
-            .filter(|head| head.to_ascii_lowercase().contains(&bearer.to_ascii_lowercase()))
+            .filter(|head| {
+                head.to_ascii_lowercase()
+                    .contains(&bearer.to_ascii_lowercase())
+            })
             .count()
     }
 }
@@ -211,7 +214,10 @@ fn keyed_config(folder: &Path, server: &str, output: &Path, extra: &str) -> Path
     let config = write_config(folder, server, output, 2, extra);
     let root = repository_root();
     let text = std::fs::read_to_string(&config).unwrap();
-    let plain_path = format!("path = \"{}/data/demo/conversations.jsonl\"", root.display());
+    let plain_path = format!(
+        "path = \"{}/data/demo/conversations.jsonl\"",
+        root.display()
+    );
     assert!(text.contains(&plain_path));
     let text = text
         .replace(
@@ -296,7 +302,13 @@ fn an_api_key_and_a_path_variable_appear_in_no_output_log_error_or_stored_byte()
             seen.command(&format!("{name} run ({log:?})"), &ran);
         }
         let doctor = grsu(
-            &["doctor", "--config", config.to_str().unwrap(), "--timeout-s", "5"],
+            &[
+                "doctor",
+                "--config",
+                config.to_str().unwrap(),
+                "--timeout-s",
+                "5",
+            ],
             Some("trace"),
             &data,
         );
@@ -358,7 +370,11 @@ fn an_api_key_and_a_path_variable_appear_in_no_output_log_error_or_stored_byte()
     seen.files(&bundle);
 
     assert_eq!(seen.holding(KEY), Vec::<&str>::new(), "the key leaked");
-    assert_eq!(seen.holding("LEAKCHECK"), Vec::<&str>::new(), "part of the key leaked");
+    assert_eq!(
+        seen.holding("LEAKCHECK"),
+        Vec::<&str>::new(),
+        "part of the key leaked"
+    );
 
     // The manifest records the data path as written, not the variable's value; nothing else
     // stored holds the value either.
@@ -367,7 +383,11 @@ fn an_api_key_and_a_path_variable_appear_in_no_output_log_error_or_stored_byte()
         .into_iter()
         .filter(|what| what.starts_with('/'))
         .collect();
-    assert_eq!(stored, Vec::<&str>::new(), "the path variable's value was stored");
+    assert_eq!(
+        stored,
+        Vec::<&str>::new(),
+        "the path variable's value was stored"
+    );
     let store = grsu::store::Store::open(&output.join("store")).unwrap();
     let manifest = serde_json::to_string(&store.manifest().unwrap().unwrap()).unwrap();
     assert!(!manifest.contains(PATH_SECRET), "{manifest}");

@@ -18,7 +18,7 @@ pub fn paper_mix_response(index: u64) -> ChatResponse {
 /// A scoring answer: " Yes" or " No", with 20 alternatives.
 pub fn score_response(index: u64) -> ChatResponse {
     let mut random = SplitMix(index.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5C0E);
-    let yes = random.next() % 3 != 0;
+    let yes = !random.next().is_multiple_of(3);
     let p_yes = f64::from(quantised(0.05 + 0.9 * random.unit()));
     let (first, second) = if yes {
         (" Yes", " No")

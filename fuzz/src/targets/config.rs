@@ -20,7 +20,8 @@ use crate::{Structure, Target, Verdict};
 pub fn prepare_environment() {
     static PREPARED: OnceLock<()> = OnceLock::new();
     PREPARED.get_or_init(|| {
-        let folder = std::env::temp_dir().join(format!("grsu-fuzz-data-{}", std::process::id()));
+        // One folder for every run (the same small files each time), not one per process.
+        let folder = std::env::temp_dir().join("grsu-fuzz-data");
         let files = SeedFiles::locate();
         for relative in [
             "redial/test_data_processed.jsonl",

@@ -204,6 +204,7 @@ impl Target for CrsList {
         let text = String::from_utf8_lossy(input);
         let hash = fnv1a(input);
         let k = 1 + (hash >> 8) as usize % 10;
+        let mut valid = false;
         for mode in [ListParseMode::Strict, ListParseMode::Tolerant] {
             let titles = parse_list(&text, mode);
             if titles.iter().any(|title| title.is_empty()) {
@@ -216,6 +217,7 @@ impl Target for CrsList {
                 _ => titles,
             };
             if let Ok(list) = validate_list(&matched, k) {
+                valid = true;
                 if list.len() != k {
                     return Verdict::BadError(format!(
                         "a valid list of {} items for k = {k}",
@@ -224,7 +226,12 @@ impl Target for CrsList {
                 }
             }
         }
-        Verdict::Accepted
+        // A usable list is what the CRS's answer is for; the others are asked again.
+        if valid {
+            Verdict::Accepted
+        } else {
+            Verdict::Rejected
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use grsu::metrics::SampleMetrics;
 use grsu::report::status::{cell_status, status_table};
+use grsu::search::ranking::{rank, OutputStrategy};
 use grsu::search::SearchTree;
 use grsu::store::{
     CallCounts, CellManifest, FailureRecord, ImportedRankings, ModelRequests, SampleLabels,
@@ -184,6 +185,12 @@ impl Target for Record {
             let _ = tree.get(node.id);
             let _ = tree.children(node.id).count();
         }
+        // What a report recomputes from a stored tree, and how the explorer draws it.
+        for strategy in OutputStrategy::ALL {
+            let _ = rank(tree, strategy, None);
+            let _ = rank(tree, strategy, Some(1));
+        }
+        let _ = grsu::explore::tree_layout::layout(tree);
         static MANIFEST: std::sync::OnceLock<SweepManifest> = std::sync::OnceLock::new();
         let manifest = MANIFEST.get_or_init(|| manifest(&SeedFiles::locate()));
         // The same record twice: its counts are added up.

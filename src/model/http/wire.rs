@@ -44,6 +44,9 @@ pub struct WireRequest {
     /// (they replace the top-`top_logprobs` alternatives in the answer's `top_logprobs`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logprob_token_ids: Vec<u32>,
+    /// vLLM's scheduling priority (lower first); left out when not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
     #[serde(default)]
     pub stream: bool,
 }
@@ -104,6 +107,7 @@ impl WireRequest {
             } else {
                 Vec::new()
             },
+            priority: request.priority,
             stream: false,
         }
     }
@@ -122,6 +126,7 @@ impl WireRequest {
             continue_final_message: self.continue_final_message,
             add_generation_prompt: self.add_generation_prompt,
             logprob_token_ids: self.logprob_token_ids.clone(),
+            priority: self.priority,
         }
     }
 }
@@ -345,5 +350,33 @@ mod tests {
             .into_response();
         let written = WireResponse::from_response("id".into(), 0, &response);
         assert_eq!(written.usage.unwrap().total_tokens, u64::MAX);
+    }
+
+    #[test]
+    fn a_scoring_priority_goes_on_the_wire_but_not_into_the_cache_key() {
+        use crate::model::scoring::{scoring_request, ScoringSettings};
+        use crate::model::ChatMessage;
+        use crate::store::ResponseCache;
+        let messages = vec![ChatMessage::user("Accept the recommendation (Yes/No)?")];
+        let plain = scoring_request(messages.clone(), &ScoringSettings::default());
+        let urgent = scoring_request(
+            messages,
+            &ScoringSettings {
+                priority: Some(-1),
+                ..ScoringSettings::default()
+            },
+        );
+        assert_eq!(urgent.priority, Some(-1));
+        let body = serde_json::to_value(WireRequest::from_request("u", &urgent)).unwrap();
+        assert_eq!(body["priority"], -1);
+        let without = serde_json::to_value(WireRequest::from_request("u", &plain)).unwrap();
+        assert!(without.get("priority").is_none(), "{without}");
+        assert_eq!(
+            ResponseCache::key("u", &urgent),
+            ResponseCache::key("u", &plain)
+        );
+        // What a server reads back (`grsu serve`, the simulated fleet) keeps it.
+        let read: WireRequest = serde_json::from_value(body).unwrap();
+        assert_eq!(read.to_request(16).priority, Some(-1));
     }
 }
