@@ -82,6 +82,7 @@ impl ThroughputOptions {
             decode_tokens_per_s_per_sequence: self.decode_tokens_per_s,
             decode_slowdown: 0.0,
             time_scale,
+            ..CapacityConfig::default()
         }
     }
 }

@@ -27,6 +27,7 @@
 //! slot-time bound ignores the time a sequence holds its slot waiting for the prefill unit, so it
 //! is an upper bound when prefill is a large share of the work.
 
+use crate::slots::SchedulingPolicy;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -47,6 +48,8 @@ pub struct CapacityConfig {
     /// simulated durations × time_scale above a few milliseconds: tokio's timer has millisecond
     /// resolution.
     pub time_scale: f64,
+    /// The order of the queue for slots (vLLM's `--scheduling-policy`).
+    pub scheduling_policy: SchedulingPolicy,
 }
 
 impl Default for CapacityConfig {
@@ -59,6 +62,7 @@ impl Default for CapacityConfig {
             decode_tokens_per_s_per_sequence: 40.0,
             decode_slowdown: 0.0,
             time_scale: 1.0,
+            scheduling_policy: SchedulingPolicy::Fcfs,
         }
     }
 }

@@ -79,6 +79,7 @@ pub mod prompt;
 pub mod random;
 pub mod scheduler;
 pub mod server;
+pub mod slots;
 pub mod stats;
 pub mod tokens;
 pub mod world;

@@ -55,6 +55,10 @@ struct Arguments {
     /// Act as a server without `/tokenize` that ignores `logprob_token_ids` (an older vLLM).
     #[arg(long)]
     no_logprob_token_ids: bool,
+    /// vLLM's `--scheduling-policy`: `fcfs` (arrival order; a request `priority` other than 0 is
+    /// refused) or `priority` (lowest request `priority` first).
+    #[arg(long, default_value = "fcfs", value_parser = ["fcfs", "priority"])]
+    scheduling_policy: String,
     /// Seeds answers and fault draws.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -183,6 +187,11 @@ fn fleet_config(arguments: &Arguments, world: Arc<World>) -> anyhow::Result<Flee
     );
     set(&mut capacity.decode_slowdown, arguments.decode_slowdown);
     set(&mut capacity.time_scale, arguments.time_scale);
+    capacity.scheduling_policy = if arguments.scheduling_policy == "priority" {
+        sim_vllm::slots::SchedulingPolicy::Priority
+    } else {
+        sim_vllm::slots::SchedulingPolicy::Fcfs
+    };
     set(
         &mut config.prefix_cache_blocks,
         arguments.prefix_cache_blocks,

@@ -4,6 +4,7 @@
 //! `prompt_tokens_details.cached_tokens`, errors as `{"error": {message, type, param, code}}` with
 //! an integer code).
 
+use crate::slots::SchedulingPolicy;
 use grsu::model::http::WireRequest;
 use serde_json::{json, Value};
 
@@ -35,6 +36,19 @@ impl ApiError {
 /// vLLM's error body.
 pub fn error_body(status: u16, kind: &str, message: &str) -> String {
     json!({"error": {"message": message, "type": kind, "param": null, "code": status}}).to_string()
+}
+
+/// vLLM refuses a priority other than 0 unless it was started with `--scheduling-policy
+/// priority`.
+pub fn check_priority(wire: &WireRequest, policy: SchedulingPolicy) -> Result<(), ApiError> {
+    match wire.priority {
+        Some(priority) if priority != 0 && policy != SchedulingPolicy::Priority => {
+            Err(ApiError::bad_request(format!(
+                "Got priority {priority} but Priority scheduling is not enabled."
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The checks vLLM makes before running a request (the length check comes later, once the prompt

@@ -1,7 +1,8 @@
-//! The capacity model at run time: slots, the FIFO queue, the prefill unit and the prefix cache of
+//! The capacity model at run time: slots, their queue, the prefill unit and the prefix cache of
 //! one replica, as tokio primitives (see [`crate::capacity`] for the model itself).
 //!
-//! Slots are a fair (FIFO) semaphore of S permits, the prefill unit a fair mutex; durations are
+//! Slots are S permits behind a queue in arrival order, or by request priority under
+//! `--scheduling-policy priority` ([`crate::slots`]); the prefill unit is a fair mutex; durations are
 //! tokio sleeps of simulated time × `time_scale`. A request's sequences run as tasks in a
 //! `JoinSet` owned by the request, so a request whose client went away (its handler dropped) gives
 //! its slots back at once, as vLLM aborts requests of closed connections.
@@ -9,18 +10,18 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::capacity::CapacityConfig;
 use crate::prefix_cache::PrefixCache;
+use crate::slots::{SlotPermit, Slots};
 use crate::stats::StatsRecorder;
 
 /// One replica's GPU, as far as time goes.
 #[derive(Debug)]
 pub struct Scheduler {
     config: CapacityConfig,
-    slots: Arc<Semaphore>,
+    slots: Arc<Slots>,
     prefill_unit: tokio::sync::Mutex<()>,
     cache: Mutex<PrefixCache>,
     stats: Arc<StatsRecorder>,
@@ -49,7 +50,7 @@ impl Drop for Queued<'_> {
 
 /// A slot held by a sequence; gives it back (and counts the time held) on drop.
 struct Slot {
-    _permit: OwnedSemaphorePermit,
+    _permit: SlotPermit,
     since: Instant,
     stats: Arc<StatsRecorder>,
 }
@@ -69,7 +70,7 @@ async fn sleep(duration: Duration) {
 impl Scheduler {
     pub fn new(config: CapacityConfig, cache: PrefixCache, stats: Arc<StatsRecorder>) -> Self {
         Scheduler {
-            slots: Arc::new(Semaphore::new(config.max_running_sequences)),
+            slots: Slots::new(config.max_running_sequences, config.scheduling_policy),
             config,
             prefill_unit: tokio::sync::Mutex::new(()),
             cache: Mutex::new(cache),
@@ -85,14 +86,9 @@ impl Scheduler {
             .clear();
     }
 
-    async fn take_slot(&self, queued: &mut Queued<'_>) -> Slot {
+    async fn take_slot(&self, queued: &mut Queued<'_>, priority: i64) -> Slot {
         let waiting = Instant::now();
-        let permit = self
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the slot semaphore is never closed");
+        let permit = self.slots.acquire(priority).await;
         queued.left -= 1;
         self.stats.admitted(waiting.elapsed());
         Slot {
@@ -103,7 +99,7 @@ impl Scheduler {
     }
 
     fn running(&self) -> usize {
-        self.config.max_running_sequences - self.slots.available_permits()
+        self.slots.running()
     }
 
     async fn decode(self: Arc<Self>, slot: Slot, tokens: usize) {
@@ -113,15 +109,21 @@ impl Scheduler {
     }
 
     /// Runs a request whose prompt has the token ids `prompt` and whose choices generate
-    /// `completions` tokens each; returns when every sequence has finished.
-    pub async fn serve(self: &Arc<Self>, prompt: &[u64], completions: &[usize]) -> Served {
+    /// `completions` tokens each; returns when every sequence has finished. `priority` orders its
+    /// sequences in the queue under the priority policy (lower first).
+    pub async fn serve(
+        self: &Arc<Self>,
+        prompt: &[u64],
+        completions: &[usize],
+        priority: i64,
+    ) -> Served {
         // The first sequence queues now; the others once the prompt is prefilled.
         self.stats.enqueued(1);
         let mut queued = Queued {
             stats: &self.stats,
             left: 1,
         };
-        let first = self.take_slot(&mut queued).await;
+        let first = self.take_slot(&mut queued, priority).await;
         let cached = self
             .cache
             .lock()
@@ -143,7 +145,7 @@ impl Scheduler {
         self.stats.enqueued(children);
         queued.left += children;
         for &tokens in completions.iter().skip(1) {
-            let slot = self.take_slot(&mut queued).await;
+            let slot = self.take_slot(&mut queued, priority).await;
             decoding.spawn(self.clone().decode(slot, tokens));
         }
         while decoding.join_next().await.is_some() {}
@@ -164,6 +166,7 @@ mod tests {
             decode_tokens_per_s_per_sequence: 10.0,
             decode_slowdown: 0.0,
             time_scale,
+            ..CapacityConfig::default()
         };
         let stats = Arc::new(StatsRecorder::new(0, "test".into(), slots, time_scale));
         Arc::new(Scheduler::new(config, PrefixCache::new(1000, 16), stats))
@@ -179,7 +182,7 @@ mod tests {
             .map(|_| {
                 let scheduler = scheduler.clone();
                 let prompt = prompt.clone();
-                tokio::spawn(async move { scheduler.serve(&prompt, &[10, 10]).await })
+                tokio::spawn(async move { scheduler.serve(&prompt, &[10, 10], 0).await })
             })
             .collect();
         for run in runs {
@@ -200,7 +203,7 @@ mod tests {
         let scheduler = scheduler(1, 1.0);
         let waiting = {
             let scheduler = scheduler.clone();
-            tokio::spawn(async move { scheduler.serve(&[1, 2, 3], &[1000]).await })
+            tokio::spawn(async move { scheduler.serve(&[1, 2, 3], &[1000], 0).await })
         };
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(scheduler.stats.snapshot(false).running, 1);
@@ -209,7 +212,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(20)).await;
         let stats = scheduler.stats.snapshot(false);
         assert_eq!((stats.running, stats.queued), (0, 0));
-        let quick = scheduler.serve(&[1, 2, 3], &[0]).await;
+        let quick = scheduler.serve(&[1, 2, 3], &[0], 0).await;
         assert_eq!(quick.cached_tokens, 0);
     }
 }

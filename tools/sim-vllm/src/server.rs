@@ -185,6 +185,9 @@ async fn chat_completions(
     {
         return api_error(&replica, error);
     }
+    if let Err(error) = openai::check_priority(&wire, settings.capacity.scheduling_policy) {
+        return api_error(&replica, error);
+    }
     let prompt = tokens::prompt_token_ids(
         &wire.messages,
         wire.add_generation_prompt,
@@ -221,7 +224,14 @@ async fn chat_completions(
         .iter()
         .map(|choice| choice.tokens.len())
         .collect();
-    let served = replica.scheduler.serve(&prompt, &completions).await;
+    let served = replica
+        .scheduler
+        .serve(
+            &prompt,
+            &completions,
+            i64::from(request.priority.unwrap_or(0)),
+        )
+        .await;
     if decision.extra_latency_s > 0.0 {
         replica.stats.fault(FaultKind::LatencySpike);
         tokio::time::sleep(settings.capacity.real(decision.extra_latency_s)).await;
