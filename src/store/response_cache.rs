@@ -142,6 +142,20 @@ impl FromStored for serde_json::Value {
     }
 }
 
+/// Feeds what is written into a hash.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A response cache over one sled tree. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct ResponseCache {
@@ -161,12 +175,14 @@ impl ResponseCache {
         }
     }
 
-    /// The cache key of a request to a model.
+    /// The cache key of a request to a model. The request's JSON is hashed as it is written, never
+    /// held whole (a prompt repeats the conversation: kilobytes per call).
     pub fn key(identity: &str, request: &ChatRequest) -> [u8; 32] {
         let mut hasher = Sha256::new();
         hasher.update(identity.as_bytes());
         hasher.update([0u8]);
-        hasher.update(serde_json::to_vec(request).expect("a request always serialises"));
+        serde_json::to_writer(HashWriter(&mut hasher), request)
+            .expect("a request always serialises");
         hasher.finalize().into()
     }
 
@@ -371,5 +387,26 @@ impl ResponseCache {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ChatMessage;
+
+    #[test]
+    fn the_key_hashes_the_identity_a_zero_and_the_requests_canonical_json() {
+        let mut request = ChatRequest::new(vec![
+            ChatMessage::system("You are a recommender."),
+            ChatMessage::user("Something like \"Heat\" (1995), please \u{1F3AC}"),
+        ]);
+        request.seed = Some(7);
+        let mut expected = Sha256::new();
+        expected.update(b"crs\0");
+        expected.update(serde_json::to_vec(&request).unwrap());
+        let expected: [u8; 32] = expected.finalize().into();
+        assert_eq!(ResponseCache::key("crs", &request), expected);
+        assert_ne!(ResponseCache::key("user", &request), expected);
     }
 }

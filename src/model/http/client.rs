@@ -252,7 +252,7 @@ impl HttpBackend {
             let (body, _) = self
                 .read_capped(response, MAX_ERROR_BODY_BYTES, timeout)
                 .await?;
-            return Err(self.status_error(status, &self.redacted(&body)));
+            return Err(self.status_error(status, &self.redacted(body)));
         }
         let content_type = response
             .headers()
@@ -267,7 +267,7 @@ impl HttpBackend {
                 message: format!(
                     "{path}: content type {content_type:?}, not JSON (a proxy's page?); body starts \
                      {:?}",
-                    self.redacted(&start)
+                    self.redacted(start)
                         .chars()
                         .take(120)
                         .collect::<String>()
@@ -294,7 +294,7 @@ impl HttpBackend {
         if over {
             return Err(too_large());
         }
-        Ok(self.redacted(&body))
+        Ok(self.redacted(body))
     }
 
     /// A body as text, with the API key replaced by `[redacted]` wherever the server wrote it (an
@@ -302,11 +302,13 @@ impl HttpBackend {
     /// prompt's headers): what the server answers becomes error messages, logs, failure records
     /// and cached responses, none of which may hold the key. The whole body is redacted before
     /// any of it is quoted or cut short, so no part of the key is left either.
-    fn redacted(&self, body: &[u8]) -> String {
-        let text = String::from_utf8_lossy(body);
+    fn redacted(&self, body: Vec<u8>) -> String {
+        // Valid UTF-8 (every JSON answer) is taken over as it is, without a copy.
+        let text = String::from_utf8(body)
+            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
         match self.endpoint.api_key.as_deref() {
             Some(key) if !key.is_empty() && text.contains(key) => text.replace(key, "[redacted]"),
-            _ => text.into_owned(),
+            _ => text,
         }
     }
 
@@ -318,7 +320,9 @@ impl HttpBackend {
         cap: usize,
         timeout: Duration,
     ) -> Result<(Vec<u8>, bool), ModelError> {
-        let mut body = Vec::new();
+        // Sized once from the announced length (within the cap), not grown chunk by chunk.
+        let announced = response.content_length().unwrap_or(0).min(cap as u64) as usize;
+        let mut body = Vec::with_capacity(announced);
         while let Some(chunk) = response
             .chunk()
             .await
@@ -629,7 +633,7 @@ mod tests {
             );
             let error = backend.status_error(
                 StatusCode::UNAUTHORIZED,
-                &backend.redacted(echoed.as_bytes()),
+                &backend.redacted(echoed.as_bytes().to_vec()),
             );
             let message = error.to_string();
             assert!(!message.contains("sk-a"), "{message}");
@@ -637,7 +641,7 @@ mod tests {
                 assert!(message.ends_with("Bearer [redacted]"), "{message}");
             }
         }
-        assert_eq!(backend.redacted(b"no key here"), "no key here");
+        assert_eq!(backend.redacted(b"no key here".to_vec()), "no key here");
     }
 
     #[test]
