@@ -6,14 +6,13 @@
 //! `cargo bench --bench store_fill -- [--responses N] [--writers W] [--dir DIR]`
 //! (defaults: 1,000,000 responses, 256 writers, a temporary folder).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use grsu::model::{ChatMessage, ChatRequest};
 use grsu::store::Store;
-use grsu_test_support::responses::paper_mix_response;
+use grsu_test_support::responses::{disk_bytes, paper_mix_request as request, paper_mix_response};
 
 fn main() {
     let mut responses: u64 = 1_000_000;
@@ -141,36 +140,6 @@ fn main() {
         "| read back | {read} entries checked, {:.1} µs each |",
         read_seconds * 1e6 / read as f64
     );
-}
-
-/// A distinct scoring request per index (the cache key is all that matters here).
-fn request(index: u64) -> ChatRequest {
-    let mut request = ChatRequest::new(vec![ChatMessage::user(format!(
-        "Sample {} item {}: Accept the recommendation (Yes/No)?",
-        index / 835,
-        index % 835
-    ))]);
-    request.max_tokens = 1;
-    request.logprobs = true;
-    request.top_logprobs = Some(20);
-    request
-}
-
-fn disk_bytes(folder: &Path) -> u64 {
-    let mut total = 0;
-    for entry in std::fs::read_dir(folder)
-        .expect("the store folder")
-        .flatten()
-    {
-        let metadata = entry.metadata().expect("metadata");
-        if metadata.is_dir() {
-            total += disk_bytes(&entry.path());
-        } else {
-            use std::os::unix::fs::MetadataExt;
-            total += metadata.blocks() * 512;
-        }
-    }
-    total
 }
 
 /// User + system CPU seconds of this process so far (from /proc/self/stat, in clock ticks).

@@ -4,26 +4,13 @@
 //! (group commit), and stores of the earlier format (JSON entries, uncompressed pages) still read.
 //! The million-response figures are `cargo bench --bench store_fill`'s.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use grsu::model::{ChatMessage, ChatRequest, ChatResponse};
+use grsu::model::ChatResponse;
 use grsu::store::{origin_of, ResponseCache, Store};
-use grsu_test_support::responses::paper_mix_response;
-
-fn request(index: u64) -> ChatRequest {
-    let mut request = ChatRequest::new(vec![ChatMessage::user(format!(
-        "Sample {} item {}: Accept the recommendation (Yes/No)?",
-        index / 835,
-        index % 835
-    ))]);
-    request.max_tokens = 1;
-    request.logprobs = true;
-    request.top_logprobs = Some(20);
-    request
-}
+use grsu_test_support::responses::{disk_bytes, paper_mix_request as request, paper_mix_response};
 
 /// Writes responses `range` with 64 concurrent writers, each write awaited as a sweep awaits it.
 async fn fill(cache: &ResponseCache, range: std::ops::Range<u64>) {
@@ -50,21 +37,6 @@ async fn fill(cache: &ResponseCache, range: std::ops::Range<u64>) {
     for task in tasks {
         task.await.expect("a writer");
     }
-}
-
-fn disk_bytes(folder: &Path) -> u64 {
-    std::fs::read_dir(folder)
-        .expect("the store folder")
-        .flatten()
-        .map(|entry| {
-            let metadata = entry.metadata().expect("metadata");
-            if metadata.is_dir() {
-                disk_bytes(&entry.path())
-            } else {
-                metadata.blocks() * 512
-            }
-        })
-        .sum()
 }
 
 fn rss_kib() -> u64 {

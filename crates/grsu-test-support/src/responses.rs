@@ -3,7 +3,42 @@
 //! log-probabilities that are float32 values as vLLM returns them), and the rest are the CRS's
 //! lists of ten titles and the simulated user's critiques.
 
-use grsu::model::{ChatResponse, Choice, FinishReason, TokenLogprob, TopLogprob, Usage};
+use std::path::Path;
+
+use grsu::model::{
+    ChatMessage, ChatRequest, ChatResponse, Choice, FinishReason, TokenLogprob, TopLogprob, Usage,
+};
+
+/// A distinct scoring request per index (sample `index / 835`, item `index % 835`): what a store
+/// files the `index`-th response under.
+pub fn paper_mix_request(index: u64) -> ChatRequest {
+    let mut request = ChatRequest::new(vec![ChatMessage::user(format!(
+        "Sample {} item {}: Accept the recommendation (Yes/No)?",
+        index / 835,
+        index % 835
+    ))]);
+    request.max_tokens = 1;
+    request.logprobs = true;
+    request.top_logprobs = Some(20);
+    request
+}
+
+/// The bytes the files under `folder` take on disk (allocated blocks, not lengths).
+pub fn disk_bytes(folder: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::read_dir(folder)
+        .expect("a folder")
+        .flatten()
+        .map(|entry| {
+            let metadata = entry.metadata().expect("metadata");
+            if metadata.is_dir() {
+                disk_bytes(&entry.path())
+            } else {
+                metadata.blocks() * 512
+            }
+        })
+        .sum()
+}
 
 /// What the `index`-th response of a sweep looks like: a score most of the time, now and then a
 /// list or a critique (the paper setting's mix), its contents varied by `index`.
