@@ -278,7 +278,8 @@ pub const KEYS: &[ConfigKey] = &[
          0, and a server without that policy refuses any other value). Scoring requests are \
          short and every depth of a search waits for them, so a negative value lets them pass \
          the queued CRS lists and critiques. Not part of the request's identity: answers are \
-         the same, only their order of service changes. Absent: no priority is sent.",
+         the same, only their order of service changes. `grsu doctor` sends one request with it \
+         and fails the endpoint if the server refuses it. Absent: no priority is sent.",
     ),
     // [search]
     key(

@@ -59,6 +59,9 @@ pub enum Capability {
     /// vLLM's `logprob_token_ids`: the logprobs of the Yes/No token ids (from `/tokenize`) at
     /// the answer position, for exact P(Yes) and P(No).
     LogprobTokenIds,
+    /// vLLM's request `priority` (`--scheduling-policy priority`), probed with the value a config
+    /// sends (`[models.user] scoring_priority`).
+    Priority,
 }
 
 impl Capability {
@@ -71,6 +74,7 @@ impl Capability {
             Capability::ContinueFinalMessage => "continue_final_message",
             Capability::Classify => "classification (/classify)",
             Capability::LogprobTokenIds => "logprob_token_ids",
+            Capability::Priority => "priority scheduling",
         }
     }
 }
@@ -127,6 +131,9 @@ pub struct Probes {
     /// `/tokenize` for the Yes/No token ids, and whether `logprob_token_ids` is honoured (after
     /// the logprobs probe, which it needs).
     pub logprob_token_ids: bool,
+    /// A request `priority` to send once (after the chat probe): accepted, or refused by a server
+    /// without priority scheduling.
+    pub priority: Option<i32>,
 }
 
 impl Probes {
@@ -140,6 +147,7 @@ impl Probes {
             continue_final_message: true,
             classify: false,
             logprob_token_ids: true,
+            priority: None,
         }
     }
 }
@@ -235,7 +243,7 @@ impl DoctorReport {
             Capability::ContinueFinalMessage => self.continue_final_message = supported,
             Capability::Classify => self.classify = supported,
             Capability::LogprobTokenIds => self.logprob_token_ids = check.is_supported(),
-            Capability::Chat => {}
+            Capability::Chat | Capability::Priority => {}
         }
         self.checks.insert(capability, check);
     }
@@ -381,6 +389,26 @@ async fn chat_probes(backend: &HttpBackend, probes: &Probes, report: &mut Doctor
     if probes.logprob_token_ids && report.logprobs {
         token_ids_probe(backend, report).await;
     }
+    if let Some(priority) = probes.priority {
+        priority_probe(backend, priority, report).await;
+    }
+}
+
+/// A plain chat completion carrying `priority`: vLLM without `--scheduling-policy priority`
+/// refuses any value but 0 with a 400.
+async fn priority_probe(backend: &HttpBackend, priority: i32, report: &mut DoctorReport) {
+    let mut request = probe_request(1);
+    request.priority = Some(priority);
+    let check = match backend.chat_once(&request).await {
+        Ok(_) => Check::Supported,
+        Err(error @ ModelError::Rejected { .. }) => Check::Missing {
+            reason: format!("a request with priority {priority} was refused: {error}"),
+        },
+        Err(error) => Check::Unknown {
+            reason: error.to_string(),
+        },
+    };
+    report.record(Capability::Priority, check);
 }
 
 /// Asks `/tokenize` for the Yes/No token ids, then a scoring request naming them in

@@ -127,7 +127,7 @@ pub struct Sweep {
 
 /// The most cells a sweep may have: every cell is a whole run, and the grid's product is expanded
 /// before anything runs, so a mistyped grid must not exhaust memory.
-pub const MAX_CELLS: usize = 1000;
+pub const MAX_CELLS: usize = 10_000;
 
 /// Changes to a config file given on the command line: `grsu run CONFIG --set search.depth=3
 /// --output DIR`. They apply to the file's document before its cells are expanded, and are

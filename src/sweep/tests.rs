@@ -188,7 +188,7 @@ fn a_grid_of_too_many_cells_is_refused_before_it_is_expanded() {
         .collect();
     let (_folder, sweep) = load(&format!("[grid]\n{axes}"));
     let error = sweep.unwrap_err().to_string();
-    assert!(error.contains("more than 1000 cells"), "{error}");
+    assert!(error.contains("more than 10000 cells"), "{error}");
     assert!(error.contains("sweep.toml"), "{error}");
     // Exactly the limit is accepted as far as the count goes.
     let (_folder, sweep) = load("[grid]\n\"search.depth\" = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n");

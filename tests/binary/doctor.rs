@@ -376,3 +376,60 @@ async fn one_endpoint_is_still_checked_by_the_scoring_mode() {
     assert!(!stdout.contains("ignores"), "{stdout}");
     assert!(stdout.contains("honours n                -"), "{stdout}");
 }
+
+/// A simulated vLLM replica over the demo data, scheduling by `policy`, serving the model `det`.
+async fn simulated_replica(policy: sim_vllm::slots::SchedulingPolicy) -> sim_vllm::Fleet {
+    let root = repository_root();
+    let world = sim_vllm::World::load(
+        &root.join("data/demo/movie2info.json"),
+        grsu::catalog::CatalogFormat::Auto,
+        Some((
+            &root.join("data/demo/conversations.jsonl"),
+            grsu::data::DatasetFormat::Grsu,
+        )),
+    )
+    .unwrap();
+    let mut config = sim_vllm::FleetConfig::new(std::sync::Arc::new(world));
+    config.served_model_names = vec!["det".into()];
+    config.capacity.time_scale = 0.002;
+    config.capacity.scheduling_policy = policy;
+    sim_vllm::spawn_fleet(config).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scoring_priority_needs_a_server_that_schedules_by_priority() {
+    use sim_vllm::slots::SchedulingPolicy;
+    let folder = tempfile::tempdir().unwrap();
+    let output = folder.path().join("out");
+    for (policy, code) in [(SchedulingPolicy::Fcfs, 1), (SchedulingPolicy::Priority, 0)] {
+        let fleet = simulated_replica(policy).await;
+        let url = fleet.urls()[0].clone();
+        let config = write_config(folder.path(), &url, &output, 2, "");
+        let text = std::fs::read_to_string(&config).unwrap().replacen(
+            "[models.user]\n",
+            "[models.user]\nscoring_priority = -1\n",
+            1,
+        );
+        std::fs::write(&config, text).unwrap();
+        let stdout = stdout_after(&doctor(&config, &[]).await, code);
+        let endpoint = line(&stdout, &url, "det");
+        if code == 1 {
+            assert!(
+                endpoint.contains(
+                    "`[models.user] scoring_priority = -1` needs a server started with \
+                     `--scheduling-policy priority`"
+                ) && endpoint.contains("Priority scheduling is not enabled"),
+                "{stdout}"
+            );
+        } else {
+            assert!(!endpoint.contains("scoring_priority"), "{stdout}");
+        }
+        let report = json(&doctor(&config, &["--json"]).await);
+        let status = &row(&report, &url, "det")["report"]["checks"]["priority"]["status"];
+        assert_eq!(
+            status,
+            if code == 1 { "missing" } else { "supported" },
+            "{report:#}"
+        );
+    }
+}

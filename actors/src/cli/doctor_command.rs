@@ -121,6 +121,8 @@ struct Needs {
     /// `[models.user] yes_no_token_ids` asks for exact Yes/No logprobs (`logprob_token_ids`):
     /// without them the scores fall back to the top logprobs (a warning).
     yes_no_token_ids: bool,
+    /// `[models.user] scoring_priority`: the request priority scoring sends.
+    priority: Option<i32>,
 }
 
 /// What `role` of a cell calls its model for; `None` when the cell never calls it.
@@ -148,6 +150,10 @@ fn needs_of(config: &RunConfig, role: Role, mode: ScoringMode) -> Option<Needs> 
                     .models
                     .get(Role::User)
                     .is_some_and(|settings| !settings.yes_no_token_ids.is_off()),
+                priority: config
+                    .models
+                    .get(Role::User)
+                    .and_then(|settings| settings.scoring_priority),
                 ..Needs::default()
             })
         }
@@ -316,6 +322,7 @@ fn probes_for(uses: &[Use]) -> Probes {
         probes.logprob_token_ids |= needs.logprobs;
         probes.continue_final_message |= needs.continue_final_message.is_some();
         probes.classify |= needs.classify;
+        probes.priority = probes.priority.or(needs.priority);
         if let Some(top) = needs.top_logprobs {
             if !probes.top_logprobs.contains(&top) {
                 probes.top_logprobs.push(top);
@@ -401,6 +408,20 @@ fn judge(report: &DoctorReport, needs: &Needs) -> Vec<(Severity, String)> {
                         check.reason().unwrap_or("no reason given")
                     ),
                 )),
+            }
+        }
+        if let Some(priority) = needs.priority {
+            match report.check(Capability::Priority) {
+                Some(Check::Supported) => {}
+                Some(check) => found.push((
+                    Failure,
+                    format!(
+                        "`[models.user] scoring_priority = {priority}` needs a server started with \
+                         `--scheduling-policy priority`: {}",
+                        check.reason().unwrap_or("no reason given")
+                    ),
+                )),
+                None => found.push(not_checked(Capability::Priority)),
             }
         }
         if let Some(why) = needs.continue_final_message {
@@ -676,6 +697,7 @@ fn check_cell(row: &Row, capability: Capability) -> String {
             Capability::ContinueFinalMessage => needs.continue_final_message.is_some(),
             Capability::Classify => needs.classify,
             Capability::LogprobTokenIds => needs.logprobs,
+            Capability::Priority => needs.priority.is_some(),
         }
     });
     let check = row
@@ -714,6 +736,9 @@ fn print_table(rows: &[Row], cells: &Cells) {
     }
     if needs_any(|needs| needs.classify) {
         capabilities.push((Capability::Classify, "classify"));
+    }
+    if needs_any(|needs| needs.priority.is_some()) {
+        capabilities.push((Capability::Priority, "priority"));
     }
     for (capability, name) in &capabilities {
         columns.push(name);
