@@ -95,6 +95,12 @@ fn cell_changes(before: &CellManifest, after: &CellManifest) -> Vec<String> {
             }
             (OnChange::Extended, _) => "computed from the stored trees",
             (OnChange::Reused, _) => "results are unchanged; stored records are reused",
+            // The search key says whether anything is searched again: a value written
+            // differently that resolves to the same thing (a path as `${NAME}` where the store
+            // recorded it expanded) leaves the search as it was.
+            (OnChange::Rerun, _) if before.search == after.search => {
+                "the search is unchanged (the same settings and files): stored records are reused"
+            }
             (OnChange::Rerun, _) => {
                 explained_new_search = true;
                 "a new search runs (requests equal to earlier ones are answered from the response cache)"
@@ -212,6 +218,28 @@ mod tests {
         assert!(lines[1].contains("`search.beam_width` 2 → 4 (rerun): a new search runs"));
         assert!(lines[2].contains("`search.depth` 2 → 3 (extended): stored trees are continued"));
         assert!(lines[2].starts_with("cell `renamed` (was `run`)"));
+    }
+
+    #[test]
+    fn a_rerun_key_written_anew_for_the_same_search_reuses_its_records() {
+        // A store that recorded the expanded path, a config that writes it with `${NAME}`.
+        let before = manifest(vec![cell(
+            "run",
+            "a",
+            json!({"data": {"path": "/data/redial/test.jsonl"}}),
+        )]);
+        let after = manifest(vec![cell(
+            "run",
+            "a",
+            json!({"data": {"path": "${GRSU_DATA}/redial/test.jsonl"}}),
+        )]);
+        let lines = describe(&before, &after);
+        assert_eq!(lines.len(), 1, "{lines:#?}");
+        assert!(
+            lines[0].contains("`data.path`") && lines[0].contains("stored records are reused"),
+            "{lines:#?}"
+        );
+        assert!(!lines[0].contains("a new search runs"), "{lines:#?}");
     }
 
     #[test]
