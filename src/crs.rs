@@ -82,6 +82,8 @@ impl Recommender {
 
     /// The lists of one recommendation request.
     pub async fn recommend(&self, model: &dyn Ask, job: RecommendJob) -> RecommendOutcome {
+        // One place for the job's requests (see `Ask::admit`), taken before its prompt is built.
+        let _admission = model.admit().await;
         let k = self.list_length;
         let mut messages = match &job.previous {
             None => recommend_request(&job.sample.history, k),

@@ -158,6 +158,7 @@ impl SimulatedUser {
 
     /// `job.count` critiques of a node's list, asked of `model` (`[models.critique]`).
     pub async fn critique(&self, model: &dyn Ask, job: CritiqueJob) -> CritiqueOutcome {
+        let _admission = model.admit().await;
         let items = self.items_of(&job.items);
         let messages = critique_request(&job.sample.history, &items, self.view);
         let context = RequestContext::of_unit(Role::Critique, &job.sample.id, job.origin);
@@ -217,23 +218,30 @@ impl SimulatedUser {
         let path = job.key.path();
         let asks = items.iter().map(|item| {
             let list = (self.score_context == ScoreContext::List).then_some(items.as_slice());
-            let messages = score_messages(&job.sample.history, item, list, self.view);
             let (job, path) = (&job, &path);
             async move {
-                match &self.reward {
-                    Some(reward) => reward
-                        .score(
-                            prompt_text(&messages),
-                            &RequestContext::of_unit(Role::Reward, &job.sample.id, job.origin),
-                        )
-                        .await
-                        .map(|(score, usage)| (Some(score), usage))
-                        .map_err(|error| (error, Usage::default())),
-                    None => {
-                        self.score_item(model, job, path, &item.title, messages, seed_first)
+                // The prompt is built once a place is near (see `Ask::admit`): until then an
+                // item waiting to be scored holds this small future, not its prompt. The part
+                // after admission is boxed so that the waiting future stays small.
+                let _admission = model.admit().await;
+                Box::pin(async move {
+                    let messages = score_messages(&job.sample.history, item, list, self.view);
+                    match &self.reward {
+                        Some(reward) => reward
+                            .score(
+                                prompt_text(&messages),
+                                &RequestContext::of_unit(Role::Reward, &job.sample.id, job.origin),
+                            )
                             .await
+                            .map(|(score, usage)| (Some(score), usage))
+                            .map_err(|error| (error, Usage::default())),
+                        None => {
+                            self.score_item(model, job, path, &item.title, messages, seed_first)
+                                .await
+                        }
                     }
-                }
+                })
+                .await
             }
         });
         let mut usage = Usage::default();
@@ -332,4 +340,121 @@ fn prompt_text(messages: &[ChatMessage]) -> String {
         .map(|message| message.content.as_str())
         .collect::<Vec<_>>()
         .join("\n\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::catalog::ItemAttributes;
+    use crate::data::{Role as Speaker, Turn};
+    use crate::model::ask::{Admission, AdmissionGate};
+    use crate::model::cached::CachedAnswer;
+    use crate::model::{ChatResponse, Choice, FinishReason};
+    use crate::search::RequestKind;
+
+    /// A model behind an admission gate that counts the requests it is answering at once.
+    struct Gated {
+        gate: AdmissionGate,
+        answering: AtomicUsize,
+        most_at_once: AtomicUsize,
+        asked: AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl Ask for Gated {
+        async fn ask(
+            &self,
+            _request: ChatRequest,
+            _context: RequestContext,
+        ) -> Result<CachedAnswer<ChatResponse>, ModelError> {
+            let now = self.answering.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most_at_once.fetch_max(now, Ordering::SeqCst);
+            self.asked.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            self.answering.fetch_sub(1, Ordering::SeqCst);
+            Ok(CachedAnswer {
+                response: ChatResponse {
+                    model: "gated".into(),
+                    // No logprobs: unreadable, so every item is asked every attempt.
+                    choices: vec![Choice {
+                        text: "Yes".into(),
+                        finish_reason: FinishReason::Stop,
+                        logprobs: None,
+                    }],
+                    usage: Default::default(),
+                },
+                cached: false,
+                own: false,
+                key: [0; 32],
+            })
+        }
+
+        async fn admit(&self) -> Admission {
+            self.gate.admit().await
+        }
+    }
+
+    fn scored_ten_items(capacity: Option<usize>) -> (ScoreOutcome, Gated) {
+        let titles: Vec<String> = (0..10).map(|i| format!("Film {i} (1990)")).collect();
+        let catalog = Arc::new(Catalog::from_items(titles.iter().map(|title| Item {
+            title: title.clone(),
+            attributes: ItemAttributes::default(),
+        })));
+        let user = SimulatedUser {
+            catalog,
+            view: ItemView::Attributes,
+            scoring: ScoringSettings::default(),
+            score_context: ScoreContext::Item,
+            critique_max_tokens: 64,
+            reward: None,
+            yes_no_ids: YesNoTokenIdsSource::default(),
+        };
+        let model = Gated {
+            gate: AdmissionGate::for_capacity(capacity),
+            answering: AtomicUsize::new(0),
+            most_at_once: AtomicUsize::new(0),
+            asked: AtomicUsize::new(0),
+        };
+        let job = ScoreJob {
+            sample: Arc::new(Sample {
+                id: "c:1".into(),
+                conversation: "c".into(),
+                turn: "1".into(),
+                history: vec![Turn {
+                    role: Speaker::User,
+                    text: "an old film?".into(),
+                }],
+                labels: vec![titles[0].clone()],
+            }),
+            run_seed: 0,
+            origin: 1,
+            key: RequestKey::new(RequestKind::Score, "root/0", 0),
+            items: titles,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let outcome = runtime.block_on(user.score(&model, job));
+        (outcome, model)
+    }
+
+    #[test]
+    fn a_gated_model_is_asked_no_more_than_its_admissions_at_once_and_every_item_is_scored() {
+        // Capacity 2: three admissions (a quarter more, rounded up).
+        let (outcome, model) = scored_ten_items(Some(2));
+        assert_eq!(outcome.scores.unwrap().len(), 10);
+        assert_eq!(outcome.unscored, 10);
+        assert_eq!(
+            model.asked.load(Ordering::SeqCst),
+            10 * SCORE_MAX_ATTEMPTS as usize,
+            "every attempt of every item is asked"
+        );
+        assert_eq!(model.most_at_once.load(Ordering::SeqCst), 3);
+        // Without a bound the ten items are asked together: the gate is what held them back.
+        let (_, unbounded) = scored_ten_items(None);
+        assert_eq!(unbounded.most_at_once.load(Ordering::SeqCst), 10);
+    }
 }

@@ -11,7 +11,9 @@ mod cli;
 
 /// mimalloc rather than glibc's allocator: a sweep allocates and frees many small buffers per
 /// model call on every core (requests, bodies, parsed answers), and glibc's malloc/free were about
-/// a quarter of the orchestrator's CPU in a profile of a paper-setting sweep.
+/// a quarter of the orchestrator's CPU in a profile of a paper-setting sweep. The feature
+/// `system-allocator` keeps glibc's, for heap profilers that see only malloc (valgrind's massif).
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -52,6 +52,14 @@ pub trait Backend: Send + Sync {
         Ok(())
     }
 
+    /// The most requests it serves at once (an endpoint pool: the sum of its endpoints'
+    /// `max_concurrency`); `None` when it sets no bound. The engine admits about this many
+    /// requests at a time and builds the rest only when one of them is answered, so that the
+    /// samples in flight do not each hold their queued prompts (see [`crate::model::ask::Admission`]).
+    fn capacity(&self) -> Option<usize> {
+        None
+    }
+
     /// Where the backend is, for logs and statistics (a URL for an HTTP backend). Unlike
     /// [`Backend::identity`] it may differ between replicas that serve the same model.
     fn endpoint(&self) -> String {

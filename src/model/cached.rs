@@ -82,11 +82,21 @@ impl CachedBackend {
         request: &ChatRequest,
         context: &RequestContext,
     ) -> Result<CachedAnswer<ChatResponse>, ModelError> {
-        let key = self.key(request);
-        if let Some((response, paid_by)) = self
-            .cache
-            .get_with_origin(&self.identity, request)
-            .map_err(store_error)?
+        self.chat_keyed(request, self.key(request), context).await
+    }
+
+    /// [`CachedBackend::chat`] for a request whose key the caller already computed with
+    /// [`CachedBackend::key`] (the engine's model actor keys every request to share identical
+    /// ones in flight; the key is a serialisation and a hash of the whole prompt).
+    pub async fn chat_keyed(
+        &self,
+        request: &ChatRequest,
+        key: [u8; 32],
+        context: &RequestContext,
+    ) -> Result<CachedAnswer<ChatResponse>, ModelError> {
+        debug_assert_eq!(key, self.key(request), "a key of another request");
+        if let Some((response, paid_by)) =
+            self.cache.get_with_origin_keyed(key).map_err(store_error)?
         {
             return Ok(CachedAnswer {
                 response,
@@ -96,18 +106,10 @@ impl CachedBackend {
             });
         }
         let response = self.backend.chat_in(request, context).await?;
-        match context.origin {
-            Some(origin) => self
-                .cache
-                .put_from(&self.identity, request, &response, origin)
-                .await
-                .map_err(store_error)?,
-            None => self
-                .cache
-                .put(&self.identity, request, &response)
-                .await
-                .map_err(store_error)?,
-        }
+        self.cache
+            .put_keyed(key, &response, context.origin)
+            .await
+            .map_err(store_error)?;
         Ok(CachedAnswer {
             response,
             cached: false,

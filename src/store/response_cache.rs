@@ -229,6 +229,26 @@ impl ResponseCache {
         self.get_keyed(Self::key(identity, request))
     }
 
+    /// [`ResponseCache::get_with_origin`] by a key already computed with [`ResponseCache::key`]
+    /// (a request is serialised and hashed once on its way, not at every step).
+    pub fn get_with_origin_keyed(
+        &self,
+        key: [u8; 32],
+    ) -> Result<Option<(ChatResponse, Option<Origin>)>, StoreError> {
+        self.get_keyed(key)
+    }
+
+    /// Stores a finished response under a key already computed with [`ResponseCache::key`],
+    /// paid for by `origin` if given; returns once it is on disk.
+    pub async fn put_keyed(
+        &self,
+        key: [u8; 32],
+        response: &ChatResponse,
+        origin: Option<Origin>,
+    ) -> Result<(), StoreError> {
+        self.put_chat(key, response, origin).await
+    }
+
     /// Stores a finished response paid for by `origin`; returns once it is on disk.
     pub async fn put_from(
         &self,

@@ -37,6 +37,7 @@ use grsu::catalog::Catalog;
 use grsu::config::{RunConfig, Scorer};
 use grsu::crs::Recommender;
 use grsu::data::{Dataset, LoadOptions, Sample};
+use grsu::model::ask::AdmissionGate;
 use grsu::model::build::{BackendBuilder, BuiltBackend};
 use grsu::model::cached::CachedBackend;
 use grsu::model::pool::EndpointPool;
@@ -48,7 +49,7 @@ use grsu::user::{RewardScorer, SimulatedUser};
 use ractor::{Actor, ActorCell, ActorRef};
 
 use crs_actor::{CrsActor, CrsArguments};
-use model_actor::{ModelActor, ModelArguments, ModelHandle, ModelMessage};
+use model_actor::{ModelActor, ModelArguments, ModelHandle};
 use progress::Progress;
 use results_actor::ResultsActor;
 use supervisor_actor::{SupervisorActor, SupervisorArguments, SupervisorMessage};
@@ -328,7 +329,7 @@ async fn run_controlled(
 
     // One model actor per distinct (role, model settings): cells asking the same model share its
     // in-flight de-duplication as well as the cache.
-    let mut model_actors: BTreeMap<String, ActorRef<ModelMessage>> = BTreeMap::new();
+    let mut model_actors: BTreeMap<String, ModelHandle> = BTreeMap::new();
     let mut searches = Vec::new();
     let mut actors: Vec<ActorCell> = Vec::new();
     for ((search, (catalog, _)), targets) in sweep
@@ -357,6 +358,7 @@ async fn run_controlled(
             (critique_key.clone(), critique_side, critique_backend),
         ] {
             if let std::collections::btree_map::Entry::Vacant(entry) = model_actors.entry(key) {
+                let admission = AdmissionGate::for_capacity(backend.capacity());
                 let actor = spawn_supervised(
                     &supervisor,
                     &mut handles,
@@ -370,7 +372,7 @@ async fn run_controlled(
                 )
                 .await?;
                 actors.push(actor.get_cell());
-                entry.insert(actor);
+                entry.insert(ModelHandle::new(actor, admission));
             }
         }
         let crs = spawn_supervised(
@@ -380,7 +382,7 @@ async fn run_controlled(
             CrsActor,
             CrsArguments {
                 recommender: Recommender::for_config(&config, catalog.clone()),
-                model: ModelHandle(model_actors[&crs_key].clone()),
+                model: model_actors[&crs_key].clone(),
             },
         )
         .await?;
@@ -401,8 +403,8 @@ async fn run_controlled(
                             positive_class: config.user.positive_class,
                         }),
                 ),
-                model: ModelHandle(model_actors[&user_key].clone()),
-                critique_model: ModelHandle(model_actors[&critique_key].clone()),
+                model: model_actors[&user_key].clone(),
+                critique_model: model_actors[&critique_key].clone(),
             },
         )
         .await?;

@@ -7,12 +7,16 @@
 //! hit; and the run's progress counters. It never awaits a model call inside `handle`: each
 //! request runs in its own task that answers on the reply port, so hundreds of requests are in
 //! flight at once; concurrency per endpoint is bounded by the endpoint pool, not by the mailbox.
+//! That task also answers the askers who joined it (the table of requests in flight is shared
+//! with the tasks under a lock held for a lookup), rather than sending the answer back through
+//! the mailbox: one hop between threads less per request.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use grsu::model::ask::Ask;
+use grsu::model::ask::{Admission, AdmissionGate, Ask};
 use grsu::model::cached::{CachedAnswer, CachedBackend};
 use grsu::model::context::RequestContext;
 use grsu::model::role::Role;
@@ -34,11 +38,6 @@ pub enum ModelMessage {
         context: RequestContext,
         reply: RpcReplyPort<Result<ModelAnswer, ModelError>>,
     },
-    /// A request sent by this actor was answered (internal).
-    Answered {
-        key: [u8; 32],
-        answer: Result<ModelAnswer, ModelError>,
-    },
 }
 
 /// What a [`ModelActor`] is started with.
@@ -55,7 +54,19 @@ pub struct ModelState {
     backend: CachedBackend,
     progress: Arc<Progress>,
     /// Requests in flight, by cache key, with everyone waiting for their answer.
-    in_flight: HashMap<[u8; 32], Vec<RpcReplyPort<Result<ModelAnswer, ModelError>>>>,
+    in_flight: Arc<Mutex<InFlight>>,
+}
+
+type Reply = RpcReplyPort<Result<ModelAnswer, ModelError>>;
+
+/// Requests in flight, by cache key, with everyone else waiting for their answer. The lock is
+/// held for a lookup or an insertion, never across an `.await`.
+type InFlight = HashMap<[u8; 32], Vec<Reply>>;
+
+/// Takes the table's lock; nothing between its statements can leave it inconsistent, so a
+/// panic elsewhere poisons nothing.
+fn lock(in_flight: &Mutex<InFlight>) -> MutexGuard<'_, InFlight> {
+    in_flight.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// One model role.
@@ -75,76 +86,83 @@ impl Actor for ModelActor {
             side: arguments.side,
             backend: arguments.backend,
             progress: arguments.progress,
-            in_flight: HashMap::new(),
+            in_flight: Arc::default(),
         })
     }
 
     async fn handle(
         &self,
-        myself: ActorRef<Self::Msg>,
+        _myself: ActorRef<Self::Msg>,
         message: ModelMessage,
         state: &mut ModelState,
     ) -> Result<(), ActorProcessingErr> {
-        match message {
-            ModelMessage::Chat {
-                request,
-                context,
-                reply,
-            } => {
-                let key = state.backend.key(&request);
-                if let Some(waiting) = state.in_flight.get_mut(&key) {
-                    waiting.push(reply);
-                    return Ok(());
-                }
-                state.in_flight.insert(key, vec![reply]);
-                let (side, backend, progress) =
-                    (state.side, state.backend.clone(), state.progress.clone());
-                progress.calls_in_flight.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(async move {
-                    let answer = backend.chat(&request, &context).await;
-                    progress.calls_in_flight.fetch_sub(1, Ordering::Relaxed);
-                    match &answer {
-                        Ok(answer) => {
-                            progress.record_call(side.as_str(), answer.cached, &answer.response)
-                        }
-                        Err(_) => progress.record_error(side.as_str()),
-                    }
-                    let _ = myself.cast(ModelMessage::Answered { key, answer });
-                });
+        let ModelMessage::Chat {
+            request,
+            context,
+            reply,
+        } = message;
+        let key = state.backend.key(&request);
+        match lock(&state.in_flight).entry(key) {
+            Entry::Occupied(mut waiting) => {
+                waiting.get_mut().push(reply);
+                return Ok(());
             }
-            ModelMessage::Answered { key, answer } => {
-                for (index, reply) in state
-                    .in_flight
-                    .remove(&key)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .enumerate()
-                {
-                    let shared = match (&answer, index) {
-                        (Ok(first), 1..) => {
-                            state
-                                .progress
-                                .record_call(state.side.as_str(), true, &first.response);
-                            Ok(ModelAnswer {
-                                response: first.response.clone(),
-                                cached: true,
-                                own: false,
-                                key,
-                            })
-                        }
-                        _ => answer.clone(),
-                    };
-                    // An asker may have gone (a sample abandoned at shutdown): nothing to do then.
-                    let _ = reply.send(shared);
-                }
+            Entry::Vacant(slot) => {
+                slot.insert(Vec::new());
             }
         }
+        let (side, backend, progress, in_flight) = (
+            state.side,
+            state.backend.clone(),
+            state.progress.clone(),
+            state.in_flight.clone(),
+        );
+        progress.calls_in_flight.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(async move {
+            let answer = backend.chat_keyed(&request, key, &context).await;
+            progress.calls_in_flight.fetch_sub(1, Ordering::Relaxed);
+            match &answer {
+                Ok(answer) => progress.record_call(side.as_str(), answer.cached, &answer.response),
+                Err(_) => progress.record_error(side.as_str()),
+            }
+            // Whoever asks from now on asks anew (and finds the answer in the cache).
+            let joined = lock(&in_flight).remove(&key).unwrap_or_default();
+            for other in joined {
+                let shared = match &answer {
+                    Ok(first) => {
+                        progress.record_call(side.as_str(), true, &first.response);
+                        Ok(ModelAnswer {
+                            response: first.response.clone(),
+                            cached: true,
+                            own: false,
+                            key,
+                        })
+                    }
+                    Err(error) => Err(error.clone()),
+                };
+                // An asker may have gone (a sample abandoned at shutdown): nothing to do then.
+                let _ = other.send(shared);
+            }
+            let _ = reply.send(answer);
+        });
         Ok(())
     }
 }
 
-/// A model actor as the library's policies see it: something to [`Ask`].
-pub struct ModelHandle(pub ActorRef<ModelMessage>);
+/// A model actor as the library's policies see it: something to [`Ask`], with the gate that
+/// admits about as many requests at once as the role's endpoints serve (shared by every search
+/// asking the same model actor).
+#[derive(Clone)]
+pub struct ModelHandle {
+    actor: ActorRef<ModelMessage>,
+    admission: AdmissionGate,
+}
+
+impl ModelHandle {
+    pub fn new(actor: ActorRef<ModelMessage>, admission: AdmissionGate) -> Self {
+        ModelHandle { actor, admission }
+    }
+}
 
 #[async_trait::async_trait]
 impl Ask for ModelHandle {
@@ -153,7 +171,11 @@ impl Ask for ModelHandle {
         request: ChatRequest,
         context: RequestContext,
     ) -> Result<ModelAnswer, ModelError> {
-        ask(&self.0, request, context).await
+        ask(&self.actor, request, context).await
+    }
+
+    async fn admit(&self) -> Admission {
+        self.admission.admit().await
     }
 }
 

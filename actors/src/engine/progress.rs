@@ -112,7 +112,11 @@ impl Progress {
             .roles
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let counters = roles.entry(role.to_string()).or_default();
+        // Looked up before inserting: the role's name is copied once per run, not per call.
+        if !roles.contains_key(role) {
+            roles.insert(role.to_string(), Default::default());
+        }
+        let counters = roles.get_mut(role).expect("inserted above");
         if cached {
             counters.cache_hits += 1;
         } else {

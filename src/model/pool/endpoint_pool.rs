@@ -466,6 +466,16 @@ impl Backend for EndpointPool {
         self.chat_with_affinity(request, None).await
     }
 
+    /// The endpoints' capacities together: what the pool has outstanding at most.
+    fn capacity(&self) -> Option<usize> {
+        let state = self.shared.state();
+        Some(
+            (0..self.shared.endpoints.len())
+                .map(|i| state.routing.capacity(i))
+                .sum(),
+        )
+    }
+
     async fn classify(&self, request: &ClassifyRequest) -> Result<ClassifyResponse, ModelError> {
         self.classify_with_affinity(request, None).await
     }

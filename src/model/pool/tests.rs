@@ -469,3 +469,20 @@ async fn a_role_whose_every_endpoint_fails_says_for_how_long_and_a_success_clear
         "one live endpoint keeps the role alive"
     );
 }
+
+#[test]
+fn a_pool_serves_at_once_what_its_endpoints_serve_together() {
+    let endpoints: Vec<(Arc<dyn Backend>, usize)> = [("a", 3), ("b", 5), ("c", 1)]
+        .into_iter()
+        .map(|(name, capacity)| {
+            (
+                Arc::new(FakeBackend::new(name, Outcome::Ok)) as Arc<dyn Backend>,
+                capacity,
+            )
+        })
+        .collect();
+    let pool = EndpointPool::new("user".into(), endpoints, fast_policy(3), ejection(3)).unwrap();
+    assert_eq!(pool.capacity(), Some(9));
+    let single: Arc<dyn Backend> = Arc::new(FakeBackend::new("a", Outcome::Ok));
+    assert_eq!(single.capacity(), None, "a bare backend sets no bound");
+}

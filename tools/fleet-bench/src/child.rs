@@ -20,6 +20,8 @@ pub struct Tick {
     pub child_cpu_s: Option<f64>,
     /// The child's resident set size now (kB, from /proc).
     pub child_rss_kb: Option<u64>,
+    /// The child's open sockets now (from /proc/<pid>/fd): its HTTP connections, mostly.
+    pub child_sockets: Option<u64>,
     /// This process's (the fleet simulation's) user + system CPU seconds so far.
     pub own_cpu_s: f64,
     /// CPU seconds every process of the machine has used since boot (from /proc/stat).
@@ -118,6 +120,20 @@ pub fn proc_rss_kb(pid: &str) -> Option<u64> {
         .ok()
 }
 
+/// The open sockets of a process, from the links in `/proc/<pid>/fd`.
+pub fn proc_sockets(pid: &str) -> Option<u64> {
+    let entries = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    Some(
+        entries
+            .filter_map(Result::ok)
+            .filter(|entry| {
+                std::fs::read_link(entry.path())
+                    .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"))
+            })
+            .count() as u64,
+    )
+}
+
 /// This process's user + system CPU seconds.
 pub fn own_cpu_s() -> f64 {
     proc_cpu_s("self").unwrap_or(0.0)
@@ -171,6 +187,7 @@ pub async fn run_grsu(
             fleet: fleet.map(|fleet| fleet.stats().total),
             child_cpu_s: proc_cpu_s(&pid_text),
             child_rss_kb: proc_rss_kb(&pid_text),
+            child_sockets: proc_sockets(&pid_text),
             own_cpu_s: own_cpu_s(),
             machine_busy_s: machine_busy_s(),
         })

@@ -68,6 +68,11 @@ pub struct ThroughputOptions {
     /// Requests in flight per endpoint (`[models.*] max_concurrency`); default 4 × S.
     #[arg(long)]
     pub max_concurrency: Option<usize>,
+    /// Run each `--fast-replicas` row again with this many samples in flight (default: half of
+    /// `--max-in-flight`; 0: not at all), for the memory of one more sample in flight at the same
+    /// open connections (Table 1b).
+    #[arg(long)]
+    pub marginal_in_flight: Option<usize>,
     /// Sampling period of the fleet's statistics, in milliseconds.
     #[arg(long, default_value_t = 100)]
     pub tick_ms: u64,
@@ -119,6 +124,8 @@ pub struct ThroughputRun {
     /// grsu's resident set against requests served while every sample slot is busy (10 % to
     /// 60 % of the served requests): kB at zero served (intercept) and kB per served request.
     pub rss_fit_kb: (f64, f64),
+    /// grsu's open sockets (its HTTP connections), averaged over the same ticks as `rss_fit_kb`.
+    pub fit_sockets: f64,
     /// The size of the run's store on disk at the end (bytes).
     pub store_bytes: u64,
     /// (real s, served, running, queued, grsu CPU s, grsu RSS kB) every tick.
@@ -176,16 +183,30 @@ fn folder_size(folder: &std::path::Path) -> u64 {
 /// memory), not with the samples in flight, which stay constant: the slope is memory per stored
 /// response, the intercept the memory of the in-flight samples and the fixed cost.
 fn rss_fit(ticks: &[Tick]) -> (f64, f64) {
-    let total = stats(&ticks[ticks.len() - 1]).served as f64;
-    let points: Vec<(f64, f64)> = ticks
-        .iter()
+    let points: Vec<(f64, f64)> = fit_window(ticks)
         .filter_map(|tick| {
-            let served = stats(tick).served as f64;
             let rss = tick.child_rss_kb? as f64;
-            (served >= 0.1 * total && served <= 0.6 * total && rss > 0.0).then_some((served, rss))
+            (rss > 0.0).then_some((stats(tick).served as f64, rss))
         })
         .collect();
     least_squares(&points)
+}
+
+/// The ticks [`rss_fit`] fits: every sample slot busy, 10 % to 60 % of the served requests.
+fn fit_window(ticks: &[Tick]) -> impl Iterator<Item = &Tick> {
+    let total = stats(&ticks[ticks.len() - 1]).served as f64;
+    ticks.iter().filter(move |tick| {
+        let served = stats(tick).served as f64;
+        served >= 0.1 * total && served <= 0.6 * total
+    })
+}
+
+/// grsu's mean open sockets over the ticks of [`fit_window`].
+fn mean_sockets(ticks: &[Tick]) -> f64 {
+    let counts: Vec<f64> = fit_window(ticks)
+        .filter_map(|tick| tick.child_sockets.map(|count| count as f64))
+        .collect();
+    counts.iter().sum::<f64>() / counts.len() as f64
 }
 
 /// (intercept, slope) of the least-squares line through `points`; NaN with fewer than 2 distinct x.
@@ -306,6 +327,7 @@ async fn measure(
             ticks[end].child_rss_kb.unwrap_or(0),
         ),
         rss_fit_kb: rss_fit(ticks),
+        fit_sockets: mean_sockets(ticks),
         store_bytes: folder_size(&folder.join("output").join("store")),
         timeline: ticks
             .iter()
@@ -376,6 +398,39 @@ pub async fn run(bench: &Bench, options: &ThroughputOptions) -> anyhow::Result<S
             run.grsu_cpu_s
         );
         runs.push(run);
+    }
+    // The same fast rows with fewer samples in flight: the fleet keeps every connection busy
+    // in both (each sample has tens of requests to send), so the difference of the two
+    // intercepts is the memory of the samples themselves, apart from the connections'.
+    let marginal_in_flight = options
+        .marginal_in_flight
+        .unwrap_or(options.max_in_flight / 2);
+    let mut marginal = Vec::new();
+    if !options.no_fast && marginal_in_flight > 0 && marginal_in_flight < options.max_in_flight {
+        for &replicas in &options.fast_replicas {
+            let label = format!("throughput-{replicas}-fast-{marginal_in_flight}");
+            eprintln!(
+                "throughput: {replicas} endpoint(s), time_scale {}, {marginal_in_flight} in flight (memory per sample)",
+                options.time_scale
+            );
+            let run = measure(
+                bench,
+                options,
+                replicas,
+                options.time_scale,
+                options.throughput_samples,
+                marginal_in_flight,
+                &label,
+            )
+            .await?;
+            let full = runs
+                .iter()
+                .find(|run| run.replicas == replicas && run.time_scale == options.time_scale)
+                .cloned();
+            if let Some(full) = full {
+                marginal.push((full, run));
+            }
+        }
     }
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     let mut table = Table::new(
@@ -462,13 +517,55 @@ pub async fn run(bench: &Bench, options: &ThroughputOptions) -> anyhow::Result<S
         cpus
     ));
     table.note("Why prefill is instantaneous: the sim's prefill unit prefills one request at a time with a real sleep each; tokio's timer rounds every sleep up to the next millisecond, so at these rates the unit would cap each replica near 700–1,000 requests per real second (in a trial with P = 16,000 tokens/s at time_scale 0.02, a fleet delivered 10 % of its modelled capacity) whatever the model says. Prefill work is counted in Table 2, not here.");
+    let mut memory = Table::new(
+        "Table 1b: memory of one more sample in flight, at the same open connections",
+        &[
+            "endpoints",
+            "time_scale",
+            "in flight",
+            "open sockets (mean)",
+            "RSS intercept MiB",
+            "KiB / stored response",
+            "KiB / in-flight sample (difference of the intercepts)",
+            "KiB / in-flight sample (Table 1's way)",
+        ],
+    );
+    for (full, fewer) in &marginal {
+        let per_sample = (full.rss_fit_kb.0 - fewer.rss_fit_kb.0)
+            / (full.max_in_flight as f64 - fewer.max_in_flight as f64);
+        for run in [fewer, full] {
+            memory.row(vec![
+                run.replicas.to_string(),
+                fixed(run.time_scale, 2),
+                thousands(run.max_in_flight as u64),
+                fixed(run.fit_sockets, 0),
+                fixed(run.rss_fit_kb.0 / 1024.0, 0),
+                fixed(run.rss_fit_kb.1, 2),
+                if std::ptr::eq(run, full) {
+                    fixed(per_sample, 0)
+                } else {
+                    String::new()
+                },
+                fixed(
+                    (run.rss_fit_kb.0 - baseline.grsu_max_rss_kb as f64) / run.max_in_flight as f64,
+                    0,
+                ),
+            ]);
+        }
+    }
+    memory.note("Table 1's KiB per in-flight sample divides everything above the 8-sample run by the samples in flight, the HTTP connections included: with 256 requests per endpoint and role allowed at once, grsu holds up to 4,096 connections here (hyper's buffers and channels, ~18 KiB each), however many samples are in flight. Runs with fewer samples in flight keep the same connections busy (each sample has tens of requests to send), so the difference of their RSS intercepts over the difference of their samples in flight is the memory of a sample itself.");
+    let mut tables = vec![table];
+    if !marginal.is_empty() {
+        tables.push(memory);
+    }
     let markdown = bench.write_result(
         "throughput",
-        std::slice::from_ref(&table),
+        &tables,
         &serde_json::json!({
             "options": format!("{options:?}"),
             "baseline": baseline,
             "runs": runs,
+            "marginal_runs": marginal.iter().map(|(_, fewer)| fewer).collect::<Vec<_>>(),
         }),
     )?;
     Ok(markdown)
