@@ -59,7 +59,7 @@ impl Explorer {
         let report =
             Report::from_records(store, &manifest, &all_records, &ReportOptions::default())?;
         let mut by_search: RecordsBySearch = BTreeMap::new();
-        for record in all_records {
+        for record in &all_records {
             by_search
                 .entry(record.search.clone())
                 .or_default()
@@ -70,7 +70,7 @@ impl Explorer {
         let mut records: BTreeMap<String, Vec<Arc<SampleRecord>>> = BTreeMap::new();
         let mut seen = std::collections::BTreeSet::new();
         for cell in &manifest.cells {
-            let of_search = by_search.get(&cell.search).into_iter().flatten();
+            let of_search = by_search.get(&cell.search).into_iter().flatten().copied();
             for record in manifest.cell_records(cell, of_search) {
                 if seen.insert((record.search.clone(), record.seed, record.sample.clone())) {
                     records

@@ -39,19 +39,22 @@ pub struct MethodScores {
     pub wall_ms: u64,
 }
 
-/// The records of a store grouped by search key.
-pub type RecordsBySearch = BTreeMap<String, Vec<SampleRecord>>;
+/// The records of a store grouped by search key, borrowed from the one list read from the store
+/// (a paper sweep's records are hundreds of MiB in memory: never held twice).
+pub type RecordsBySearch<'a> = BTreeMap<String, Vec<&'a SampleRecord>>;
 
 /// Every method of the store, in manifest order (cells, each strategy in order), then imports.
 pub fn method_scores(
     manifest: &SweepManifest,
-    records: &RecordsBySearch,
+    records: &RecordsBySearch<'_>,
     imports: &[crate::store::ImportedRankings],
 ) -> Result<Vec<MethodScores>, StoreError> {
     let mut methods = Vec::new();
     for cell in &manifest.cells {
-        let of_search: Vec<&SampleRecord> =
-            manifest.cell_records(cell, records.get(&cell.search).into_iter().flatten());
+        let of_search: Vec<&SampleRecord> = manifest.cell_records(
+            cell,
+            records.get(&cell.search).into_iter().flatten().copied(),
+        );
         let mut cost: BTreeMap<String, CallCounts> = BTreeMap::new();
         for record in &of_search {
             for (role, counts) in &record.calls {

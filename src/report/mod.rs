@@ -136,7 +136,7 @@ impl Report {
             by_search
                 .entry(record.search.clone())
                 .or_default()
-                .push(record.clone());
+                .push(record);
         }
         let methods = method_scores(&manifest, &by_search, &imports)?;
         // A method by its exact name, else a cell's method written `cell/strategy`,
@@ -190,7 +190,7 @@ impl Report {
             .cells
             .iter()
             .map(|cell| {
-                let of_search = by_search.get(&cell.search).into_iter().flatten();
+                let of_search = by_search.get(&cell.search).into_iter().flatten().copied();
                 (cell.name.as_str(), manifest.cell_records(cell, of_search))
             })
             .collect();

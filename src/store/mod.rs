@@ -11,7 +11,8 @@
 //!
 //! Writes that finish a unit of work are flushed before they are acknowledged, so a run killed with
 //! `kill -9` at any moment never loses a finished model call. The flushes are group commits
-//! ([`group_commit`]): every write finished while one flush runs shares the next.
+//! ([`group_commit`]): every write finished while one flush runs, or in the 2 ms since it started,
+//! shares the next.
 
 mod format_version;
 mod group_commit;
