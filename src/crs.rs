@@ -184,7 +184,7 @@ mod tests {
     use crate::catalog::{Item, ItemAttributes};
     use crate::data::{Role as Speaker, Turn};
     use crate::model::cached::CachedAnswer;
-    use crate::model::{ChatResponse, Choice, FinishReason};
+    use crate::model::ChatResponse;
     use crate::search::RequestKind;
 
     /// Answers each request with the next scripted text, remembering the requests.
@@ -202,20 +202,7 @@ mod tests {
         ) -> Result<CachedAnswer<ChatResponse>, ModelError> {
             let text = self.answers.lock().unwrap().remove(0);
             self.asked.lock().unwrap().push(request);
-            Ok(CachedAnswer {
-                response: ChatResponse {
-                    model: "scripted".into(),
-                    choices: vec![Choice {
-                        text: text.into(),
-                        finish_reason: FinishReason::Stop,
-                        logprobs: None,
-                    }],
-                    usage: Default::default(),
-                },
-                cached: false,
-                own: false,
-                key: [0; 32],
-            })
+            Ok(CachedAnswer::of_text("scripted", text))
         }
     }
 

@@ -351,7 +351,7 @@ mod tests {
     use crate::data::{Role as Speaker, Turn};
     use crate::model::ask::{Admission, AdmissionGate};
     use crate::model::cached::CachedAnswer;
-    use crate::model::{ChatResponse, Choice, FinishReason};
+    use crate::model::ChatResponse;
     use crate::search::RequestKind;
 
     /// A model behind an admission gate that counts the requests it is answering at once.
@@ -374,21 +374,8 @@ mod tests {
             self.asked.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             self.answering.fetch_sub(1, Ordering::SeqCst);
-            Ok(CachedAnswer {
-                response: ChatResponse {
-                    model: "gated".into(),
-                    // No logprobs: unreadable, so every item is asked every attempt.
-                    choices: vec![Choice {
-                        text: "Yes".into(),
-                        finish_reason: FinishReason::Stop,
-                        logprobs: None,
-                    }],
-                    usage: Default::default(),
-                },
-                cached: false,
-                own: false,
-                key: [0; 32],
-            })
+            // No logprobs: unreadable, so every item is asked every attempt.
+            Ok(CachedAnswer::of_text("gated", "Yes"))
         }
 
         async fn admit(&self) -> Admission {

@@ -79,7 +79,8 @@ impl AdmissionGate {
     }
 
     /// Places free now (`None`: no bound).
-    pub fn available(&self) -> Option<usize> {
+    #[cfg(test)]
+    fn available(&self) -> Option<usize> {
         self.0.as_ref().map(|gate| gate.available_permits())
     }
 }

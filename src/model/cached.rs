@@ -28,6 +28,28 @@ pub struct CachedAnswer<T> {
     pub key: [u8; 32],
 }
 
+#[cfg(test)]
+impl CachedAnswer<ChatResponse> {
+    /// A fresh (not cached) answer of one choice with `text` and no logprobs, from `model`: what
+    /// the policies' scripted test models answer.
+    pub(crate) fn of_text(model: &str, text: &str) -> Self {
+        CachedAnswer {
+            response: ChatResponse {
+                model: model.into(),
+                choices: vec![crate::model::Choice {
+                    text: text.into(),
+                    finish_reason: crate::model::FinishReason::Stop,
+                    logprobs: None,
+                }],
+                usage: Default::default(),
+            },
+            cached: false,
+            own: false,
+            key: [0; 32],
+        }
+    }
+}
+
 /// A backend behind the response cache. Cheap to clone.
 #[derive(Clone)]
 pub struct CachedBackend {

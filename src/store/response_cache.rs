@@ -238,17 +238,6 @@ impl ResponseCache {
         self.get_keyed(key)
     }
 
-    /// Stores a finished response under a key already computed with [`ResponseCache::key`],
-    /// paid for by `origin` if given; returns once it is on disk.
-    pub async fn put_keyed(
-        &self,
-        key: [u8; 32],
-        response: &ChatResponse,
-        origin: Option<Origin>,
-    ) -> Result<(), StoreError> {
-        self.put_chat(key, response, origin).await
-    }
-
     /// Stores a finished response paid for by `origin`; returns once it is on disk.
     pub async fn put_from(
         &self,
@@ -257,19 +246,18 @@ impl ResponseCache {
         response: &ChatResponse,
         origin: Origin,
     ) -> Result<(), StoreError> {
-        self.put_chat(Self::key(identity, request), response, Some(origin))
+        self.put_keyed(Self::key(identity, request), response, Some(origin))
             .await
     }
 
-    /// Stores a finished response and returns once it is on disk, so that a call the run counted
-    /// as done survives a crash.
+    /// Stores a finished response paid for by no unit; returns once it is on disk.
     pub async fn put(
         &self,
         identity: &str,
         request: &ChatRequest,
         response: &ChatResponse,
     ) -> Result<(), StoreError> {
-        self.put_chat(Self::key(identity, request), response, None)
+        self.put_keyed(Self::key(identity, request), response, None)
             .await
     }
 
@@ -332,7 +320,10 @@ impl ResponseCache {
         decode_as(&bytes).map(Some)
     }
 
-    async fn put_chat(
+    /// Stores a finished response under a key already computed with [`ResponseCache::key`],
+    /// paid for by `origin` if given, and returns once it is on disk, so that a call the run
+    /// counted as done survives a crash.
+    pub async fn put_keyed(
         &self,
         key: [u8; 32],
         response: &ChatResponse,
