@@ -116,16 +116,38 @@ impl Report {
         let manifest = store
             .manifest()?
             .ok_or_else(|| ReportError::NoManifest("this output folder".into()))?;
-        let records = store.records()?;
-        Report::from_records(store, &manifest, &records, options)
+        // One record at a time, its raw answers read at once: the report holds the records'
+        // trees, not their request keys (a paper sweep's report stays within its run's memory).
+        let (records, answers) =
+            diagnostics::answer_book::read_records_and_answers(store, &manifest)?;
+        Report::build(store, &manifest, &records, answers, options)
     }
 
-    /// The report of `manifest`'s sweep over `records` (all the store's records, read once by a
-    /// caller that needs them too); the store gives failures, imports and the response cache.
+    /// The report of `manifest`'s sweep over `records` (all the store's records, whole, read
+    /// once by a caller that needs them too); the store gives failures, imports and the
+    /// response cache.
     pub fn from_records(
         store: &Store,
         manifest: &SweepManifest,
         records: &[SampleRecord],
+        options: &ReportOptions,
+    ) -> Result<Report, ReportError> {
+        Report::build(
+            store,
+            manifest,
+            records,
+            diagnostics::answer_book::AnswerBook::read_as_cells_go(),
+            options,
+        )
+    }
+
+    /// The report over `records`, with the raw answers `answers` holds (the rest read from the
+    /// records' request keys).
+    fn build(
+        store: &Store,
+        manifest: &SweepManifest,
+        records: &[SampleRecord],
+        answers: diagnostics::answer_book::AnswerBook,
         options: &ReportOptions,
     ) -> Result<Report, ReportError> {
         let manifest = manifest.clone();
@@ -233,7 +255,7 @@ impl Report {
             .flat_map(|record| record.calls.values())
             .map(|counts| counts.calls)
             .sum();
-        let diagnostics = diagnostics::diagnose(store, &manifest, &cell_records);
+        let diagnostics = diagnostics::diagnose(store, &manifest, &cell_records, answers);
         Ok(Report {
             name: manifest.name.clone(),
             sweep_hash: manifest.sweep_hash.clone(),

@@ -28,7 +28,7 @@ use format_version::OpenGuarded;
 use group_commit::GroupCommit;
 
 pub use records::{
-    key_prefix, record_key, CallCounts, CellManifest, FailureRecord, FinishedSearch,
+    key_prefix, record_key, CallCounts, CellManifest, CellReads, FailureRecord, FinishedSearch,
     ImportedRankings, ModelRequests, SampleLabels, SampleRecord, SearchManifest, SweepManifest,
 };
 pub use response_cache::{origin_of, CacheStats, Origin, ResponseCache};
@@ -93,6 +93,10 @@ pub struct Store {
 /// little.
 pub const STORE_CACHE_BYTES: u64 = 64 << 20;
 
+/// How long [`Store::open`] waits for a store's lock to be released before it says the store is
+/// held (by another process, or a handle of this one still open).
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// sled compresses what it writes with zstd at this level: entries of one tree share most of
 /// their bytes (model ids, the Yes/No tokens, list formats), which compressing whole pages finds
 /// and compressing one entry could not. Measured on a paper-setting mix of a million responses
@@ -116,18 +120,31 @@ fn compressed(folder: &Path) -> bool {
 impl Store {
     /// Opens (or creates) the store in `folder`. Another process holding it is an error: two
     /// orchestrators must not write one store (use `--shard` and `grsu merge` instead).
+    ///
+    /// A store this process has just closed can still be locked for a moment (the storage
+    /// engine's background writes end after it is dropped): a lock is waited for up to
+    /// [`LOCK_WAIT`] before it is an error.
     pub fn open(folder: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(folder)
-            .mode(sled::Mode::LowSpace)
-            .cache_capacity(STORE_CACHE_BYTES)
-            .use_compression(compressed(folder))
-            .compression_factor(COMPRESSION_LEVEL)
-            .open_guarded()
-            .map_err(|error| StoreError::Open {
-                path: folder.display().to_string(),
-                message: error.to_string(),
-            })?;
+        let started = std::time::Instant::now();
+        let db = loop {
+            let opened = sled::Config::new()
+                .path(folder)
+                .mode(sled::Mode::LowSpace)
+                .cache_capacity(STORE_CACHE_BYTES)
+                .use_compression(compressed(folder))
+                .compression_factor(COMPRESSION_LEVEL)
+                .open_guarded()
+                .map_err(|error| StoreError::Open {
+                    path: folder.display().to_string(),
+                    message: error.to_string(),
+                });
+            match opened {
+                Err(error) if held_by_a_run(&error) && started.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                opened => break opened?,
+            }
+        };
         format_version::check_format(&db, folder)?;
         let commit = Arc::new(GroupCommit::start(db.clone()));
         Ok(Store { db, commit })
@@ -239,6 +256,17 @@ impl Store {
         self.scan("records", b"")
     }
 
+    /// The records one at a time, in key order, each decoded when it is reached: what reads a
+    /// whole paper sweep keeps only what it needs of each.
+    pub fn each_record(
+        &self,
+    ) -> Result<impl Iterator<Item = Result<SampleRecord, StoreError>>, StoreError> {
+        Ok(self.tree("records")?.iter().map(|entry| {
+            let (_, bytes) = entry.map_err(Self::io("scan"))?;
+            Self::decode("records", &bytes)
+        }))
+    }
+
     /// The records of one search, in key order (seed, sample id).
     pub fn records_of(&self, search: &str) -> Result<Vec<SampleRecord>, StoreError> {
         self.scan("records", format!("{search}/").as_bytes())
@@ -340,5 +368,31 @@ impl Store {
             operation: "flush",
             message: error.to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_released_within_the_lock_wait_opens_and_one_held_longer_is_said_to_be_held() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("store");
+        let held = Store::open(&path).unwrap();
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(LOCK_WAIT / 5);
+            drop(held);
+        });
+        let started = std::time::Instant::now();
+        let reopened = Store::open(&path).expect("opened once the other handle let go");
+        assert!(started.elapsed() >= LOCK_WAIT / 5 / 2, "it had to wait");
+        releaser.join().unwrap();
+
+        let started = std::time::Instant::now();
+        let error = Store::open(&path).expect_err("still held");
+        assert!(held_by_a_run(&error), "{error}");
+        assert!(started.elapsed() >= LOCK_WAIT);
+        drop(reopened);
     }
 }

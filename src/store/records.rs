@@ -53,7 +53,16 @@ impl SweepManifest {
         cell: &CellManifest,
         records: impl IntoIterator<Item = &'a SampleRecord>,
     ) -> Vec<&'a SampleRecord> {
-        let samples: std::collections::HashSet<&str> = self
+        let reads = self.cell_reads(cell);
+        records
+            .into_iter()
+            .filter(|record| reads.reads(record))
+            .collect()
+    }
+
+    /// Which records a cell reads ([`SweepManifest::cell_records`]), asked one record at a time.
+    pub fn cell_reads<'a>(&'a self, cell: &'a CellManifest) -> CellReads<'a> {
+        let samples = self
             .search(&cell.search)
             .map(|search| {
                 let count = cell.limit.unwrap_or(usize::MAX);
@@ -65,17 +74,11 @@ impl SweepManifest {
                     .collect()
             })
             .unwrap_or_default();
-        records
-            .into_iter()
-            .filter(|record| {
-                record.search == cell.search
-                    && self.seeds.contains(&record.seed)
-                    && samples.contains(record.sample.as_str())
-                    && cell
-                        .depth
-                        .is_none_or(|depth| record.searched_depth >= depth)
-            })
-            .collect()
+        CellReads {
+            cell,
+            seeds: &self.seeds,
+            samples,
+        }
     }
 
     /// The samples a cell reports (its search's, up to its `data.limit`).
@@ -83,6 +86,28 @@ impl SweepManifest {
         self.search(&cell.search).map_or(0, |search| {
             search.samples.len().min(cell.limit.unwrap_or(usize::MAX))
         })
+    }
+}
+
+/// The records one cell reads: [`SweepManifest::cell_records`] for records met one at a time (a
+/// report reading a store record by record).
+#[derive(Debug)]
+pub struct CellReads<'a> {
+    cell: &'a CellManifest,
+    seeds: &'a [u64],
+    samples: std::collections::HashSet<&'a str>,
+}
+
+impl CellReads<'_> {
+    /// Whether the cell reads `record`.
+    pub fn reads(&self, record: &SampleRecord) -> bool {
+        record.search == self.cell.search
+            && self.seeds.contains(&record.seed)
+            && self.samples.contains(record.sample.as_str())
+            && self
+                .cell
+                .depth
+                .is_none_or(|depth| record.searched_depth >= depth)
     }
 }
 
@@ -302,6 +327,16 @@ impl SampleRecord {
             requests: finished.requests,
             wall_ms: finished.wall_ms,
         }
+    }
+
+    /// Drops what a report does not read once the record's raw answers are read: the request
+    /// keys, the conversation, the stored rankings and metrics (a report ranks the tree again
+    /// at each cell's depth). In a paper sweep the keys alone are a third of a record in memory.
+    pub fn shed_what_reports_do_not_read(&mut self) {
+        self.requests = BTreeMap::new();
+        self.history = Vec::new();
+        self.predictions = BTreeMap::new();
+        self.metrics = BTreeMap::new();
     }
 }
 

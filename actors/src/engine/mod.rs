@@ -562,6 +562,15 @@ async fn run_controlled(
         let _ = handle.await;
     }
     flush_store(&store, &sweep, shard)?;
+    // What the samples needed goes before the report is read: the HTTP clients with their idle
+    // connections (one per request that was in flight, thousands in a large sweep), the
+    // datasets and catalogs.
+    drop(model_actors);
+    drop(search_targets);
+    drop(backends);
+    drop(search_samples);
+    drop(datasets);
+    drop(catalogs);
 
     let report = Report::from_store(&store, &ReportOptions::default())?;
     report.write_all(&sweep.output).map_err(|error| {

@@ -13,6 +13,8 @@
 //! - [`search`]: kept rewards by depth, Spearman's ρ between reward and recall, the oracle
 //!   (search loss against ranking loss).
 //! - [`measures`]: the statistics themselves; [`answers`]: reading the raw answers;
+//!   [`answer_book`]: the answers of every record read once (as the records are loaded, so that
+//!   a record can drop its request keys);
 //!   [`figures`]: score histograms and reliability diagrams; [`render`]: the Markdown and HTML
 //!   section.
 //!
@@ -24,6 +26,7 @@
 //! items include items the user would have accepted, so AUC, precision and calibration are
 //! measured against an incomplete ground truth (a lower bound for ranking quality).
 
+pub mod answer_book;
 pub mod answers;
 pub mod critiques;
 pub mod crs;
@@ -34,9 +37,7 @@ pub mod scoring;
 pub mod search;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
-use std::rc::Rc;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -44,7 +45,8 @@ use crate::catalog::Catalog;
 use crate::config::RunConfig;
 use crate::search::SearchTree;
 use crate::store::{CellManifest, ResponseCache, SampleRecord, Store, SweepManifest};
-use answers::{AnswerReader, MatchedCatalog, RecordAnswers};
+use answer_book::{catalog_of, record_id, AnswerBook};
+use answers::{AnswerReader, RecordAnswers};
 
 /// One record as a cell sees it: its tree truncated at the cell's depth, and its raw answers.
 pub struct View<'a> {
@@ -93,54 +95,47 @@ pub struct CellDiagnostics {
     pub per_seed: Vec<SeedDiagnostics>,
 }
 
-/// A catalog by file, loaded once per report (with its title matcher and the matches made).
-type Catalogs = HashMap<(PathBuf, String), Result<Rc<MatchedCatalog>, String>>;
-
-fn catalog_of(catalogs: &mut Catalogs, config: &RunConfig) -> Result<Rc<MatchedCatalog>, String> {
-    let key = (
-        config.data.catalog.clone(),
-        format!("{:?}", config.data.catalog_format),
-    );
-    catalogs
-        .entry(key)
-        .or_insert_with(|| {
-            Catalog::load(&config.data.catalog, config.data.catalog_format)
-                .map(|catalog| Rc::new(MatchedCatalog::new(catalog)))
-                .map_err(|error| {
-                    format!(
-                        "the catalog {} cannot be read ({error})",
-                        config.data.catalog.display()
-                    )
-                })
-        })
-        .clone()
-}
-
 /// The diagnostics of every cell of `manifest` with at least one record, in manifest order.
-/// `cell_records` are the records of each cell (by name), as the report reads them.
+/// `cell_records` are the records of each cell (by name), as the report reads them; `book` the
+/// raw answers read so far ([`answer_book`]).
 pub fn diagnose(
     store: &Store,
     manifest: &SweepManifest,
     cell_records: &BTreeMap<&str, Vec<&SampleRecord>>,
+    book: AnswerBook,
 ) -> Vec<CellDiagnostics> {
     let cache = store
         .response_cache()
         .map_err(|error| format!("the response cache cannot be read ({error})"));
-    diagnose_with(
+    diagnose_from_book(
         manifest,
         cell_records,
         cache.as_ref().map_err(String::as_str),
+        book,
     )
 }
 
-/// [`diagnose`] with the response cache given (or why there is none).
+/// [`diagnose`] with the response cache given (or why there is none), each cell reading its
+/// records' answers.
 pub fn diagnose_with(
     manifest: &SweepManifest,
     cell_records: &BTreeMap<&str, Vec<&SampleRecord>>,
     cache: Result<&ResponseCache, &str>,
 ) -> Vec<CellDiagnostics> {
-    let mut catalogs = Catalogs::new();
-    let mut answers: HashMap<(String, u64, String), RecordAnswers> = HashMap::new();
+    diagnose_from_book(
+        manifest,
+        cell_records,
+        cache,
+        AnswerBook::read_as_cells_go(),
+    )
+}
+
+fn diagnose_from_book(
+    manifest: &SweepManifest,
+    cell_records: &BTreeMap<&str, Vec<&SampleRecord>>,
+    cache: Result<&ResponseCache, &str>,
+    mut book: AnswerBook,
+) -> Vec<CellDiagnostics> {
     let mut out = Vec::new();
     for cell in &manifest.cells {
         let records = cell_records
@@ -150,14 +145,7 @@ pub fn diagnose_with(
         if records.is_empty() {
             continue;
         }
-        out.push(diagnose_cell(
-            manifest,
-            cell,
-            records,
-            cache,
-            &mut catalogs,
-            &mut answers,
-        ));
+        out.push(diagnose_cell(manifest, cell, records, cache, &mut book));
     }
     out
 }
@@ -167,14 +155,13 @@ fn diagnose_cell(
     cell: &CellManifest,
     records: &[&SampleRecord],
     cache: Result<&ResponseCache, &str>,
-    catalogs: &mut Catalogs,
-    answers: &mut HashMap<(String, u64, String), RecordAnswers>,
+    book: &mut AnswerBook,
 ) -> CellDiagnostics {
     let mut notes = Vec::new();
     let config: Result<RunConfig, String> = serde_json::from_value(cell.config.clone())
         .map_err(|error| format!("the cell's config cannot be read ({error})"));
     let catalog = match &config {
-        Ok(config) => catalog_of(catalogs, config),
+        Ok(config) => catalog_of(&mut book.catalogs, config),
         Err(reason) => Err(reason.clone()),
     };
     if let Err(reason) = &catalog {
@@ -187,11 +174,13 @@ fn diagnose_cell(
         (_, Err(reason)) => Some(reason.to_string()),
         _ => None,
     };
-    if let (Ok(config), Ok(cache)) = (&config, cache) {
+    let answers = &mut book.answers;
+    if let (Ok(config), Ok(cache), false) = (&config, cache, book.complete) {
         let reader = AnswerReader::new(cache, config, catalog.as_deref().ok());
         for record in records {
-            let key = (record.search.clone(), record.seed, record.sample.clone());
-            answers.entry(key).or_insert_with(|| reader.read(record));
+            answers
+                .entry(record_id(record))
+                .or_insert_with(|| reader.read(record));
         }
     }
     if let Some(reason) = &no_answers {
@@ -201,9 +190,7 @@ fn diagnose_cell(
     }
     let missing: usize = records
         .iter()
-        .filter_map(|record| {
-            answers.get(&(record.search.clone(), record.seed, record.sample.clone()))
-        })
+        .filter_map(|record| answers.get(&record_id(record)))
         .map(|answers| answers.missing)
         .sum();
     if missing > 0 {
@@ -224,7 +211,12 @@ fn diagnose_cell(
                 _ => Cow::Borrowed(&record.tree),
             },
             depth,
-            answers: answers.get(&(record.search.clone(), record.seed, record.sample.clone())),
+            // A cell that cannot read answers itself shows none, even where another cell of
+            // its search read them.
+            answers: no_answers
+                .is_none()
+                .then(|| answers.get(&record_id(record)))
+                .flatten(),
         })
         .collect();
     let context = config.as_ref().ok().map(|config| {

@@ -366,7 +366,7 @@ fn close(actual: f64, expected: f64) {
 
 struct Fixture {
     _folder: tempfile::TempDir,
-    _store: Store,
+    store: Store,
     cache: ResponseCache,
     config: RunConfig,
     records: Vec<SampleRecord>,
@@ -387,7 +387,7 @@ async fn fixture(context: &str, seeds: &[u64]) -> Fixture {
     }
     Fixture {
         _folder: folder,
-        _store: store,
+        store,
         cache,
         config,
         records,
@@ -723,4 +723,55 @@ async fn the_html_section_escapes_every_name_and_draws_the_figures() {
     if let Some(folder) = std::env::var_os("GRSU_DIAGNOSTICS_FIGURES") {
         figures::write(&figures, Path::new(&folder)).unwrap();
     }
+}
+
+#[tokio::test]
+async fn a_report_read_record_by_record_is_the_report_of_the_whole_records() {
+    let f = fixture("item", &[0, 1]).await;
+    for record in &f.records {
+        f.store.put_record(record).await.unwrap();
+    }
+    // The first cell of the search cannot read answers (no config): the next one reads them.
+    let mut unreadable = cell("unreadable", "s0", None, &f.config);
+    unreadable["config"] = serde_json::Value::Null;
+    let mut manifest = manifest(serde_json::json!([
+        unreadable,
+        cell("GRSU, depth=1", "s0", Some(1), &f.config),
+        cell("GRSU, depth=2", "s0", Some(2), &f.config),
+    ]));
+    let mut samples: Vec<crate::store::SampleLabels> = Vec::new();
+    for record in &f.records {
+        if samples.iter().all(|sample| sample.id != record.sample) {
+            samples.push(crate::store::SampleLabels {
+                id: record.sample.clone(),
+                labels: record.labels.clone(),
+            });
+        }
+    }
+    manifest.searches = vec![crate::store::SearchManifest {
+        key: "s0".into(),
+        models: BTreeMap::new(),
+        samples,
+    }];
+    f.store.put_manifest(&manifest).unwrap();
+    let options = crate::report::ReportOptions::default();
+    let streamed = crate::report::Report::from_store(&f.store, &options).unwrap();
+    let whole = f.store.records().unwrap();
+    assert!(whole.iter().all(|record| !record.requests.is_empty()));
+    let from_whole =
+        crate::report::Report::from_records(&f.store, &manifest, &whole, &options).unwrap();
+    assert_eq!(
+        serde_json::to_value(&streamed).unwrap(),
+        serde_json::to_value(&from_whole).unwrap()
+    );
+    // The raw answers were read (the counts come from them), once per record for both depths.
+    let deep = &streamed.diagnostics[2];
+    assert_eq!(deep.cell, "GRSU, depth=2");
+    assert!(deep.all.crs.requests > 0, "{deep:?}");
+    assert!(deep.notes.is_empty(), "{:?}", deep.notes);
+    // Depth 1: 3 CRS requests per seed (`the_two_sample_cell_counts_by_hand`), two seeds.
+    assert_eq!(streamed.diagnostics[1].all.crs.requests, 6);
+    let unreadable = &streamed.diagnostics[0];
+    assert!(!unreadable.notes.is_empty());
+    assert_eq!(unreadable.all.crs.answers, 0, "its answers are unavailable");
 }
