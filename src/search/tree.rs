@@ -60,7 +60,17 @@ impl TryFrom<StoredTree> for SearchTree {
     type Error = String;
 
     fn try_from(stored: StoredTree) -> Result<Self, Self::Error> {
-        let nodes = stored.nodes;
+        // Decoding grows each list by doubling (10 items take room for 16, 80 nodes for 128),
+        // and shrinking in place leaves the room allocated: exact copies, since a report holds
+        // thousands of decoded trees.
+        let nodes: Vec<Node> = exact(stored.nodes)
+            .into_iter()
+            .map(|mut node| {
+                node.items = exact(node.items);
+                node.scores = node.scores.map(exact);
+                node
+            })
+            .collect();
         for (index, node) in nodes.iter().enumerate() {
             if node.id.0 != index {
                 return Err(format!("search tree node {index} has id {}", node.id.0));
@@ -90,6 +100,13 @@ impl TryFrom<StoredTree> for SearchTree {
         }
         Ok(SearchTree { nodes })
     }
+}
+
+/// `items` in a new allocation of exactly their length.
+fn exact<T>(items: Vec<T>) -> Vec<T> {
+    let mut out = Vec::with_capacity(items.len());
+    out.extend(items);
+    out
 }
 
 impl SearchTree {

@@ -28,8 +28,9 @@ use format_version::OpenGuarded;
 use group_commit::GroupCommit;
 
 pub use records::{
-    key_prefix, record_key, CallCounts, CellManifest, CellReads, FailureRecord, FinishedSearch,
-    ImportedRankings, ModelRequests, SampleLabels, SampleRecord, SearchManifest, SweepManifest,
+    hex_prefix, key_prefix, record_key, CallCounts, CellManifest, CellReads, FailureRecord,
+    FinishedSearch, ImportedRankings, ModelRequests, SampleLabels, SampleRecord, SearchManifest,
+    SweepManifest,
 };
 pub use response_cache::{origin_of, CacheStats, Origin, ResponseCache};
 pub use verify::{

@@ -352,7 +352,12 @@ pub struct ModelRequests {
 /// The first 8 bytes of a response-cache key, in hex: enough to find the entry (a prefix scan),
 /// a quarter of the key's size in every record.
 pub fn key_prefix(key: &[u8; 32]) -> String {
-    key[..8].iter().map(|byte| format!("{byte:02x}")).collect()
+    hex_prefix(key[..8].try_into().expect("8 of 32 bytes"))
+}
+
+/// A [`key_prefix`] from the first 8 bytes of a key.
+pub fn hex_prefix(prefix: &[u8; 8]) -> String {
+    prefix.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The store key of a record: search, then seed, so the records of a search (and of a seed) are

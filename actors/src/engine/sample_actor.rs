@@ -70,6 +70,23 @@ pub struct SampleContext {
     sweep: ActorRef<SweepMessage>,
 }
 
+/// The cache keys behind one request of a sample's search, as bytes while the sample runs
+/// (hex strings in its record: a thousand samples in flight hold hundreds of keys each).
+#[derive(Debug)]
+struct RequestKeys {
+    role: &'static str,
+    keys: Vec<[u8; 8]>,
+}
+
+impl RequestKeys {
+    fn into_record(self) -> ModelRequests {
+        ModelRequests {
+            role: self.role.to_string(),
+            keys: self.keys.iter().map(grsu::store::hex_prefix).collect(),
+        }
+    }
+}
+
 /// One sample in flight.
 pub struct SampleState {
     arguments: SampleContext,
@@ -77,7 +94,8 @@ pub struct SampleState {
     strategy: Option<Box<dyn SearchStrategy>>,
     outstanding: usize,
     usage: SampleUsage,
-    requests: BTreeMap<String, ModelRequests>,
+    /// The cache keys behind each request of the search so far (the record's `requests`).
+    requests: BTreeMap<String, RequestKeys>,
     unscored: u64,
     /// The first model error (an unreachable endpoint, a rejected request): the sample is not
     /// recorded, so a later run retries it.
@@ -155,8 +173,8 @@ impl Actor for SampleActor {
                 tracing::debug!(sample = %state.arguments.sample.id, request = %event.request(), outstanding = state.outstanding, "search event");
                 state.requests.insert(
                     event.request().path(),
-                    ModelRequests {
-                        role: role.to_string(),
+                    RequestKeys {
+                        role,
                         keys: usage.key_prefixes(),
                     },
                 );
@@ -213,7 +231,10 @@ async fn finish(state: &mut SampleState) -> SweepMessage {
             searched_depth: arguments.searched_depth,
             tree,
             calls: std::mem::take(&mut state.usage).finish(),
-            requests: std::mem::take(&mut state.requests),
+            requests: std::mem::take(&mut state.requests)
+                .into_iter()
+                .map(|(path, keys)| (path, keys.into_record()))
+                .collect(),
             unscored_items: state.unscored,
             wall_ms: state.started.elapsed().as_millis() as u64,
         },
