@@ -94,6 +94,13 @@ pub struct Store {
 /// little.
 pub const STORE_CACHE_BYTES: u64 = 64 << 20;
 
+/// The page cache of a store opened to be read through once ([`Store::open_to_read_through`]):
+/// a report reads each record and each answer once, so a larger cache only holds pages it will
+/// not read again. sled's pages take about 2.5 times their cache budget in memory; the report of
+/// a 2,924-sample paper sweep took 606 MB with [`STORE_CACHE_BYTES`], 493 MB with this, in the
+/// same time (13.9 s).
+pub const READ_THROUGH_CACHE_BYTES: u64 = 16 << 20;
+
 /// How long [`Store::open`] waits for a store's lock to be released before it says the store is
 /// held (by another process, or a handle of this one still open).
 pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
@@ -126,12 +133,22 @@ impl Store {
     /// engine's background writes end after it is dropped): a lock is waited for up to
     /// [`LOCK_WAIT`] before it is an error.
     pub fn open(folder: &Path) -> Result<Self, StoreError> {
+        Store::open_with_cache(folder, STORE_CACHE_BYTES)
+    }
+
+    /// [`Store::open`] for reading the store through once ([`READ_THROUGH_CACHE_BYTES`]): a
+    /// report, an export.
+    pub fn open_to_read_through(folder: &Path) -> Result<Self, StoreError> {
+        Store::open_with_cache(folder, READ_THROUGH_CACHE_BYTES)
+    }
+
+    fn open_with_cache(folder: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
         let started = std::time::Instant::now();
         let db = loop {
             let opened = sled::Config::new()
                 .path(folder)
                 .mode(sled::Mode::LowSpace)
-                .cache_capacity(STORE_CACHE_BYTES)
+                .cache_capacity(cache_bytes)
                 .use_compression(compressed(folder))
                 .compression_factor(COMPRESSION_LEVEL)
                 .open_guarded()

@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::output_store::open_output_store;
+use super::output_store::open_output_store_to_read_through;
 use super::CliFailure;
 use clap::Args;
 use grsu::metrics::{SampleMetrics, CUTOFFS};
@@ -30,7 +30,7 @@ pub struct ExportArguments {
 }
 
 pub fn run(arguments: ExportArguments) -> Result<(), CliFailure> {
-    let store = open_output_store(&arguments.output)?;
+    let store = open_output_store_to_read_through(&arguments.output)?;
     let records = store
         .records()
         .map_err(|error| CliFailure::Other(error.into()))?;

@@ -12,6 +12,19 @@ use grsu_actors::engine::store_path;
 
 /// Opens `<output>/store`, or says why not.
 pub fn open_output_store(output: &Path) -> Result<Store, CliFailure> {
+    open_with(output, Store::open)
+}
+
+/// [`open_output_store`] for a command that reads the store through once (`report`, `export`):
+/// a smaller page cache ([`grsu::store::READ_THROUGH_CACHE_BYTES`]).
+pub fn open_output_store_to_read_through(output: &Path) -> Result<Store, CliFailure> {
+    open_with(output, Store::open_to_read_through)
+}
+
+fn open_with(
+    output: &Path,
+    open: impl Fn(&Path) -> Result<Store, grsu::store::StoreError>,
+) -> Result<Store, CliFailure> {
     let path = store_path(output);
     if !path.is_dir() {
         return Err(CliFailure::Config(format!(
@@ -20,7 +33,7 @@ pub fn open_output_store(output: &Path) -> Result<Store, CliFailure> {
             path.display()
         )));
     }
-    Store::open(&path)
+    open(&path)
         .map_err(|error| CliFailure::Other(anyhow::anyhow!(explain_open_failure(&path, &error))))
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use grsu::report::{tables, Report, ReportError, ReportOptions};
 
-use super::output_store::open_output_store;
+use super::output_store::open_output_store_to_read_through;
 use super::CliFailure;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -34,7 +34,7 @@ pub struct ReportArguments {
 }
 
 pub fn run(arguments: ReportArguments) -> Result<(), CliFailure> {
-    let store = open_output_store(&arguments.output)?;
+    let store = open_output_store_to_read_through(&arguments.output)?;
     let options = ReportOptions {
         baseline: arguments.baseline.clone(),
     };

@@ -571,6 +571,12 @@ async fn run_controlled(
     drop(search_samples);
     drop(datasets);
     drop(catalogs);
+    // The run's store is reopened with the small cache of a read-through (its page cache was
+    // sized for the run's writes): every handle of the run is gone by now.
+    drop(cache);
+    drop(store);
+    let store = Store::open_to_read_through(&path)
+        .map_err(|error| anyhow::anyhow!(grsu::store::explain_open_failure(&path, &error)))?;
 
     let report = Report::from_store(&store, &ReportOptions::default())?;
     report.write_all(&sweep.output).map_err(|error| {

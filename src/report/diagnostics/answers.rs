@@ -9,7 +9,7 @@
 //! cell's depth.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -75,8 +75,8 @@ pub struct ScoreAnswers {
 pub struct RecordAnswers {
     pub recommend: Vec<RecommendAnswers>,
     pub critiques: Vec<CritiqueAnswers>,
-    /// By node path.
-    pub scores: BTreeMap<String, ScoreAnswers>,
+    /// One per scored node (its last score request, in path order).
+    pub scores: Vec<ScoreAnswers>,
     /// Keys of the record without an entry in the response cache (or not a chat answer).
     pub missing: usize,
     /// Whether titles were matched to the catalog (hallucination and duplicate counts need it).
@@ -199,6 +199,7 @@ impl<'a> AnswerReader<'a> {
             .iter()
             .map(|node| (node.path.as_str(), node.items.len()))
             .collect();
+        let mut last_scored: Option<&str> = None;
         for (path, requests) in &record.requests {
             let Some((kind, depth)) = request_depth(path) else {
                 continue;
@@ -266,15 +267,19 @@ impl<'a> AnswerReader<'a> {
                         }
                         readable
                     };
-                    out.scores.insert(
-                        node.to_string(),
-                        ScoreAnswers {
-                            depth,
-                            items,
-                            answers,
-                            readable,
-                        },
-                    );
+                    let facts = ScoreAnswers {
+                        depth,
+                        items,
+                        answers,
+                        readable,
+                    };
+                    // Paths come in order, so a node's requests are next to each other.
+                    if last_scored == Some(node) {
+                        *out.scores.last_mut().expect("the node's earlier entry") = facts;
+                    } else {
+                        out.scores.push(facts);
+                    }
+                    last_scored = Some(node);
                 }
             }
         }

@@ -134,7 +134,7 @@ pub fn scoring(
     for view in views {
         match view.answers {
             Some(record) => {
-                for score in record.scores.values().filter(|s| s.depth <= view.depth) {
+                for score in record.scores.iter().filter(|s| s.depth <= view.depth) {
                     answers += score.answers;
                     readable += score.readable.min(score.items);
                     items += score.items;
