@@ -97,8 +97,8 @@ pub const STORE_CACHE_BYTES: u64 = 64 << 20;
 /// The page cache of a store opened to be read through once ([`Store::open_to_read_through`]):
 /// a report reads each record and each answer once, so a larger cache only holds pages it will
 /// not read again. sled's pages take about 2.5 times their cache budget in memory; the report of
-/// a 2,924-sample paper sweep took 606 MB with [`STORE_CACHE_BYTES`], 493 MB with this, in the
-/// same time (13.9 s).
+/// a 2,924-sample paper sweep took 591 MiB with [`STORE_CACHE_BYTES`], 482 MiB with this, in
+/// the same time (13.9 s).
 pub const READ_THROUGH_CACHE_BYTES: u64 = 16 << 20;
 
 /// How long [`Store::open`] waits for a store's lock to be released before it says the store is
