@@ -52,12 +52,12 @@ pub(super) fn parse_format(bytes: &[u8]) -> Option<u32> {
     std::str::from_utf8(bytes).ok()?.trim().parse().ok()
 }
 
-/// Checks that the store in `db` is of the format this grsu reads, recording the version in a
-/// store that holds nothing yet.
-pub(super) fn check_format(db: &sled::Db, folder: &Path) -> Result<(), StoreError> {
+/// Checks that the store in `db` is of a format this grsu reads and returns it, recording the
+/// current version in a store that holds nothing yet.
+pub(super) fn check_format(db: &sled::Db, folder: &Path) -> Result<u32, StoreError> {
     match stored_format(db, folder)? {
         // Older formats are still read (their entries decode as they were written).
-        Some(found) if found <= STORE_FORMAT_VERSION => Ok(()),
+        Some(found) if found <= STORE_FORMAT_VERSION => Ok(found),
         Some(found) => Err(StoreError::Version {
             path: folder.display().to_string(),
             found,
@@ -67,10 +67,24 @@ pub(super) fn check_format(db: &sled::Db, folder: &Path) -> Result<(), StoreErro
             let meta = db.open_tree(META_TREE).map_err(write_failed(folder))?;
             meta.insert(FORMAT_KEY, STORE_FORMAT_VERSION.to_string().as_bytes())
                 .and_then(|_| meta.flush())
-                .map(|_| ())
+                .map(|_| STORE_FORMAT_VERSION)
                 .map_err(write_failed(folder))
         }
     }
+}
+
+/// Records `format` as the format of the store in `db` (which holds entries of that format now).
+pub(super) fn raise_format(db: &sled::Db, format: u32) -> Result<(), StoreError> {
+    db.open_tree(META_TREE)
+        .and_then(|meta| {
+            meta.insert(FORMAT_KEY, format.to_string().as_bytes())?;
+            meta.flush()
+        })
+        .map(|_| ())
+        .map_err(|error| StoreError::Io {
+            operation: "format version write",
+            message: error.to_string(),
+        })
 }
 
 fn write_failed(folder: &Path) -> impl Fn(sled::Error) -> StoreError + '_ {

@@ -18,7 +18,9 @@ mod format_version;
 mod group_commit;
 mod records;
 mod response_cache;
+mod response_dictionary;
 mod response_encoding;
+mod value_compression;
 mod verify;
 
 use std::path::Path;
@@ -26,6 +28,7 @@ use std::sync::Arc;
 
 use format_version::OpenGuarded;
 use group_commit::GroupCommit;
+use response_dictionary::ResponseDictionary;
 
 pub use records::{
     hex_prefix, key_prefix, record_key, CallCounts, CellManifest, CellReads, FailureRecord,
@@ -33,6 +36,7 @@ pub use records::{
     SweepManifest,
 };
 pub use response_cache::{origin_of, CacheStats, Origin, ResponseCache};
+pub use response_dictionary::DICTIONARY_BYTES;
 pub use verify::{
     damaged_files, explain_open_failure, held_by_a_run, verify, Damage, TreeCheck, VerifyReport,
 };
@@ -42,8 +46,17 @@ pub use verify::{
 /// misread it); older formats are still read. Bump it whenever what is written into the trees
 /// changes.
 /// - 1: responses as JSON (stores written before the version was recorded);
-/// - 2: responses in the compact binary encoding, sled pages compressed (zstd).
-pub const STORE_FORMAT_VERSION: u32 = 2;
+/// - 2: responses in the compact binary encoding, sled pages compressed (zstd);
+/// - 3: sled pages plain; responses compressed with the store's dictionary
+///   ([`response_dictionary`]) and records on their own ([`value_compression`]), each value
+///   saying by its first bytes whether it is.
+///
+/// A store is written in its own format: a grsu that reads format 3 resumes a format-2 store
+/// writing what format 2 holds, so that the grsu that wrote it can still read it.
+pub const STORE_FORMAT_VERSION: u32 = 3;
+
+/// The first format whose values the store compresses itself.
+const VALUES_COMPRESSED_FROM_FORMAT: u32 = 3;
 
 /// A store failure, naming the store's folder.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +98,9 @@ pub struct MergeCounts {
 pub struct Store {
     db: sled::Db,
     commit: Arc<GroupCommit>,
+    /// The store's format version ([`STORE_FORMAT_VERSION`] for a new store).
+    format: u32,
+    dictionary: Arc<ResponseDictionary>,
 }
 
 /// The most memory sled may use to cache the store's pages. sled's default (1 GiB) lets the cache
@@ -105,23 +121,19 @@ pub const READ_THROUGH_CACHE_BYTES: u64 = 16 << 20;
 /// held (by another process, or a handle of this one still open).
 pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// sled compresses what it writes with zstd at this level: entries of one tree share most of
-/// their bytes (model ids, the Yes/No tokens, list formats), which compressing whole pages finds
-/// and compressing one entry could not. Measured on a paper-setting mix of a million responses
-/// (`cargo bench --bench store_fill`): 0.39 KiB per stored response on disk, against 0.52 KiB
-/// uncompressed.
+/// The zstd level sled compresses the pages of a format-2 store at.
 const COMPRESSION_LEVEL: i32 = 3;
 
-/// Whether the store in `folder` is (or will be) compressed. sled cannot change this once a store
-/// exists, and stores created before compression was used say so in sled's `conf` file: those stay
-/// uncompressed, so that they can still be opened.
-fn compressed(folder: &Path) -> bool {
+/// Whether sled compresses the pages of the store in `folder`: only a format-2 store's. sled
+/// cannot change this once a store exists and records it in its `conf` file; a new store (no
+/// `conf` yet) is plain (format 3 compresses its larger values itself, [`value_compression`]).
+fn pages_compressed(folder: &Path) -> bool {
     // The file is text lines followed by a binary checksum.
     match std::fs::read(folder.join("conf")) {
-        Ok(conf) => !conf
+        Ok(conf) => conf
             .split(|byte| *byte == b'\n')
-            .any(|line| line == b"use_compression: false"),
-        Err(_) => true,
+            .any(|line| line == b"use_compression: true"),
+        Err(_) => false,
     }
 }
 
@@ -149,7 +161,7 @@ impl Store {
                 .path(folder)
                 .mode(sled::Mode::LowSpace)
                 .cache_capacity(cache_bytes)
-                .use_compression(compressed(folder))
+                .use_compression(pages_compressed(folder))
                 .compression_factor(COMPRESSION_LEVEL)
                 .open_guarded()
                 .map_err(|error| StoreError::Open {
@@ -163,9 +175,27 @@ impl Store {
                 opened => break opened?,
             }
         };
-        format_version::check_format(&db, folder)?;
+        let format = format_version::check_format(&db, folder)?;
+        let meta = db
+            .open_tree(format_version::META_TREE)
+            .map_err(|error| StoreError::Open {
+                path: folder.display().to_string(),
+                message: error.to_string(),
+            })?;
+        let makes_dictionary = format >= VALUES_COMPRESSED_FROM_FORMAT;
+        let dictionary = Arc::new(ResponseDictionary::open(meta, makes_dictionary)?);
         let commit = Arc::new(GroupCommit::start(db.clone()));
-        Ok(Store { db, commit })
+        Ok(Store {
+            db,
+            commit,
+            format,
+            dictionary,
+        })
+    }
+
+    /// Whether this store's values are compressed by the store ([`value_compression`]).
+    fn compresses_values(&self) -> bool {
+        self.format >= VALUES_COMPRESSED_FROM_FORMAT
     }
 
     /// The response cache of this store.
@@ -177,7 +207,11 @@ impl Store {
                 operation: "open tree",
                 message: error.to_string(),
             })?;
-        Ok(ResponseCache::new(tree, self.commit.clone()))
+        Ok(ResponseCache::new(
+            tree,
+            self.commit.clone(),
+            self.dictionary.clone(),
+        ))
     }
 
     fn tree(&self, name: &'static str) -> Result<sled::Tree, StoreError> {
@@ -194,14 +228,26 @@ impl Store {
         }
     }
 
+    /// A value of `tree` as JSON, expanded first if the store compressed it.
     fn decode<T: serde::de::DeserializeOwned>(
         tree: &'static str,
         bytes: &[u8],
     ) -> Result<T, StoreError> {
-        serde_json::from_slice(bytes).map_err(|error| StoreError::Corrupt {
-            tree,
-            message: error.to_string(),
-        })
+        let corrupt = |message: String| StoreError::Corrupt { tree, message };
+        if value_compression::is_compressed(bytes) {
+            let expanded = value_compression::decompress(bytes).map_err(corrupt)?;
+            return serde_json::from_slice(&expanded).map_err(|error| corrupt(error.to_string()));
+        }
+        serde_json::from_slice(bytes).map_err(|error| corrupt(error.to_string()))
+    }
+
+    /// `value` serialised as JSON, compressed if the store compresses its values.
+    fn encode_compressed<T: serde::Serialize>(&self, value: &T) -> Vec<u8> {
+        let json = serde_json::to_vec(value).expect("a store value serialises");
+        if !self.compresses_values() {
+            return json;
+        }
+        value_compression::compress_if_shorter(&json).unwrap_or(json)
     }
 
     /// The manifest of the sweep in this store, if one was started here.
@@ -231,10 +277,7 @@ impl Store {
     pub async fn put_record(&self, record: &SampleRecord) -> Result<(), StoreError> {
         let key = record_key(&record.search, record.seed, &record.sample);
         self.tree("records")?
-            .insert(
-                key.as_bytes(),
-                serde_json::to_vec(record).expect("a record serialises"),
-            )
+            .insert(key.as_bytes(), self.encode_compressed(record))
             .map_err(Self::io("record write"))?;
         self.tree("failures")?
             .remove(key.as_bytes())
@@ -341,7 +384,14 @@ impl Store {
     /// not finished here, imports and cached responses (so that resuming the merged sweep pays
     /// nothing twice). A unit finished in both keeps this store's record: records of one sweep are
     /// deterministic up to their timings. Checking that both hold the same sweep is the caller's.
+    ///
+    /// Entries are copied as they are stored: a source of a newer format than this store raises
+    /// this store's recorded format to the source's first, so that no grsu reads entries it does
+    /// not know.
     pub fn merge_from(&self, source: &Store) -> Result<MergeCounts, StoreError> {
+        if source.format > self.format {
+            format_version::raise_format(&self.db, source.format)?;
+        }
         let mut counts = MergeCounts::default();
         let records = self.tree("records")?;
         for (tree, added, present) in [
@@ -363,6 +413,11 @@ impl Store {
                 if finished_here {
                     continue;
                 }
+                let value = if tree == "responses" {
+                    response_cache::recode_entry(&value, &source.dictionary, &self.dictionary)?
+                } else {
+                    value.to_vec()
+                };
                 let previous = into
                     .compare_and_swap(&key, None as Option<&[u8]>, Some(value))
                     .map_err(Self::io("merge write"))?;

@@ -15,6 +15,9 @@
 //! Value layout, by its first byte:
 //! - [`COMPACT_WITH_ORIGIN`]: the origin (8 bytes, little-endian), then the chat response in the
 //!   compact encoding; [`COMPACT`]: the compact response alone (no origin);
+//! - [`COMPRESSED_WITH_ORIGIN`], [`COMPRESSED`]: the same with the compact response compressed
+//!   with the store's dictionary ([`super::response_dictionary`]; store format 3, every response
+//!   written once the dictionary is made that compression makes shorter);
 //! - [`JSON_WITH_ORIGIN`]: the origin, then the response as JSON (store format 1, still read);
 //! - `{`: a response as JSON without an origin (classifications; chat responses of format 1).
 //!
@@ -26,6 +29,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::group_commit::GroupCommit;
+use super::response_dictionary::ResponseDictionary;
 use super::response_encoding;
 use super::StoreError;
 
@@ -51,6 +55,8 @@ pub fn origin_of(search: &str, seed: u64, sample: &str) -> Origin {
 const JSON_WITH_ORIGIN: u8 = 0x01;
 const COMPACT_WITH_ORIGIN: u8 = 0x02;
 const COMPACT: u8 = 0x03;
+const COMPRESSED_WITH_ORIGIN: u8 = 0x04;
+const COMPRESSED: u8 = 0x05;
 
 /// A stored entry's response, as it was encoded.
 enum Stored<'a> {
@@ -59,7 +65,10 @@ enum Stored<'a> {
 }
 
 /// Splits a stored entry into its origin and its response.
-fn split_entry(bytes: &[u8]) -> Result<(Stored<'_>, Option<Origin>), StoreError> {
+fn split_entry<'a>(
+    bytes: &'a [u8],
+    dictionary: &ResponseDictionary,
+) -> Result<(Stored<'a>, Option<Origin>), StoreError> {
     let corrupt = |message: String| StoreError::Corrupt {
         tree: "responses",
         message,
@@ -75,11 +84,22 @@ fn split_entry(bytes: &[u8]) -> Result<(Stored<'_>, Option<Origin>), StoreError>
             .map(Stored::Chat)
             .map_err(|message| corrupt(format!("a compact response: {message}")))
     };
+    let compressed = |frame: &[u8]| {
+        dictionary
+            .expand(frame)
+            .map_err(|message| corrupt(format!("a compressed response: {message}")))
+            .and_then(|bytes| compact(&bytes))
+    };
     match bytes.first() {
         Some(&COMPACT_WITH_ORIGIN) => {
             Ok((compact(&bytes[9.min(bytes.len())..])?, Some(origin(bytes)?)))
         }
         Some(&COMPACT) => Ok((compact(&bytes[1..])?, None)),
+        Some(&COMPRESSED_WITH_ORIGIN) => Ok((
+            compressed(&bytes[9.min(bytes.len())..])?,
+            Some(origin(bytes)?),
+        )),
+        Some(&COMPRESSED) => Ok((compressed(&bytes[1..])?, None)),
         Some(&JSON_WITH_ORIGIN) => Ok((
             Stored::Json(&bytes[9.min(bytes.len())..]),
             Some(origin(bytes)?),
@@ -94,12 +114,56 @@ fn split_entry(bytes: &[u8]) -> Result<(Stored<'_>, Option<Origin>), StoreError>
 /// the one place that reads the encoding, for the cache and for `grsu verify`.
 pub(super) fn decode_entry(
     bytes: &[u8],
+    dictionary: &ResponseDictionary,
 ) -> Result<(serde_json::Value, Option<Origin>), StoreError> {
-    decode_as(bytes)
+    decode_as(bytes, dictionary)
 }
 
-fn decode_as<T: FromStored>(bytes: &[u8]) -> Result<(T, Option<Origin>), StoreError> {
-    let (stored, origin) = split_entry(bytes)?;
+/// A stored entry as it goes into another store (`grsu merge`): an entry compressed with this
+/// store's dictionary is expanded and compressed again with the other's, or stored compact if
+/// the other has none; every other entry is copied as it is.
+pub(super) fn recode_entry(
+    bytes: &[u8],
+    from: &ResponseDictionary,
+    into: &ResponseDictionary,
+) -> Result<Vec<u8>, StoreError> {
+    let (kind, header) = match bytes.first() {
+        Some(&COMPRESSED_WITH_ORIGIN) => (COMPACT_WITH_ORIGIN, 9),
+        Some(&COMPRESSED) => (COMPACT, 1),
+        _ => return Ok(bytes.to_vec()),
+    };
+    let frame = bytes.get(header..).ok_or_else(|| StoreError::Corrupt {
+        tree: "responses",
+        message: "a truncated entry".into(),
+    })?;
+    let compact = from.expand(frame).map_err(|message| StoreError::Corrupt {
+        tree: "responses",
+        message: format!("a compressed response: {message}"),
+    })?;
+    Ok(entry_of(kind, &bytes[1..header], &compact, into))
+}
+
+/// An entry of `kind` ([`COMPACT_WITH_ORIGIN`] or [`COMPACT`]) with `origin`'s bytes, holding
+/// `compact`, compressed with `dictionary` when it has one and that makes it shorter.
+fn entry_of(kind: u8, origin: &[u8], compact: &[u8], dictionary: &ResponseDictionary) -> Vec<u8> {
+    let compressed = dictionary.compress(compact);
+    let body = compressed.as_deref().unwrap_or(compact);
+    let mut value = Vec::with_capacity(1 + origin.len() + body.len());
+    value.push(match (kind, compressed.is_some()) {
+        (COMPACT_WITH_ORIGIN, true) => COMPRESSED_WITH_ORIGIN,
+        (COMPACT, true) => COMPRESSED,
+        (kind, _) => kind,
+    });
+    value.extend_from_slice(origin);
+    value.extend_from_slice(body);
+    value
+}
+
+fn decode_as<T: FromStored>(
+    bytes: &[u8],
+    dictionary: &ResponseDictionary,
+) -> Result<(T, Option<Origin>), StoreError> {
+    let (stored, origin) = split_entry(bytes, dictionary)?;
     T::from_stored(stored)
         .map(|response| (response, origin))
         .map_err(|message| StoreError::Corrupt {
@@ -161,15 +225,22 @@ impl std::io::Write for HashWriter<'_> {
 pub struct ResponseCache {
     tree: sled::Tree,
     commit: Arc<GroupCommit>,
+    /// The store's dictionary, shared by every handle of the store.
+    dictionary: Arc<ResponseDictionary>,
     hits: Arc<AtomicU64>,
     misses: Arc<AtomicU64>,
 }
 
 impl ResponseCache {
-    pub(super) fn new(tree: sled::Tree, commit: Arc<GroupCommit>) -> Self {
+    pub(super) fn new(
+        tree: sled::Tree,
+        commit: Arc<GroupCommit>,
+        dictionary: Arc<ResponseDictionary>,
+    ) -> Self {
         ResponseCache {
             tree,
             commit,
+            dictionary,
             hits: Arc::default(),
             misses: Arc::default(),
         }
@@ -317,7 +388,7 @@ impl ResponseCache {
         let Some(bytes) = found else {
             return Ok(None);
         };
-        decode_as(&bytes).map(Some)
+        decode_as(&bytes, &self.dictionary).map(Some)
     }
 
     /// Stores a finished response under a key already computed with [`ResponseCache::key`],
@@ -329,17 +400,28 @@ impl ResponseCache {
         response: &ChatResponse,
         origin: Option<Origin>,
     ) -> Result<(), StoreError> {
-        let mut value = Vec::with_capacity(256);
-        match origin {
-            Some(origin) => {
-                value.push(COMPACT_WITH_ORIGIN);
-                value.extend_from_slice(&origin.to_le_bytes());
-            }
-            None => value.push(COMPACT),
-        }
-        response_encoding::encode(response, &mut value);
+        let mut compact = Vec::with_capacity(256);
+        response_encoding::encode(response, &mut compact);
+        let origin = origin.map(u64::to_le_bytes);
+        let (kind, origin) = match &origin {
+            Some(origin) => (COMPACT_WITH_ORIGIN, &origin[..]),
+            None => (COMPACT, &[][..]),
+        };
+        let value = entry_of(kind, origin, &compact, &self.dictionary);
+        let compressed = value[0] != kind;
         self.insert(key, value)?;
-        self.commit.durable("cache write").await
+        // Until the store has its dictionary, responses make it; the one that completes it waits
+        // for the commit that makes the dictionary durable before anything is compressed with it.
+        let made = if compressed {
+            None
+        } else {
+            self.dictionary.gather(&compact)?
+        };
+        self.commit.durable("cache write").await?;
+        if let Some(dictionary) = made {
+            self.dictionary.install(&dictionary);
+        }
+        Ok(())
     }
 
     fn insert(&self, key: [u8; 32], value: Vec<u8>) -> Result<(), StoreError> {

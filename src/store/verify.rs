@@ -12,6 +12,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::format_version::{parse_format, FORMAT_KEY, META_TREE};
+use super::response_dictionary::{read_stored, DICTIONARY_KEY};
 use super::{
     record_key, FailureRecord, ImportedRankings, SampleRecord, Store, StoreError, SweepManifest,
 };
@@ -152,6 +153,7 @@ impl Checker<'_> {
                     String::from_utf8_lossy(value)
                 )),
             },
+            META_TREE if key == DICTIONARY_KEY.as_bytes() => read_stored(value).map(|_| ()),
             META_TREE => Ok(()),
             "manifest" => {
                 if key != b"manifest" {
@@ -199,7 +201,7 @@ impl Checker<'_> {
                 if key.len() != 32 {
                     return Err(format!("a key of {} bytes, not 32", key.len()));
                 }
-                super::response_cache::decode_entry(value)
+                super::response_cache::decode_entry(value, &self.store.dictionary)
                     .map(|_| ())
                     .map_err(decode_failed)
             }
