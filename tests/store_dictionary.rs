@@ -1,5 +1,5 @@
 //! The store's response dictionary (format 3), checked from outside: the store's files are read
-//! with the storage engine itself once grsu has closed them. A new store makes its dictionary from
+//! with the storage engine itself once grsu has closed them. A new store trains its dictionary on
 //! its first responses and compresses every later one with it; the dictionary is on disk before
 //! anything that needs it; damage to it is reported, never misread; `grsu merge`'s copy re-encodes
 //! for the other store's dictionary; a store of format 2 goes on being written as format 2.
@@ -7,7 +7,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use grsu::store::{verify, Store, DICTIONARY_BYTES, STORE_FORMAT_VERSION};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use grsu::store::{verify, Store, DICTIONARY_BYTES, SAMPLE_RESPONSES, STORE_FORMAT_VERSION};
 use grsu_test_support::responses::{paper_mix_request as request, paper_mix_response};
 
 /// The entry kinds of the documented value layout (`store::response_cache`).
@@ -15,15 +18,51 @@ const COMPACT_WITH_ORIGIN: u8 = 0x02;
 const COMPRESSED_WITH_ORIGIN: u8 = 0x04;
 const DICTIONARY_KEY: &str = "response_dictionary";
 
-/// Writes responses `range`, one after another, as a sample's calls are.
+/// At most this many writes at once.
+const WRITERS: u64 = 32;
+
+/// Writes responses `range` with [`WRITERS`] concurrent writers, each write awaited as a sweep's
+/// calls are.
 async fn write(store: &Store, range: std::ops::Range<u64>) {
     let cache = store.response_cache().unwrap();
-    for index in range {
-        cache
-            .put_from("user", &request(index), &paper_mix_response(index), index)
-            .await
-            .unwrap();
+    let next = Arc::new(AtomicU64::new(range.start));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|_| {
+            let (cache, next, end) = (cache.clone(), next.clone(), range.end);
+            tokio::spawn(async move {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= end {
+                        break;
+                    }
+                    cache
+                        .put_from("user", &request(index), &paper_mix_response(index), index)
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
     }
+}
+
+/// The responses a store trains its dictionary on.
+const SAMPLES: u64 = SAMPLE_RESPONSES as u64;
+
+/// Responses written once the dictionary is made.
+const AFTER: u64 = 1_000;
+
+/// Responses a store receives before its dictionary and [`AFTER`] more.
+const PAST_THE_DICTIONARY: u64 = SAMPLES + AFTER;
+
+/// Writes the responses `start..start + PAST_THE_DICTIONARY` to a new store: the last of the
+/// first [`SAMPLES`] trains the dictionary (other writers go on meanwhile), so the rest are all
+/// written after it.
+async fn write_past_the_dictionary(store: &Store, start: u64) {
+    write(store, start..start + SAMPLES).await;
+    write(store, start + SAMPLES..start + PAST_THE_DICTIONARY).await;
 }
 
 fn reads_back(store: &Store, range: std::ops::Range<u64>) {
@@ -71,11 +110,11 @@ fn kinds(db: &sled::Db, range: std::ops::Range<u64>) -> Vec<(u8, usize)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_store_compresses_with_a_dictionary_made_of_its_first_responses() {
+async fn a_new_store_compresses_with_a_dictionary_trained_on_its_first_responses() {
     let folder = tempfile::tempdir().unwrap();
     let store = Store::open(folder.path()).unwrap();
-    write(&store, 0..2_000).await;
-    reads_back(&store, 0..2_000);
+    write_past_the_dictionary(&store, 0).await;
+    reads_back(&store, 0..PAST_THE_DICTIONARY);
     drop(store);
 
     let db = raw(folder.path(), false);
@@ -93,53 +132,46 @@ async fn a_new_store_compresses_with_a_dictionary_made_of_its_first_responses() 
         .get(DICTIONARY_KEY)
         .unwrap()
         .expect("the store made its dictionary");
-    assert_eq!(dictionary.len(), 8 + DICTIONARY_BYTES, "hash and bytes");
-    let entries = kinds(&db, 0..2_000);
-    // Compact until the dictionary was complete, compressed with it from then on.
-    let first_compressed = entries
-        .iter()
-        .position(|(kind, _)| *kind == COMPRESSED_WITH_ORIGIN)
-        .expect("compressed entries");
-    assert!(entries[..first_compressed]
-        .iter()
-        .all(|(kind, _)| *kind == COMPACT_WITH_ORIGIN));
-    let compact_bytes: usize = entries[..first_compressed]
-        .iter()
-        .map(|(_, length)| length - 9)
-        .sum();
     assert!(
-        (DICTIONARY_BYTES..DICTIONARY_BYTES + 8 * 1024).contains(&compact_bytes),
-        "the dictionary was complete after {compact_bytes} bytes of responses"
+        (8 + 1_024..=8 + DICTIONARY_BYTES).contains(&dictionary.len()),
+        "a hash and a dictionary of {} bytes",
+        dictionary.len() - 8
     );
-    let later = &entries[first_compressed..];
-    let compressed = later
+    // Compact until the dictionary was trained, compressed with it after.
+    let before = kinds(&db, 0..SAMPLES);
+    let compact: Vec<_> = before.iter().collect();
+    assert!(compact.iter().all(|(kind, _)| *kind == COMPACT_WITH_ORIGIN));
+    let after = kinds(&db, SAMPLES..PAST_THE_DICTIONARY);
+    let compressed: Vec<_> = after
         .iter()
         .filter(|(kind, _)| *kind == COMPRESSED_WITH_ORIGIN)
-        .count();
+        .collect();
     assert!(
-        compressed * 10 >= later.len() * 9,
-        "{compressed} of {} later entries compressed",
-        later.len()
+        compressed.len() * 10 >= after.len() * 9,
+        "{} of {} later entries compressed",
+        compressed.len(),
+        after.len()
     );
-    let mean = |entries: &[(u8, usize)]| {
+    let mean = |entries: &[&(u8, usize)]| {
         entries.iter().map(|(_, length)| *length).sum::<usize>() as f64 / entries.len() as f64
     };
     assert!(
         // The synthetic mix's log-probabilities are random; real answers repeat far more.
-        mean(later) < 0.75 * mean(&entries[..first_compressed]),
+        mean(&compressed) < 0.75 * mean(&compact),
         "{:.0} bytes per entry compressed against {:.0} compact",
-        mean(later),
-        mean(&entries[..first_compressed])
+        mean(&compressed),
+        mean(&compact)
     );
     drop(db);
 
     // Reopened (a resumed run): everything reads back, and new writes use the same dictionary.
     let store = Store::open(folder.path()).unwrap();
-    write(&store, 2_000..2_100).await;
-    reads_back(&store, 0..2_100);
+    let more = PAST_THE_DICTIONARY..PAST_THE_DICTIONARY + 100;
+    write(&store, more.clone()).await;
+    reads_back(&store, 0..more.end);
     drop(store);
     let db = raw(folder.path(), false);
-    assert!(kinds(&db, 2_000..2_100)
+    assert!(kinds(&db, more)
         .iter()
         .all(|(kind, _)| *kind == COMPRESSED_WITH_ORIGIN));
     assert_eq!(
@@ -152,7 +184,7 @@ async fn a_new_store_compresses_with_a_dictionary_made_of_its_first_responses() 
 async fn a_damaged_dictionary_is_reported_and_its_entries_are_errors() {
     let folder = tempfile::tempdir().unwrap();
     let store = Store::open(folder.path()).unwrap();
-    write(&store, 0..1_000).await;
+    write_past_the_dictionary(&store, 0).await;
     drop(store);
     {
         let db = raw(folder.path(), false);
@@ -169,7 +201,8 @@ async fn a_damaged_dictionary_is_reported_and_its_entries_are_errors() {
         cache.peek("user", &request(0)).unwrap(),
         Some(paper_mix_response(0))
     );
-    let error = cache.peek("user", &request(999)).unwrap_err().to_string();
+    let last = PAST_THE_DICTIONARY - 1;
+    let error = cache.peek("user", &request(last)).unwrap_err().to_string();
     assert!(
         error.contains("corrupt store entry in `responses`")
             && error.contains("response dictionary is damaged"),
@@ -196,22 +229,25 @@ async fn a_merge_re_encodes_responses_for_the_other_stores_dictionary() {
     let shard = Store::open(folders[0].path()).unwrap();
     let merged = Store::open(folders[1].path()).unwrap();
     // Each store's dictionary is made of other responses.
-    write(&shard, 0..1_500).await;
-    write(&merged, 10_000..11_500).await;
+    let other = 100_000..100_000 + PAST_THE_DICTIONARY;
+    write_past_the_dictionary(&shard, 0).await;
+    write_past_the_dictionary(&merged, other.start).await;
     let counts = merged.merge_from(&shard).unwrap();
-    assert_eq!(counts.responses_added, 1_500);
+    assert_eq!(counts.responses_added, PAST_THE_DICTIONARY);
     drop(shard);
-    reads_back(&merged, 0..1_500);
-    reads_back(&merged, 10_000..11_500);
+    reads_back(&merged, 0..PAST_THE_DICTIONARY);
+    reads_back(&merged, other);
     drop(merged);
     let db = raw(folders[1].path(), false);
-    let compressed = kinds(&db, 1_000..1_500)
+    // The shard's compressed entries are re-encoded for this store's dictionary, and those it had
+    // stored compact are compressed with it too.
+    let compressed = kinds(&db, 0..PAST_THE_DICTIONARY)
         .iter()
         .filter(|(kind, _)| *kind == COMPRESSED_WITH_ORIGIN)
         .count();
     assert!(
-        compressed > 450,
-        "{compressed} of 500 merged entries compressed"
+        compressed as u64 > PAST_THE_DICTIONARY * 9 / 10,
+        "{compressed} of {PAST_THE_DICTIONARY} merged entries compressed"
     );
 }
 

@@ -36,7 +36,7 @@ pub use records::{
     SweepManifest,
 };
 pub use response_cache::{origin_of, CacheStats, Origin, ResponseCache};
-pub use response_dictionary::DICTIONARY_BYTES;
+pub use response_dictionary::{DICTIONARY_BYTES, SAMPLE_RESPONSES};
 pub use verify::{
     damaged_files, explain_open_failure, held_by_a_run, verify, Damage, TreeCheck, VerifyReport,
 };
@@ -51,8 +51,8 @@ pub use verify::{
 ///   ([`response_dictionary`]) and records on their own ([`value_compression`]), each value
 ///   saying by its first bytes whether it is.
 ///
-/// A store is written in its own format: a grsu that reads format 3 resumes a format-2 store
-/// writing what format 2 holds, so that the grsu that wrote it can still read it.
+/// A format-2 store goes on being written as format 2 (compressed pages, no dictionary), so that
+/// the grsu that wrote it can still read it.
 pub const STORE_FORMAT_VERSION: u32 = 3;
 
 /// The first format whose values the store compresses itself.

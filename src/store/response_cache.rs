@@ -119,28 +119,38 @@ pub(super) fn decode_entry(
     decode_as(bytes, dictionary)
 }
 
-/// A stored entry as it goes into another store (`grsu merge`): an entry compressed with this
-/// store's dictionary is expanded and compressed again with the other's, or stored compact if
-/// the other has none; every other entry is copied as it is.
+/// A stored entry as it goes into another store (`grsu merge`): a compact response, compressed
+/// with this store's dictionary or not, is compressed with the other's (stored compact if the
+/// other has none); every other entry is copied as it is.
 pub(super) fn recode_entry(
     bytes: &[u8],
     from: &ResponseDictionary,
     into: &ResponseDictionary,
 ) -> Result<Vec<u8>, StoreError> {
-    let (kind, header) = match bytes.first() {
-        Some(&COMPRESSED_WITH_ORIGIN) => (COMPACT_WITH_ORIGIN, 9),
-        Some(&COMPRESSED) => (COMPACT, 1),
+    let corrupt = |message: String| StoreError::Corrupt {
+        tree: "responses",
+        message,
+    };
+    let (kind, header, compressed) = match bytes.first() {
+        Some(&COMPACT_WITH_ORIGIN) => (COMPACT_WITH_ORIGIN, 9, false),
+        Some(&COMPACT) => (COMPACT, 1, false),
+        Some(&COMPRESSED_WITH_ORIGIN) => (COMPACT_WITH_ORIGIN, 9, true),
+        Some(&COMPRESSED) => (COMPACT, 1, true),
         _ => return Ok(bytes.to_vec()),
     };
-    let frame = bytes.get(header..).ok_or_else(|| StoreError::Corrupt {
-        tree: "responses",
-        message: "a truncated entry".into(),
-    })?;
-    let compact = from.expand(frame).map_err(|message| StoreError::Corrupt {
-        tree: "responses",
-        message: format!("a compressed response: {message}"),
-    })?;
-    Ok(entry_of(kind, &bytes[1..header], &compact, into))
+    let body = bytes
+        .get(header..)
+        .ok_or_else(|| corrupt("a truncated entry".into()))?;
+    let expanded;
+    let compact = if compressed {
+        expanded = from
+            .expand(body)
+            .map_err(|message| corrupt(format!("a compressed response: {message}")))?;
+        &expanded[..]
+    } else {
+        body
+    };
+    Ok(entry_of(kind, &bytes[1..header], compact, into))
 }
 
 /// An entry of `kind` ([`COMPACT_WITH_ORIGIN`] or [`COMPACT`]) with `origin`'s bytes, holding
@@ -410,17 +420,11 @@ impl ResponseCache {
         let value = entry_of(kind, origin, &compact, &self.dictionary);
         let compressed = value[0] != kind;
         self.insert(key, value)?;
-        // Until the store has its dictionary, responses make it; the one that completes it waits
-        // for the commit that makes the dictionary durable before anything is compressed with it.
-        let made = if compressed {
-            None
-        } else {
-            self.dictionary.gather(&compact)?
-        };
-        self.commit.durable("cache write").await?;
-        if let Some(dictionary) = made {
-            self.dictionary.install(&dictionary);
+        // Until the store has its dictionary, responses make it.
+        if !compressed {
+            self.dictionary.gather(&compact)?;
         }
+        self.commit.durable("cache write").await?;
         Ok(())
     }
 

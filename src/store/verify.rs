@@ -1,7 +1,8 @@
 //! Checking a store entry by entry (`grsu verify`): the manifest is there and decodes; every record
 //! decodes, sits under the key of its (search, seed, sample) and has the predictions and metrics
 //! that its stored tree gives again; failures, imports and cached responses decode (responses
-//! through [`super::response_cache::decode_entry`], the cache's own decoder).
+//! through [`super::response_cache::decode_entry`], the cache's own decoder, with the store's
+//! dictionary); the format version reads and the response dictionary matches its hash.
 //!
 //! Checking only reads: a damaged entry is reported, never removed, so what is sound stays usable
 //! and `grsu run` can redo what is not.
