@@ -1,8 +1,10 @@
-//! The store's response dictionary (format 3), checked from outside: the store's files are read
-//! with the storage engine itself once grsu has closed them. A new store trains its dictionary on
-//! its first responses and compresses every later one with it; the dictionary is on disk before
-//! anything that needs it; damage to it is reported, never misread; `grsu merge`'s copy re-encodes
-//! for the other store's dictionary; a store of format 2 goes on being written as format 2.
+//! The store's response dictionary (format 3) and response log (format 4), checked from outside:
+//! the store's files are read with the storage engine itself, and the log by its documented
+//! layout, once grsu has closed them. A new store trains its dictionary on its first responses and
+//! compresses every later one with it; the dictionary is on disk before anything that needs it;
+//! damage to it is reported, never misread; `grsu merge`'s copy re-encodes for the other store's
+//! dictionary, between stores that keep their responses in a log or in a tree; a store of format
+//! 2 or 3 goes on being written in its format.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -10,7 +12,11 @@ use std::time::{Duration, Instant};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use grsu::store::{verify, Store, DICTIONARY_BYTES, SAMPLE_RESPONSES, STORE_FORMAT_VERSION};
+use std::collections::HashMap;
+
+use grsu::store::{
+    verify, Store, DICTIONARY_BYTES, LOG_FILE, LOG_HEADER, SAMPLE_RESPONSES, STORE_FORMAT_VERSION,
+};
 use grsu_test_support::responses::{paper_mix_request as request, paper_mix_response};
 
 /// The entry kinds of the documented value layout (`store::response_cache`).
@@ -97,13 +103,40 @@ fn raw(folder: &Path, compressed_pages: bool) -> sled::Db {
     }
 }
 
-/// The kind byte and length of every response entry, in the order of `request(index)`.
-fn kinds(db: &sled::Db, range: std::ops::Range<u64>) -> Vec<(u8, usize)> {
+/// The entries of the response log in `folder`, read by the layout `store::response_log`
+/// documents: a header, then `[value length u32][crc-32 u32][key 32][value]`.
+fn log_entries(folder: &Path) -> HashMap<[u8; 32], Vec<u8>> {
+    let bytes = std::fs::read(folder.join(LOG_FILE)).unwrap();
+    assert_eq!(&bytes[..LOG_HEADER.len()], LOG_HEADER);
+    let mut entries = HashMap::new();
+    let mut at = LOG_HEADER.len();
+    while at < bytes.len() {
+        let length = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let crc = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap());
+        let body = &bytes[at + 8..at + 40 + length];
+        assert_eq!(crc32fast::hash(body), crc, "the entry at byte {at}");
+        let key: [u8; 32] = body[..32].try_into().unwrap();
+        assert!(
+            entries.insert(key, body[32..].to_vec()).is_none(),
+            "a key stored twice"
+        );
+        at += 40 + length;
+    }
+    entries
+}
+
+/// The kind byte and length of every response entry, in the order of `request(index)`: from the
+/// store's response log if it has one, else from its `responses` tree.
+fn kinds(folder: &Path, db: &sled::Db, range: std::ops::Range<u64>) -> Vec<(u8, usize)> {
+    let log = folder.join(LOG_FILE).exists().then(|| log_entries(folder));
     let responses = db.open_tree("responses").unwrap();
     range
         .map(|index| {
             let key = grsu::store::ResponseCache::key("user", &request(index));
-            let value = responses.get(key).unwrap().expect("an entry");
+            let value = match &log {
+                Some(log) => log.get(&key).cloned().expect("an entry in the log"),
+                None => responses.get(key).unwrap().expect("an entry").to_vec(),
+            };
             (value[0], value.len())
         })
         .collect()
@@ -138,10 +171,10 @@ async fn a_new_store_compresses_with_a_dictionary_trained_on_its_first_responses
         dictionary.len() - 8
     );
     // Compact until the dictionary was trained, compressed with it after.
-    let before = kinds(&db, 0..SAMPLES);
+    let before = kinds(folder.path(), &db, 0..SAMPLES);
     let compact: Vec<_> = before.iter().collect();
     assert!(compact.iter().all(|(kind, _)| *kind == COMPACT_WITH_ORIGIN));
-    let after = kinds(&db, SAMPLES..PAST_THE_DICTIONARY);
+    let after = kinds(folder.path(), &db, SAMPLES..PAST_THE_DICTIONARY);
     let compressed: Vec<_> = after
         .iter()
         .filter(|(kind, _)| *kind == COMPRESSED_WITH_ORIGIN)
@@ -171,7 +204,7 @@ async fn a_new_store_compresses_with_a_dictionary_trained_on_its_first_responses
     reads_back(&store, 0..more.end);
     drop(store);
     let db = raw(folder.path(), false);
-    assert!(kinds(&db, more)
+    assert!(kinds(folder.path(), &db, more)
         .iter()
         .all(|(kind, _)| *kind == COMPRESSED_WITH_ORIGIN));
     assert_eq!(
@@ -241,7 +274,7 @@ async fn a_merge_re_encodes_responses_for_the_other_stores_dictionary() {
     let db = raw(folders[1].path(), false);
     // The shard's compressed entries are re-encoded for this store's dictionary, and those it had
     // stored compact are compressed with it too.
-    let compressed = kinds(&db, 0..PAST_THE_DICTIONARY)
+    let compressed = kinds(folders[1].path(), &db, 0..PAST_THE_DICTIONARY)
         .iter()
         .filter(|(kind, _)| *kind == COMPRESSED_WITH_ORIGIN)
         .count();
@@ -268,7 +301,65 @@ async fn a_format_2_store_is_written_as_format_2() {
     let meta = db.open_tree("meta").unwrap();
     assert_eq!(meta.get("format").unwrap().as_deref(), Some(&b"2"[..]));
     assert_eq!(meta.get(DICTIONARY_KEY).unwrap(), None);
-    assert!(kinds(&db, 0..1_000)
+    assert!(
+        !folder.path().join(LOG_FILE).exists(),
+        "responses stay in the tree"
+    );
+    assert!(kinds(folder.path(), &db, 0..1_000)
         .iter()
         .all(|(kind, _)| *kind == COMPACT_WITH_ORIGIN));
+}
+
+/// A store that says it is of format 3, as that grsu left it: plain pages, responses in its tree.
+fn format_3_store(folder: &Path) {
+    let db = raw(folder, false);
+    db.open_tree("meta").unwrap().insert("format", "3").unwrap();
+    db.flush().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_format_3_store_keeps_its_responses_in_its_tree_and_merges_both_ways() {
+    let folders = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    format_3_store(folders[0].path());
+    let old = Store::open(folders[0].path()).unwrap();
+    let new = Store::open(folders[1].path()).unwrap();
+    write_past_the_dictionary(&old, 0).await;
+    write(&new, 100_000..101_000).await;
+    assert!(!folders[0].path().join(LOG_FILE).exists());
+    assert!(folders[1].path().join(LOG_FILE).exists());
+
+    // Into the old store: the responses go into its tree, and it stays of format 3 (a grsu of
+    // format 3 reads it whole).
+    let counts = old.merge_from(&new).unwrap();
+    assert_eq!(counts.responses_added, 1_000);
+    reads_back(&old, 100_000..101_000);
+    // Into the new store: into its log.
+    let counts = new.merge_from(&old).unwrap();
+    assert_eq!(counts.responses_added, PAST_THE_DICTIONARY);
+    reads_back(&new, 0..PAST_THE_DICTIONARY);
+    assert_eq!(
+        new.merge_from(&old).unwrap().responses_added,
+        0,
+        "nothing twice"
+    );
+    drop((old, new));
+
+    let db = raw(folders[0].path(), false);
+    let meta = db.open_tree("meta").unwrap();
+    assert_eq!(meta.get("format").unwrap().as_deref(), Some(&b"3"[..]));
+    assert!(!folders[0].path().join(LOG_FILE).exists());
+    assert_eq!(
+        db.open_tree("responses").unwrap().len() as u64,
+        PAST_THE_DICTIONARY + 1_000
+    );
+    drop(db);
+    let db = raw(folders[1].path(), false);
+    assert!(
+        db.open_tree("responses").unwrap().is_empty(),
+        "the log holds them"
+    );
+    assert_eq!(
+        log_entries(folders[1].path()).len() as u64,
+        PAST_THE_DICTIONARY + 1_000
+    );
 }

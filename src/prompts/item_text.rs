@@ -46,50 +46,75 @@ impl From<bool> for ItemView {
     }
 }
 
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+/// Appends `text` with every run of whitespace made one space and none at either end (what
+/// `split_whitespace().join(" ")` gives), without building the words first: a scoring prompt shows
+/// an item's attributes, and a sweep builds millions of them.
+fn push_one_line(out: &mut String, text: &str) {
+    for (index, word) in text.split_whitespace().enumerate() {
+        if index > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+}
+
+fn has_words(text: &str) -> bool {
+    text.split_whitespace().next().is_some()
 }
 
 fn push_list(out: &mut String, name: &str, values: &[String]) {
-    let values: Vec<String> = values
-        .iter()
-        .map(|value| one_line(value))
-        .filter(|value| !value.is_empty())
-        .collect();
-    if !values.is_empty() {
-        out.push_str(&format!("\n  - {name}: {}", values.join(", ")));
+    let mut shown = values.iter().filter(|value| has_words(value));
+    let Some(first) = shown.next() else {
+        return;
+    };
+    out.push_str("\n  - ");
+    out.push_str(name);
+    out.push_str(": ");
+    push_one_line(out, first);
+    for value in shown {
+        out.push_str(", ");
+        push_one_line(out, value);
     }
 }
 
 /// The item's title and, depending on `view`, its attribute lines (`  - genre: a, b`).
 pub fn item_text(item: &Item, view: ItemView) -> String {
-    let mut out = item.title.clone();
+    let mut out = String::with_capacity(256);
+    push_item_text(&mut out, item, view);
+    out
+}
+
+/// [`item_text`] appended to `out`.
+pub fn push_item_text(out: &mut String, item: &Item, view: ItemView) {
+    out.push_str(&item.title);
     if view == ItemView::TitleOnly {
-        return out;
+        return;
     }
     let attributes = &item.attributes;
-    push_list(&mut out, "genre", &attributes.genre);
-    push_list(&mut out, "star", &attributes.star);
-    push_list(&mut out, "director", &attributes.director);
-    push_list(&mut out, "writer", &attributes.writer);
+    push_list(out, "genre", &attributes.genre);
+    push_list(out, "star", &attributes.star);
+    push_list(out, "director", &attributes.director);
+    push_list(out, "writer", &attributes.writer);
     if view == ItemView::AttributesWithPlot {
-        if let Some(plot) = attributes.plot.as_deref().map(one_line) {
-            if !plot.is_empty() {
-                out.push_str(&format!("\n  - plot: {plot}"));
-            }
+        if let Some(plot) = attributes.plot.as_deref().filter(|plot| has_words(plot)) {
+            out.push_str("\n  - plot: ");
+            push_one_line(out, plot);
         }
     }
-    out
 }
 
 /// The items numbered from 1 (`1. Title` and its attribute lines), one after the other.
 pub fn numbered_items(items: &[&Item], view: ItemView) -> String {
-    items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| format!("{}. {}", index + 1, item_text(item, view)))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut out = String::with_capacity(items.len() * 256);
+    for (index, item) in items.iter().enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        out.push_str(&(index + 1).to_string());
+        out.push_str(". ");
+        push_item_text(&mut out, item, view);
+    }
+    out
 }
 
 #[cfg(test)]

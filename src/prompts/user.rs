@@ -20,7 +20,7 @@
 //! being trained except through the teacher's wording.
 
 use super::conversation::render_history;
-use super::item_text::{item_text, numbered_items, ItemView};
+use super::item_text::{item_text, numbered_items, push_item_text, ItemView};
 use crate::catalog::Item;
 use crate::data::Turn;
 use crate::model::scoring::ANSWER_PREFIX;
@@ -123,11 +123,17 @@ pub fn score_messages(
 ) -> Vec<ChatMessage> {
     let view = view.into();
     let prompt = match list_context {
-        None => format!(
-            "{}\n\n## Instruction\n\n{SCORE_TASK}\n\n## Recommendation By System\n\n1. {}",
-            conversation_section(history),
-            item_text(item, view)
-        ),
+        None => {
+            // Pushed into one string: a sweep builds one of these per item scored.
+            let conversation = conversation_section(history);
+            let mut prompt = String::with_capacity(conversation.len() + SCORE_TASK.len() + 512);
+            prompt.push_str(&conversation);
+            prompt.push_str("\n\n## Instruction\n\n");
+            prompt.push_str(SCORE_TASK);
+            prompt.push_str("\n\n## Recommendation By System\n\n1. ");
+            push_item_text(&mut prompt, item, view);
+            prompt
+        }
         Some(list) => {
             let asked = match list.iter().position(|other| other.title == item.title) {
                 Some(index) => format!("{}. {}", index + 1, item.title),

@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 use super::StoreError;
 
 /// The shortest time between the starts of two flushes.
-pub const FLUSH_INTERVAL: Duration = Duration::from_millis(2);
+pub const FLUSH_INTERVAL: Duration = Duration::from_millis(10);
 
 /// A writer waiting for the flush that covers its write: told the flush's outcome.
 type Waiter = oneshot::Sender<Result<(), String>>;
@@ -30,8 +30,22 @@ type Waiter = oneshot::Sender<Result<(), String>>;
 struct Pending {
     /// Writers whose entries are inserted and not yet flushed, in the order they came.
     waiters: Vec<Waiter>,
+    /// Whether one of them wrote into the store's trees (not only its response log).
+    trees_written: bool,
     stop: bool,
 }
+
+/// What a writer wrote, and so what the flush that covers it must make durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Written {
+    /// The store's trees (records, and the responses of a store before format 4).
+    Trees,
+    /// Only the response log ([`super::response_log`]).
+    ResponseLog,
+}
+
+/// What a flush does: make durable what was written, the trees too when told so.
+pub(super) type Flush = Box<dyn FnMut(bool) -> Result<(), String> + Send>;
 
 #[derive(Debug, Default)]
 struct Shared {
@@ -49,13 +63,13 @@ pub(super) struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the flushing thread of `db`.
-    pub(super) fn start(db: sled::Db) -> Self {
+    /// Starts the flushing thread of a store, flushing with `flush`.
+    pub(super) fn start(flush: Flush) -> Self {
         let shared = Arc::new(Shared::default());
         let flusher = shared.clone();
         let thread = std::thread::Builder::new()
             .name("grsu-store-flush".into())
-            .spawn(move || flush_loop(&db, &flusher))
+            .spawn(move || flush_loop(flush, &flusher))
             .expect("start the store's flushing thread");
         GroupCommit {
             shared,
@@ -73,11 +87,16 @@ impl GroupCommit {
 
     /// Waits until everything written before this call is on disk. Each writer is woken once,
     /// by the flush that covered its write.
-    pub(super) async fn durable(&self, operation: &'static str) -> Result<(), StoreError> {
+    pub(super) async fn durable(
+        &self,
+        operation: &'static str,
+        written: Written,
+    ) -> Result<(), StoreError> {
         let (sender, receiver) = oneshot::channel();
         let first = {
             let mut pending = self.shared.pending.lock().expect("the store's commit lock");
             pending.waiters.push(sender);
+            pending.trees_written |= written == Written::Trees;
             pending.waiters.len() == 1
         };
         if first {
@@ -105,11 +124,11 @@ impl Drop for GroupCommit {
     }
 }
 
-fn flush_loop(db: &sled::Db, shared: &Shared) {
+fn flush_loop(mut flush: Flush, shared: &Shared) {
     // When the last flush started: the next one waits until FLUSH_INTERVAL after it.
     let mut last_flush: Option<Instant> = None;
     loop {
-        let (batch, stop) = {
+        let (batch, trees_written, stop) = {
             let mut pending = shared.pending.lock().expect("the store's commit lock");
             while pending.waiters.is_empty() && !pending.stop {
                 pending = shared.wake.wait(pending).expect("the store's commit lock");
@@ -129,7 +148,11 @@ fn flush_loop(db: &sled::Db, shared: &Shared) {
                         .0;
                 }
             }
-            (std::mem::take(&mut pending.waiters), pending.stop)
+            (
+                std::mem::take(&mut pending.waiters),
+                std::mem::take(&mut pending.trees_written),
+                pending.stop,
+            )
         };
         if !batch.is_empty() {
             last_flush = Some(Instant::now());
@@ -138,7 +161,7 @@ fn flush_loop(db: &sled::Db, shared: &Shared) {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             // Every writer of the batch inserted its entry before it joined the batch, so this
             // flush covers them all. A failure is told to each; later writes try again.
-            let outcome = db.flush().map(|_| ()).map_err(|error| error.to_string());
+            let outcome = flush(trees_written);
             for waiter in batch {
                 let _ = waiter.send(outcome.clone());
             }
@@ -157,7 +180,13 @@ mod tests {
     async fn a_thousand_writes_share_flushes_at_least_an_interval_apart_and_all_are_acknowledged() {
         let folder = tempfile::tempdir().unwrap();
         let db = sled::open(folder.path()).unwrap();
-        let commit = Arc::new(GroupCommit::start(db.clone()));
+        let flushed = db.clone();
+        let commit = Arc::new(GroupCommit::start(Box::new(move |_| {
+            flushed
+                .flush()
+                .map(|_| ())
+                .map_err(|error| error.to_string())
+        })));
         let started = Instant::now();
         let writers: Vec<_> = (0..50u32)
             .map(|writer| {
@@ -166,7 +195,7 @@ mod tests {
                     for write in 0..20u32 {
                         db.insert(format!("{writer}/{write}"), &b"answer"[..])
                             .unwrap();
-                        commit.durable("test write").await.unwrap();
+                        commit.durable("test write", Written::Trees).await.unwrap();
                     }
                 })
             })

@@ -20,6 +20,8 @@ mod records;
 mod response_cache;
 mod response_dictionary;
 mod response_encoding;
+mod response_log;
+mod response_storage;
 mod value_compression;
 mod verify;
 
@@ -27,8 +29,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use format_version::OpenGuarded;
-use group_commit::GroupCommit;
+use group_commit::{GroupCommit, Written};
 use response_dictionary::ResponseDictionary;
+use response_log::ResponseLog;
+use response_storage::ResponseStorage;
 
 pub use records::{
     hex_prefix, key_prefix, record_key, CallCounts, CellManifest, CellReads, FailureRecord,
@@ -37,6 +41,7 @@ pub use records::{
 };
 pub use response_cache::{origin_of, CacheStats, Origin, ResponseCache};
 pub use response_dictionary::{DICTIONARY_BYTES, SAMPLE_RESPONSES};
+pub use response_log::{LOG_FILE, LOG_HEADER};
 pub use verify::{
     damaged_files, explain_open_failure, held_by_a_run, verify, Damage, TreeCheck, VerifyReport,
 };
@@ -49,14 +54,20 @@ pub use verify::{
 /// - 2: responses in the compact binary encoding, sled pages compressed (zstd);
 /// - 3: sled pages plain; responses compressed with the store's dictionary
 ///   ([`response_dictionary`]) and records on their own ([`value_compression`]), each value
-///   saying by its first bytes whether it is.
+///   saying by its first bytes whether it is;
+/// - 4: responses in the response log ([`response_log`]), no longer in a tree; the entries as in
+///   format 3.
 ///
-/// A format-2 store goes on being written as format 2 (compressed pages, no dictionary), so that
-/// the grsu that wrote it can still read it.
-pub const STORE_FORMAT_VERSION: u32 = 3;
+/// A store goes on being written in the format it has (a format-2 store with compressed pages and
+/// no dictionary, a format-3 store with its responses in a tree), so that the grsu that wrote it
+/// can still read it.
+pub const STORE_FORMAT_VERSION: u32 = 4;
 
 /// The first format whose values the store compresses itself.
 const VALUES_COMPRESSED_FROM_FORMAT: u32 = 3;
+
+/// The first format whose responses are in the response log.
+const RESPONSES_LOGGED_FROM_FORMAT: u32 = 4;
 
 /// A store failure, naming the store's folder.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +112,8 @@ pub struct Store {
     /// The store's format version ([`STORE_FORMAT_VERSION`] for a new store).
     format: u32,
     dictionary: Arc<ResponseDictionary>,
+    /// Where the responses are.
+    responses: ResponseStorage,
 }
 
 /// The most memory sled may use to cache the store's pages. sled's default (1 GiB) lets the cache
@@ -184,12 +197,36 @@ impl Store {
             })?;
         let makes_dictionary = format >= VALUES_COMPRESSED_FROM_FORMAT;
         let dictionary = Arc::new(ResponseDictionary::open(meta, makes_dictionary)?);
-        let commit = Arc::new(GroupCommit::start(db.clone()));
+        let log = if format >= RESPONSES_LOGGED_FROM_FORMAT {
+            Some(Arc::new(ResponseLog::open(folder)?))
+        } else {
+            None
+        };
+        let responses = match &log {
+            Some(log) => ResponseStorage::Log(log.clone()),
+            None => ResponseStorage::Tree(db.open_tree("responses").map_err(|error| {
+                StoreError::Open {
+                    path: folder.display().to_string(),
+                    message: error.to_string(),
+                }
+            })?),
+        };
+        let flushed = db.clone();
+        let commit = Arc::new(GroupCommit::start(Box::new(move |trees_written| {
+            if let Some(log) = &log {
+                log.sync().map_err(|error| error.to_string())?;
+            }
+            if trees_written {
+                flushed.flush().map_err(|error| error.to_string())?;
+            }
+            Ok(())
+        })));
         Ok(Store {
             db,
             commit,
             format,
             dictionary,
+            responses,
         })
     }
 
@@ -200,15 +237,8 @@ impl Store {
 
     /// The response cache of this store.
     pub fn response_cache(&self) -> Result<ResponseCache, StoreError> {
-        let tree = self
-            .db
-            .open_tree("responses")
-            .map_err(|error| StoreError::Io {
-                operation: "open tree",
-                message: error.to_string(),
-            })?;
         Ok(ResponseCache::new(
-            tree,
+            self.responses.clone(),
             self.commit.clone(),
             self.dictionary.clone(),
         ))
@@ -282,7 +312,7 @@ impl Store {
         self.tree("failures")?
             .remove(key.as_bytes())
             .map_err(Self::io("failure write"))?;
-        self.commit.durable("record write").await
+        self.commit.durable("record write", Written::Trees).await
     }
 
     /// Whether a (search, seed, sample) is finished.
@@ -388,9 +418,17 @@ impl Store {
     /// Entries are copied as they are stored: a source of a newer format than this store raises
     /// this store's recorded format to the source's first, so that no grsu reads entries it does
     /// not know.
+    ///
+    /// Where the responses are is not an entry's format: a store before format 4 keeps its
+    /// responses in its tree, and is raised to format 3 at most.
     pub fn merge_from(&self, source: &Store) -> Result<MergeCounts, StoreError> {
-        if source.format > self.format {
-            format_version::raise_format(&self.db, source.format)?;
+        let entries_format = if self.format < RESPONSES_LOGGED_FROM_FORMAT {
+            source.format.min(RESPONSES_LOGGED_FROM_FORMAT - 1)
+        } else {
+            source.format
+        };
+        if entries_format > self.format {
+            format_version::raise_format(&self.db, entries_format)?;
         }
         let mut counts = MergeCounts::default();
         let records = self.tree("records")?;
@@ -400,7 +438,6 @@ impl Store {
                 &mut counts.records_added,
                 Some(&mut counts.records_present),
             ),
-            ("responses", &mut counts.responses_added, None),
             ("imports", &mut counts.imports_added, None),
             ("failures", &mut counts.failures_added, None),
         ] {
@@ -413,11 +450,7 @@ impl Store {
                 if finished_here {
                     continue;
                 }
-                let value = if tree == "responses" {
-                    response_cache::recode_entry(&value, &source.dictionary, &self.dictionary)?
-                } else {
-                    value.to_vec()
-                };
+                let value = value.to_vec();
                 let previous = into
                     .compare_and_swap(&key, None as Option<&[u8]>, Some(value))
                     .map_err(Self::io("merge write"))?;
@@ -431,12 +464,28 @@ impl Store {
                 }
             }
         }
+        let damage = source.responses.each_entry(|key, value| {
+            let key: &[u8; 32] = key.try_into().map_err(|_| StoreError::Corrupt {
+                tree: "responses",
+                message: format!("a key of {} bytes, not 32", key.len()),
+            })?;
+            let value = response_cache::recode_entry(value, &source.dictionary, &self.dictionary)?;
+            if self.responses.insert_new(key, value)? {
+                counts.responses_added += 1;
+            }
+            Ok(())
+        })?;
+        // What does not read is not copied: a resumed run asks for it again.
+        for (at, problem) in damage {
+            tracing::warn!("merge: a response of the source not copied: {at}: {problem}");
+        }
         self.flush()?;
         Ok(counts)
     }
 
     /// Writes everything buffered to disk.
     pub fn flush(&self) -> Result<(), StoreError> {
+        self.responses.flush()?;
         self.db.flush().map(|_| ()).map_err(|error| StoreError::Io {
             operation: "flush",
             message: error.to_string(),

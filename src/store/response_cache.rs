@@ -31,6 +31,7 @@ use sha2::{Digest, Sha256};
 use super::group_commit::GroupCommit;
 use super::response_dictionary::ResponseDictionary;
 use super::response_encoding;
+use super::response_storage::ResponseStorage;
 use super::StoreError;
 
 use crate::model::classify::{ClassifyRequest, ClassifyResponse};
@@ -230,10 +231,11 @@ impl std::io::Write for HashWriter<'_> {
     }
 }
 
-/// A response cache over one sled tree. Cheap to clone.
+/// A response cache over a store's responses (its response log, or the `responses` tree of a
+/// store before format 4). Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct ResponseCache {
-    tree: sled::Tree,
+    responses: ResponseStorage,
     commit: Arc<GroupCommit>,
     /// The store's dictionary, shared by every handle of the store.
     dictionary: Arc<ResponseDictionary>,
@@ -243,12 +245,12 @@ pub struct ResponseCache {
 
 impl ResponseCache {
     pub(super) fn new(
-        tree: sled::Tree,
+        responses: ResponseStorage,
         commit: Arc<GroupCommit>,
         dictionary: Arc<ResponseDictionary>,
     ) -> Self {
         ResponseCache {
-            tree,
+            responses,
             commit,
             dictionary,
             hits: Arc::default(),
@@ -361,14 +363,9 @@ impl ResponseCache {
         response: &ClassifyResponse,
     ) -> Result<(), StoreError> {
         let value = serde_json::to_vec(response).expect("a classification always serialises");
-        self.insert(Self::classify_key(identity, request), value)?;
-        self.tree
-            .flush()
-            .map(|_| ())
-            .map_err(|error| StoreError::Io {
-                operation: "cache flush",
-                message: error.to_string(),
-            })
+        self.responses
+            .insert(&Self::classify_key(identity, request), value)?;
+        self.responses.flush()
     }
 
     /// The cached response, counted as a hit or a miss.
@@ -391,11 +388,7 @@ impl ResponseCache {
         &self,
         key: [u8; 32],
     ) -> Result<Option<(T, Option<Origin>)>, StoreError> {
-        let found = self.tree.get(key).map_err(|error| StoreError::Io {
-            operation: "cache read",
-            message: error.to_string(),
-        })?;
-        let Some(bytes) = found else {
+        let Some(bytes) = self.responses.get(&key)? else {
             return Ok(None);
         };
         decode_as(&bytes, &self.dictionary).map(Some)
@@ -419,23 +412,15 @@ impl ResponseCache {
         };
         let value = entry_of(kind, origin, &compact, &self.dictionary);
         let compressed = value[0] != kind;
-        self.insert(key, value)?;
+        self.responses.insert(&key, value)?;
         // Until the store has its dictionary, responses make it.
         if !compressed {
             self.dictionary.gather(&compact)?;
         }
-        self.commit.durable("cache write").await?;
+        self.commit
+            .durable("cache write", self.responses.written())
+            .await?;
         Ok(())
-    }
-
-    fn insert(&self, key: [u8; 32], value: Vec<u8>) -> Result<(), StoreError> {
-        self.tree
-            .insert(key, value)
-            .map(|_| ())
-            .map_err(|error| StoreError::Io {
-                operation: "cache write",
-                message: error.to_string(),
-            })
     }
 
     /// The raw entry whose key starts with the hex `prefix` (a [`crate::store::key_prefix`]):
@@ -457,26 +442,18 @@ impl ResponseCache {
             tree: "responses",
             message: format!("`{prefix}` is not a hex key prefix"),
         })?;
-        let Some(entry) = self.tree.scan_prefix(&bytes).next() else {
+        let Some((_, entry)) = self.responses.find_prefix(&bytes)? else {
             return Ok(None);
         };
-        let (key, _) = entry.map_err(|error| StoreError::Io {
-            operation: "cache read",
-            message: error.to_string(),
-        })?;
-        let key: [u8; 32] = key.as_ref().try_into().map_err(|_| StoreError::Corrupt {
-            tree: "responses",
-            message: "a key that is not 32 bytes".into(),
-        })?;
-        self.read_entry(key)
+        decode_as(&entry, &self.dictionary).map(Some)
     }
 
     pub fn len(&self) -> usize {
-        self.tree.len()
+        self.responses.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.tree.is_empty()
+        self.len() == 0
     }
 
     pub fn stats(&self) -> CacheStats {

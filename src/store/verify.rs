@@ -92,6 +92,11 @@ impl Checker<'_> {
             tree: name.to_string(),
             ..TreeCheck::default()
         };
+        if name == "responses" {
+            self.check_responses(&mut check);
+            self.report.trees.push(check);
+            return;
+        }
         let tree = match self.store.tree(name) {
             Ok(tree) => tree,
             Err(error) => {
@@ -113,11 +118,7 @@ impl Checker<'_> {
                     break;
                 }
             };
-            let key_text = if name == "responses" {
-                hex(&key)
-            } else {
-                String::from_utf8_lossy(&key).into_owned()
-            };
+            let key_text = String::from_utf8_lossy(&key).into_owned();
             check.entries += 1;
             match self.check_entry(name, &key, &value) {
                 Ok(()) => check.ok += 1,
@@ -133,6 +134,26 @@ impl Checker<'_> {
             );
         }
         self.report.trees.push(check);
+    }
+
+    /// The responses, wherever the store keeps them (its log, or its tree before format 4).
+    fn check_responses(&mut self, check: &mut TreeCheck) {
+        let mut damaged = Vec::new();
+        let unread = self.store.responses.each_entry(|key, value| {
+            check.entries += 1;
+            match self.check_entry("responses", key, value) {
+                Ok(()) => check.ok += 1,
+                Err(problem) => damaged.push((hex(key), problem)),
+            }
+            Ok(())
+        });
+        let unread = match unread {
+            Ok(unread) => unread,
+            Err(error) => vec![("(scan)".to_string(), error.to_string())],
+        };
+        for (key, problem) in damaged.into_iter().chain(unread) {
+            self.damage(check, "responses", &key, problem);
+        }
     }
 
     fn damage(&mut self, check: &mut TreeCheck, tree: &str, key: &str, problem: String) {
@@ -329,6 +350,16 @@ pub fn explain_open_failure(path: &Path, error: &StoreError) -> String {
     }
     if message.starts_with("IO error") {
         return error.to_string();
+    }
+    if message.starts_with(super::LOG_FILE) {
+        return format!(
+            "the store at {} is damaged and the storage engine cannot open it: {message}. The \
+             records are not in that file: moving `{}` aside keeps every finished sample, and \
+             a resumed sweep asks the model again for the answers it held; `grsu verify` checks \
+             a copy and leaves the store as it is",
+            path.display(),
+            super::LOG_FILE
+        );
     }
     let files = damaged_files(path);
     let damaged = if !files.is_empty() {
@@ -601,9 +632,9 @@ mod tests {
             )
             .unwrap();
         // A cached response cut short, and one that is not JSON.
-        let responses = store.tree("responses").unwrap();
-        responses.insert([1u8; 32], &[0x01, 2, 3][..]).unwrap();
-        responses.insert([2u8; 32], &b"{not json"[..]).unwrap();
+        let responses = &store.responses;
+        responses.insert(&[1u8; 32], vec![0x01, 2, 3]).unwrap();
+        responses.insert(&[2u8; 32], b"{not json".to_vec()).unwrap();
         store.tree("failures").unwrap().insert("x", "[]").unwrap();
 
         let report = verify(&store);
