@@ -379,13 +379,13 @@ impl HttpBackend {
     /// One request as it is, without topping up missing choices (what `grsu doctor` needs to see
     /// whether the server honours `n`).
     pub async fn chat_once(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
-        let body = WireRequest::from_request(&self.endpoint.model, request);
+        let body = WireRequest::body(&self.endpoint.model, request);
         let text = self
             .body_of(
                 self.client
                     .post(format!("{}/chat/completions", self.base))
                     .header(CONTENT_TYPE, "application/json")
-                    .body(serde_json::to_vec(&body).expect("a request body always serialises")),
+                    .body(body),
                 "/chat/completions",
                 self.endpoint.timeout,
             )

@@ -51,6 +51,35 @@ pub struct WireRequest {
     pub stream: bool,
 }
 
+/// [`WireRequest`] borrowed, to be written: the same fields in the same order, left out under
+/// the same conditions.
+#[derive(Serialize)]
+struct WireRequestBody<'a> {
+    model: &'a str,
+    messages: &'a [ChatMessage],
+    temperature: f32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u32>,
+    n: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed: Option<u64>,
+    #[serde(skip_serializing_if = "is_false")]
+    logprobs: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_logprobs: Option<u32>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    stop: &'a [String],
+    #[serde(skip_serializing_if = "is_false")]
+    continue_final_message: bool,
+    #[serde(skip_serializing_if = "is_true")]
+    add_generation_prompt: bool,
+    #[serde(skip_serializing_if = "<[u32]>::is_empty")]
+    logprob_token_ids: &'a [u32],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    priority: Option<i32>,
+    stream: bool,
+}
+
 fn default_temperature() -> f32 {
     1.0
 }
@@ -110,6 +139,41 @@ impl WireRequest {
             priority: request.priority,
             stream: false,
         }
+    }
+
+    /// The JSON body of [`WireRequest::from_request`], written from the request without copying
+    /// it first: the prompt is kilobytes, and a sweep sends thousands a second.
+    pub fn body(model: &str, request: &ChatRequest) -> Vec<u8> {
+        let logprobs = request.logprobs;
+        let body = WireRequestBody {
+            model,
+            messages: &request.messages,
+            temperature: request.temperature,
+            max_tokens: Some(request.max_tokens),
+            n: request.n,
+            seed: request.seed,
+            logprobs,
+            top_logprobs: request.top_logprobs.filter(|_| logprobs),
+            stop: &request.stop,
+            continue_final_message: request.continue_final_message,
+            add_generation_prompt: request.add_generation_prompt,
+            logprob_token_ids: if logprobs {
+                &request.logprob_token_ids
+            } else {
+                &[]
+            },
+            priority: request.priority,
+            stream: false,
+        };
+        let mut bytes = Vec::with_capacity(
+            512 + request
+                .messages
+                .iter()
+                .map(|message| message.content.len())
+                .sum::<usize>(),
+        );
+        serde_json::to_writer(&mut bytes, &body).expect("a request body always serialises");
+        bytes
     }
 
     /// The protocol request this body asks for (used by the server side, `grsu serve`).
@@ -340,6 +404,34 @@ pub fn error_message_of(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_borrowed_body_is_the_owned_requests_json_byte_for_byte() {
+        use crate::model::ChatMessage;
+        let mut plain = ChatRequest::new(vec![
+            ChatMessage::system("You are a recommender."),
+            ChatMessage::user("Something like \"Heat\" (1995)\n\u{1F3AC}"),
+        ]);
+        let mut scoring = plain.clone();
+        scoring.logprobs = true;
+        scoring.top_logprobs = Some(5);
+        scoring.logprob_token_ids = vec![9642, 2822];
+        scoring.seed = Some(7);
+        scoring.stop = vec!["\n".into()];
+        scoring.continue_final_message = true;
+        scoring.add_generation_prompt = false;
+        scoring.priority = Some(-1);
+        // Set without logprobs: left out of both.
+        plain.top_logprobs = Some(3);
+        plain.logprob_token_ids = vec![1];
+        for request in [plain, scoring] {
+            let owned = serde_json::to_vec(&WireRequest::from_request("phi-4", &request)).unwrap();
+            assert_eq!(
+                String::from_utf8(WireRequest::body("phi-4", &request)).unwrap(),
+                String::from_utf8(owned).unwrap()
+            );
+        }
+    }
 
     #[test]
     fn token_counts_a_server_reports_are_summed_without_overflow() {
