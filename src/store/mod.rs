@@ -1,8 +1,10 @@
-//! The on-disk store of a run (sled): everything that must survive a crash lives here, behind this
-//! one module, so that the storage engine can be replaced without touching the engine.
+//! The on-disk store of a run (sled, and from format 4 a response log beside it): everything that
+//! must survive a crash lives here, behind this one module, so that the storage engine can be
+//! replaced without touching the engine.
 //!
-//! Trees:
-//! - `responses`: the content-addressed response cache ([`ResponseCache`]).
+//! Trees, and the log:
+//! - `responses`: the content-addressed response cache ([`ResponseCache`]): the file
+//!   `responses.log` from format 4 ([`response_log`]), a tree before.
 //! - `manifest`: what was run ([`SweepManifest`]: cells, shared searches, samples), checked on
 //!   resume and merge.
 //! - `records`: one [`SampleRecord`] per finished (search, seed, sample), keyed by [`record_key`].
@@ -11,7 +13,7 @@
 //!
 //! Writes that finish a unit of work are flushed before they are acknowledged, so a run killed with
 //! `kill -9` at any moment never loses a finished model call. The flushes are group commits
-//! ([`group_commit`]): every write finished while one flush runs, or in the 2 ms since it started,
+//! ([`group_commit`]): every write finished while one flush runs, or in the 10 ms since it started,
 //! shares the next.
 
 mod format_version;

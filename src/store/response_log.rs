@@ -396,14 +396,14 @@ impl ResponseLog {
             .read_exact(&mut header)
             .map_err(|error| StoreError::Open {
                 path: self.path.display().to_string(),
-                message: format!("cannot read the header: {error}"),
+                message: format!("{LOG_FILE}: cannot read its header: {error}"),
             })?;
         if &header != LOG_HEADER {
             return Err(StoreError::Open {
                 path: self.path.display().to_string(),
                 message: format!(
-                    "not a grsu response log (it starts {:?}, not {:?}); a newer grsu may have \
-                     written it",
+                    "{LOG_FILE} is not a grsu response log (it starts {:?}, not {:?}): \
+                     overwritten, or written by a newer grsu",
                     String::from_utf8_lossy(&header),
                     String::from_utf8_lossy(LOG_HEADER)
                 ),
