@@ -149,6 +149,22 @@ fn io_error<'a>(
     }
 }
 
+/// An entry's length, checksum and key, as read.
+type EntryHead = [u8; ENTRY_HEADER + KEY];
+
+/// The value length `head` announces, if the whole entry fits in the `remaining` bytes from its
+/// start.
+fn announced_length(head: &EntryHead, remaining: u64) -> Option<usize> {
+    let length = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
+    (length <= MAX_VALUE_BYTES && (head.len() + length) as u64 <= remaining).then_some(length)
+}
+
+/// Whether `head`'s checksum holds for its key and `value`.
+fn checksum_holds(head: &[u8], value: &[u8]) -> bool {
+    let stored = u32::from_le_bytes(head[4..8].try_into().expect("4 bytes"));
+    checksum(&head[ENTRY_HEADER..ENTRY_HEADER + KEY], value) == stored
+}
+
 fn checksum(key: &[u8], value: &[u8]) -> u32 {
     let mut hasher = crc32fast::Hasher::new();
     hasher.update(key);
@@ -246,21 +262,20 @@ impl ResponseLog {
     pub fn find_prefix(&self, prefix: &[u8]) -> Result<Option<KeyedEntry>, StoreError> {
         let candidates: Vec<Slot> = {
             let index = self.lock();
+            let colliding = index.colliding.values().copied();
             if prefix.len() >= 8 {
                 let first = u64::from_le_bytes(prefix[..8].try_into().expect("8 bytes"));
-                index
-                    .by_prefix
-                    .get(&first)
-                    .copied()
-                    .into_iter()
-                    .chain(index.colliding.values().copied())
-                    .collect()
+                let found = index.by_prefix.get(&first).copied();
+                found.into_iter().chain(colliding).collect()
             } else {
+                // The index holds every key's first 8 bytes: only entries that can match are
+                // read.
                 index
                     .by_prefix
-                    .values()
-                    .chain(index.colliding.values())
-                    .copied()
+                    .iter()
+                    .filter(|(first, _)| first.to_le_bytes().starts_with(prefix))
+                    .map(|(_, slot)| *slot)
+                    .chain(colliding)
                     .collect()
             }
         };
@@ -276,8 +291,8 @@ impl ResponseLog {
 
     /// Appends `value` under `key` unless the key is there already (an entry is never replaced:
     /// the same request always has the same answer). The entry is in the page cache when this
-    /// returns; it is durable after the next [`ResponseLog::sync`].
-    pub fn append(&self, key: &[u8; 32], value: &[u8]) -> Result<(), StoreError> {
+    /// returns; it is durable after the next [`ResponseLog::sync`]. Whether it was appended.
+    pub fn append(&self, key: &[u8; 32], value: &[u8]) -> Result<bool, StoreError> {
         if value.len() > MAX_VALUE_BYTES {
             return Err(StoreError::Io {
                 operation: "cache write",
@@ -298,7 +313,7 @@ impl ResponseLog {
             .find(key)
             .is_some_and(|slot| self.key_at(slot).is_ok_and(|stored| &stored == key))
         {
-            return Ok(());
+            return Ok(false);
         }
         let offset = index.end;
         let value_offset = offset + (ENTRY_HEADER + KEY) as u64;
@@ -320,7 +335,7 @@ impl ResponseLog {
         index.end = offset + entry.len() as u64;
         let slot = Slot::new(value_offset, value.len());
         index.insert(*key, slot, |slot| self.key_at(slot));
-        Ok(())
+        Ok(true)
     }
 
     fn file_length(&self) -> Result<u64, StoreError> {
@@ -362,9 +377,8 @@ impl ResponseLog {
         self.file
             .read_exact_at(&mut bytes, slot.entry_offset())
             .map_err(io_error(&self.path, "cache read"))?;
-        let stored = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes"));
-        let (key, value) = bytes[ENTRY_HEADER..].split_at(KEY);
-        if checksum(key, value) != stored {
+        let (head, value) = bytes.split_at(ENTRY_HEADER + KEY);
+        if !checksum_holds(head, value) {
             return Err(StoreError::Corrupt {
                 tree: "responses",
                 message: format!(
@@ -374,7 +388,7 @@ impl ResponseLog {
                 ),
             });
         }
-        let key: [u8; 32] = key.try_into().expect("32 bytes");
+        let key: [u8; 32] = head[ENTRY_HEADER..].try_into().expect("32 bytes");
         bytes.drain(..ENTRY_HEADER + KEY);
         Ok((key, bytes))
     }
@@ -415,19 +429,14 @@ impl ResponseLog {
         let mut entry = Vec::new();
         while offset < length {
             let remaining = length - offset;
-            let mut head = [0u8; ENTRY_HEADER + KEY];
+            let mut head: EntryHead = [0u8; ENTRY_HEADER + KEY];
             let whole = remaining >= head.len() as u64 && reader.read_exact(&mut head).is_ok();
-            let value_length = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
-            let sound = whole
-                && value_length <= MAX_VALUE_BYTES
-                && (head.len() + value_length) as u64 <= remaining
-                && {
-                    entry.resize(value_length, 0);
-                    reader.read_exact(&mut entry).map_err(&read_failed)?;
-                    let stored = u32::from_le_bytes(head[4..8].try_into().expect("4 bytes"));
-                    checksum(&head[ENTRY_HEADER..], &entry) == stored
-                };
-            if sound {
+            let announced = announced_length(&head, remaining).filter(|_| whole);
+            if let Some(length) = announced {
+                entry.resize(length, 0);
+                reader.read_exact(&mut entry).map_err(&read_failed)?;
+            }
+            if let Some(value_length) = announced.filter(|_| checksum_holds(&head, &entry)) {
                 let key: [u8; 32] = head[ENTRY_HEADER..].try_into().expect("32 bytes");
                 let value_offset = offset + head.len() as u64;
                 visit(key, Slot::new(value_offset, value_length), &entry)?;
@@ -475,7 +484,7 @@ impl ResponseLog {
     /// holds), searched byte by byte: only after damage.
     fn next_sound_entry(&self, from: u64, length: u64) -> Result<Option<u64>, StoreError> {
         let read_failed = io_error(&self.path, "cache read");
-        let mut head = [0u8; ENTRY_HEADER + KEY];
+        let mut head: EntryHead = [0u8; ENTRY_HEADER + KEY];
         let mut value = Vec::new();
         for offset in from..length {
             let remaining = length - offset;
@@ -485,16 +494,14 @@ impl ResponseLog {
             self.file
                 .read_exact_at(&mut head, offset)
                 .map_err(&read_failed)?;
-            let value_length = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
-            if value_length > MAX_VALUE_BYTES || (head.len() + value_length) as u64 > remaining {
+            let Some(value_length) = announced_length(&head, remaining) else {
                 continue;
-            }
+            };
             value.resize(value_length, 0);
             self.file
                 .read_exact_at(&mut value, offset + head.len() as u64)
                 .map_err(&read_failed)?;
-            let stored = u32::from_le_bytes(head[4..8].try_into().expect("4 bytes"));
-            if checksum(&head[ENTRY_HEADER..], &value) == stored {
+            if checksum_holds(&head, &value) {
                 return Ok(Some(offset));
             }
         }
@@ -590,7 +597,7 @@ mod tests {
                 .unwrap();
         }
         let before = length(folder.path());
-        log.append(&key(5, 7), b"another answer").unwrap();
+        assert!(!log.append(&key(5, 7), b"another answer").unwrap());
         assert_eq!(
             length(folder.path()),
             before,

@@ -43,7 +43,7 @@ impl ResponseStorage {
                 .insert(key, value)
                 .map(|_| ())
                 .map_err(sled_error("cache write")),
-            ResponseStorage::Log(log) => log.append(key, &value),
+            ResponseStorage::Log(log) => log.append(key, &value).map(|_| ()),
         }
     }
 
@@ -54,12 +54,7 @@ impl ResponseStorage {
                 .compare_and_swap(key, None as Option<&[u8]>, Some(value))
                 .map_err(sled_error("merge write"))?
                 .is_ok()),
-            ResponseStorage::Log(log) => {
-                if log.get(key)?.is_some() {
-                    return Ok(false);
-                }
-                log.append(key, &value).map(|()| true)
-            }
+            ResponseStorage::Log(log) => log.append(key, &value),
         }
     }
 

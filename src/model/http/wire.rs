@@ -114,35 +114,9 @@ fn string_or_list<'de, D: serde::Deserializer<'de>>(
 }
 
 impl WireRequest {
-    pub fn from_request(model: &str, request: &ChatRequest) -> Self {
-        WireRequest {
-            model: model.to_string(),
-            messages: request.messages.clone(),
-            temperature: request.temperature,
-            max_tokens: Some(request.max_tokens),
-            n: request.n,
-            seed: request.seed,
-            logprobs: request.logprobs,
-            top_logprobs: if request.logprobs {
-                request.top_logprobs
-            } else {
-                None
-            },
-            stop: request.stop.clone(),
-            continue_final_message: request.continue_final_message,
-            add_generation_prompt: request.add_generation_prompt,
-            logprob_token_ids: if request.logprobs {
-                request.logprob_token_ids.clone()
-            } else {
-                Vec::new()
-            },
-            priority: request.priority,
-            stream: false,
-        }
-    }
-
-    /// The JSON body of [`WireRequest::from_request`], written from the request without copying
-    /// it first: the prompt is kilobytes, and a sweep sends thousands a second.
+    /// The JSON body of `request` to `model`, written from the request itself (no owned
+    /// [`WireRequest`] is built first: the prompt is kilobytes, and a sweep sends thousands a
+    /// second). `top_logprobs` and `logprob_token_ids` go only with `logprobs`.
     pub fn body(model: &str, request: &ChatRequest) -> Vec<u8> {
         let logprobs = request.logprobs;
         let body = WireRequestBody {
@@ -406,7 +380,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_borrowed_body_is_the_owned_requests_json_byte_for_byte() {
+    fn a_body_reads_back_as_its_request_and_leaves_out_what_servers_default() {
         use crate::model::ChatMessage;
         let mut plain = ChatRequest::new(vec![
             ChatMessage::system("You are a recommender."),
@@ -421,16 +395,33 @@ mod tests {
         scoring.continue_final_message = true;
         scoring.add_generation_prompt = false;
         scoring.priority = Some(-1);
-        // Set without logprobs: left out of both.
+        let body = WireRequest::body("phi-4", &scoring);
+        let wire: WireRequest = serde_json::from_slice(&body).unwrap();
+        assert_eq!(wire.model, "phi-4");
+        assert!(!wire.stream);
+        assert_eq!(wire.to_request(1), scoring);
+
+        // Set without logprobs: not sent; nor are the fields at the server's default.
         plain.top_logprobs = Some(3);
         plain.logprob_token_ids = vec![1];
-        for request in [plain, scoring] {
-            let owned = serde_json::to_vec(&WireRequest::from_request("phi-4", &request)).unwrap();
-            assert_eq!(
-                String::from_utf8(WireRequest::body("phi-4", &request)).unwrap(),
-                String::from_utf8(owned).unwrap()
-            );
+        let body: Value = serde_json::from_slice(&WireRequest::body("phi-4", &plain)).unwrap();
+        for absent in [
+            "top_logprobs",
+            "logprob_token_ids",
+            "logprobs",
+            "seed",
+            "stop",
+            "continue_final_message",
+            "add_generation_prompt",
+            "priority",
+        ] {
+            assert!(body.get(absent).is_none(), "{absent} in {body}");
         }
+        let wire: WireRequest = serde_json::from_value(body).unwrap();
+        let mut expected = plain.clone();
+        expected.top_logprobs = None;
+        expected.logprob_token_ids = Vec::new();
+        assert_eq!(wire.to_request(1), expected);
     }
 
     #[test]
@@ -459,9 +450,9 @@ mod tests {
             },
         );
         assert_eq!(urgent.priority, Some(-1));
-        let body = serde_json::to_value(WireRequest::from_request("u", &urgent)).unwrap();
+        let body: Value = serde_json::from_slice(&WireRequest::body("u", &urgent)).unwrap();
         assert_eq!(body["priority"], -1);
-        let without = serde_json::to_value(WireRequest::from_request("u", &plain)).unwrap();
+        let without: Value = serde_json::from_slice(&WireRequest::body("u", &plain)).unwrap();
         assert!(without.get("priority").is_none(), "{without}");
         assert_eq!(
             ResponseCache::key("u", &urgent),
