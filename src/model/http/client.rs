@@ -1,12 +1,13 @@
 //! The HTTP client of one OpenAI-compatible endpoint.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::header::{CONTENT_TYPE, LOCATION};
-use reqwest::StatusCode;
 
+use super::plain::{PlainClient, PlainError, PlainResponse};
 use super::wire::{error_message_of, WireRequest, WireResponse};
 use crate::model::classify::{ClassifyRequest, ClassifyResponse};
 use crate::model::scoring::{Answer, YesNoTokenIds, YES_NO_TEXTS};
@@ -84,11 +85,90 @@ impl std::fmt::Debug for HttpEndpoint {
 /// nowhere else): a 3xx is a non-retryable [`ModelError::Rejected`]. A 2xx whose content type is not
 /// JSON, or whose body exceeds [`MAX_RESPONSE_BYTES`], is a retryable [`ModelError::Malformed`]; a
 /// chat answer from another model than the configured one is [`ModelError::WrongModel`].
+///
+/// Plain `http://` endpoints are spoken to by grsu's own HTTP/1.1 client ([`PlainClient`]: one
+/// write and one read per request, no connection task), everything else (https, a proxy in the
+/// environment) by reqwest; both give the same answers and the same errors.
 #[derive(Debug, Clone)]
 pub struct HttpBackend {
     base: String,
     endpoint: HttpEndpoint,
     client: reqwest::Client,
+    plain: Option<Arc<PlainClient>>,
+}
+
+/// A request to send: its method, URL and JSON body.
+enum Outgoing {
+    Get(String),
+    Post(String, Vec<u8>),
+}
+
+/// An answer whose head has arrived, from either transport.
+enum Arrived<'a> {
+    Web(reqwest::Response),
+    Plain(PlainResponse<'a>),
+}
+
+/// A transport's failure.
+enum TransportError {
+    Web(reqwest::Error),
+    Plain(PlainError),
+}
+
+impl Arrived<'_> {
+    fn status(&self) -> u16 {
+        match self {
+            Arrived::Web(response) => response.status().as_u16(),
+            Arrived::Plain(response) => response.status(),
+        }
+    }
+
+    fn header(&self, name: reqwest::header::HeaderName) -> Option<String> {
+        match self {
+            Arrived::Web(response) => response
+                .headers()
+                .get(name)
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned()),
+            Arrived::Plain(response) => match name {
+                LOCATION => response.location().map(str::to_string),
+                CONTENT_TYPE => response.content_type().map(str::to_string),
+                _ => None,
+            },
+        }
+    }
+
+    fn content_length(&self) -> Option<u64> {
+        match self {
+            Arrived::Web(response) => response.content_length(),
+            Arrived::Plain(response) => response.content_length(),
+        }
+    }
+
+    /// The body chunk by chunk, at most `cap` bytes; `true` when there was more (left unread:
+    /// the connection is dropped, not reused).
+    async fn read_capped(self, cap: usize) -> Result<(Vec<u8>, bool), TransportError> {
+        match self {
+            Arrived::Plain(response) => response
+                .read_capped(cap)
+                .await
+                .map_err(TransportError::Plain),
+            Arrived::Web(mut response) => {
+                // Sized once from the announced length (within the cap), not grown chunk by
+                // chunk.
+                let announced = response.content_length().unwrap_or(0).min(cap as u64) as usize;
+                let mut body = Vec::with_capacity(announced);
+                while let Some(chunk) = response.chunk().await.map_err(TransportError::Web)? {
+                    let room = cap - body.len();
+                    if chunk.len() > room {
+                        body.extend_from_slice(&chunk[..room]);
+                        return Ok((body, true));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok((body, false))
+            }
+        }
+    }
 }
 
 impl HttpBackend {
@@ -105,18 +185,22 @@ impl HttpBackend {
                 builder = builder.add_root_certificate(certificate);
             }
         }
+        let connect_timeout = endpoint.timeout.min(Duration::from_secs(10));
         let client = builder
-            .connect_timeout(endpoint.timeout.min(Duration::from_secs(10)))
+            .connect_timeout(connect_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             // reqwest follows up to 10 redirects by default, sending the request (and, to the
             // same host, the Authorization header) again to wherever the server points.
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|error| connection_error(format!("cannot build the HTTP client: {error}")))?;
+        let plain = PlainClient::for_base(&base, endpoint.api_key.as_deref(), connect_timeout)
+            .map(Arc::new);
         Ok(HttpBackend {
             base,
             endpoint,
             client,
+            plain,
         })
     }
 
@@ -135,7 +219,18 @@ impl HttpBackend {
         }
     }
 
-    fn transport_error(&self, error: reqwest::Error, timeout: Duration) -> ModelError {
+    fn transport_error(&self, error: TransportError, timeout: Duration) -> ModelError {
+        match error {
+            TransportError::Web(error) => self.web_error(error, timeout),
+            // Timeouts of the whole exchange are the caller's deadline, not the transport's.
+            TransportError::Plain(error) => ModelError::Connection {
+                endpoint: self.base.clone(),
+                message: error.to_string(),
+            },
+        }
+    }
+
+    fn web_error(&self, error: reqwest::Error, timeout: Duration) -> ModelError {
         let chain = error_chain(&error);
         if self.base.starts_with("https://") && error.is_connect() && looks_like_tls(&chain) {
             // A certificate that is not trusted (self-signed, expired, another host's) or a server
@@ -171,14 +266,14 @@ impl HttpBackend {
     }
 
     /// A 3xx: not followed, and not retryable (the same request gets the same redirect).
-    fn redirect_error(&self, status: StatusCode, location: Option<&str>, path: &str) -> ModelError {
+    fn redirect_error(&self, status: u16, location: Option<&str>, path: &str) -> ModelError {
         let to = match location {
             Some(location) => format!("to {:?}", location.chars().take(200).collect::<String>()),
             None => "without a location".to_string(),
         };
         ModelError::Rejected {
             endpoint: self.base.clone(),
-            status: status.as_u16(),
+            status,
             message: format!(
                 "{path} redirected {to}; redirects are not followed (an endpoint is exactly its \
                  configured address, and the API key goes nowhere else): configure the final URL"
@@ -186,21 +281,23 @@ impl HttpBackend {
         }
     }
 
-    fn status_error(&self, status: StatusCode, body: &str) -> ModelError {
+    fn status_error(&self, status: u16, body: &str) -> ModelError {
         let message = error_message_of(body);
         // llama.cpp answers request validation failures with HTTP 500; the same request would fail
         // again, so they are rejections, not server errors.
         let validation = message.contains("validation error");
-        if status.is_client_error() || (status.is_server_error() && validation) {
+        let client_error = (400..500).contains(&status);
+        let server_error = (500..600).contains(&status);
+        if client_error || (server_error && validation) {
             ModelError::Rejected {
                 endpoint: self.base.clone(),
-                status: status.as_u16(),
+                status,
                 message,
             }
         } else {
             ModelError::Server {
                 endpoint: self.base.clone(),
-                status: status.as_u16(),
+                status,
                 message,
             }
         }
@@ -212,14 +309,14 @@ impl HttpBackend {
     /// exchange, body included.
     async fn body_of(
         &self,
-        builder: reqwest::RequestBuilder,
+        request: Outgoing,
         path: &str,
         timeout: Duration,
     ) -> Result<String, ModelError> {
         // One deadline around the whole exchange (connecting, headers and the body read chunk by
         // chunk), so a server trickling its body one byte a second times out like one that never
         // answers.
-        let exchange = self.exchange(builder, path, timeout);
+        let exchange = self.exchange(request, path, timeout);
         match tokio::time::timeout(timeout, exchange).await {
             Ok(result) => result,
             Err(_) => Err(ModelError::Timeout {
@@ -229,35 +326,52 @@ impl HttpBackend {
         }
     }
 
+    /// Sends the request by the endpoint's transport and reads the answer's head.
+    async fn send(&self, request: Outgoing) -> Result<Arrived<'_>, TransportError> {
+        if let Some(plain) = &self.plain {
+            let sent = match &request {
+                Outgoing::Get(url) => plain.send("GET", url, None).await,
+                Outgoing::Post(url, body) => plain.send("POST", url, Some(body)).await,
+            };
+            return sent.map(Arrived::Plain).map_err(TransportError::Plain);
+        }
+        let builder = match request {
+            Outgoing::Get(url) => self.client.get(url),
+            Outgoing::Post(url, body) => self
+                .client
+                .post(url)
+                .header(CONTENT_TYPE, "application/json")
+                .body(body),
+        };
+        self.authorised(builder)
+            .send()
+            .await
+            .map(Arrived::Web)
+            .map_err(TransportError::Web)
+    }
+
     async fn exchange(
         &self,
-        builder: reqwest::RequestBuilder,
+        request: Outgoing,
         path: &str,
         timeout: Duration,
     ) -> Result<String, ModelError> {
         let response = self
-            .authorised(builder)
-            .send()
+            .send(request)
             .await
             .map_err(|error| self.transport_error(error, timeout))?;
         let status = response.status();
-        if status.is_redirection() {
-            let location = response
-                .headers()
-                .get(LOCATION)
-                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+        if (300..400).contains(&status) {
+            let location = response.header(LOCATION);
             return Err(self.redirect_error(status, location.as_deref(), path));
         }
-        if !status.is_success() {
+        if !(200..300).contains(&status) {
             let (body, _) = self
                 .read_capped(response, MAX_ERROR_BODY_BYTES, timeout)
                 .await?;
             return Err(self.status_error(status, &self.redacted(body)));
         }
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+        let content_type = response.header(CONTENT_TYPE);
         if let Some(content_type) = content_type.filter(|value| !is_json(value)) {
             let (start, _) = self
                 .read_capped(response, QUOTED_BODY_BYTES, timeout)
@@ -312,30 +426,17 @@ impl HttpBackend {
         }
     }
 
-    /// The body chunk by chunk, at most `cap` bytes; `true` when there was more (left unread: the
-    /// connection is dropped, not reused).
+    /// The body, at most `cap` bytes; `true` when there was more.
     async fn read_capped(
         &self,
-        mut response: reqwest::Response,
+        response: Arrived<'_>,
         cap: usize,
         timeout: Duration,
     ) -> Result<(Vec<u8>, bool), ModelError> {
-        // Sized once from the announced length (within the cap), not grown chunk by chunk.
-        let announced = response.content_length().unwrap_or(0).min(cap as u64) as usize;
-        let mut body = Vec::with_capacity(announced);
-        while let Some(chunk) = response
-            .chunk()
+        response
+            .read_capped(cap)
             .await
-            .map_err(|error| self.transport_error(error, timeout))?
-        {
-            let room = cap - body.len();
-            if chunk.len() > room {
-                body.extend_from_slice(&chunk[..room]);
-                return Ok((body, true));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok((body, false))
+            .map_err(|error| self.transport_error(error, timeout))
     }
 
     /// A chat answer names the model that wrote it. Accepted: the configured id, no id, a dated
@@ -382,10 +483,7 @@ impl HttpBackend {
         let body = WireRequest::body(&self.endpoint.model, request);
         let text = self
             .body_of(
-                self.client
-                    .post(format!("{}/chat/completions", self.base))
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(body),
+                Outgoing::Post(format!("{}/chat/completions", self.base), body),
                 "/chat/completions",
                 self.endpoint.timeout,
             )
@@ -419,10 +517,7 @@ impl HttpBackend {
         });
         let text = self
             .body_of(
-                self.client
-                    .post(format!("{}/tokenize", self.root()))
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(body.to_string()),
+                Outgoing::Post(format!("{}/tokenize", self.root()), body.to_string().into()),
                 "/tokenize",
                 self.endpoint.timeout.min(Duration::from_secs(30)),
             )
@@ -471,7 +566,7 @@ impl HttpBackend {
     pub async fn list_models(&self) -> Result<Vec<String>, ModelError> {
         let text = self
             .body_of(
-                self.client.get(format!("{}/models", self.base)),
+                Outgoing::Get(format!("{}/models", self.base)),
                 "/models",
                 self.endpoint.timeout.min(Duration::from_secs(30)),
             )
@@ -511,10 +606,7 @@ impl Backend for HttpBackend {
         let body = serde_json::json!({"model": self.endpoint.model, "input": request.input});
         let text = self
             .body_of(
-                self.client
-                    .post(format!("{}/classify", self.root()))
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(body.to_string()),
+                Outgoing::Post(format!("{}/classify", self.root()), body.to_string().into()),
                 "/classify",
                 self.endpoint.timeout,
             )
@@ -631,10 +723,7 @@ mod tests {
                 r#"{{"error": {{"message": "{}Authorization: Bearer sk-abc123"}}}}"#,
                 "x".repeat(padding)
             );
-            let error = backend.status_error(
-                StatusCode::UNAUTHORIZED,
-                &backend.redacted(echoed.as_bytes().to_vec()),
-            );
+            let error = backend.status_error(401, &backend.redacted(echoed.as_bytes().to_vec()));
             let message = error.to_string();
             assert!(!message.contains("sk-a"), "{message}");
             if padding == 0 {

@@ -1,6 +1,7 @@
 //! The OpenAI-compatible HTTP backend (vLLM, llama.cpp, OpenAI's own API).
 //!
-//! We speak the protocol with our own serde types over reqwest rather than through async-openai's
+//! We speak the protocol with our own serde types over our own HTTP/1.1 client (plain `http://`,
+//! [`plain`]) or reqwest (https, proxies) rather than through async-openai's
 //! client. Two behaviours of async-openai 0.43 do not fit a week-long sweep against vLLM: it retries
 //! 429 and 5xx answers inside its own middleware with its own backoff (the endpoint pool must own
 //! retries, to bound them, route around a failing replica and count them), and its error type loses
@@ -10,6 +11,7 @@
 //! vLLM's extensions only when they differ from the defaults, so OpenAI's API accepts our requests.
 
 mod client;
+mod plain;
 mod wire;
 
 pub use client::{
