@@ -35,6 +35,9 @@ enum Script {
     ShortBody,
     /// Bytes that are not HTTP.
     Garbage,
+    /// The first request of a connection answered, the second read and then reset (a replica
+    /// dropping a connection mid-request).
+    ResetTheSecond,
 }
 
 #[derive(Clone)]
@@ -81,11 +84,17 @@ impl KeepAliveServer {
 
     async fn serve(&self, mut stream: TcpStream, script: Script, body: &str) {
         let mut pending = Vec::new();
+        let mut served = 0;
         while let Some(head) = next_request(&mut stream, &mut pending).await {
             self.heads.lock().unwrap().push(head);
+            served += 1;
+            if matches!(script, Script::ResetTheSecond) && served == 2 {
+                stream.set_zero_linger().unwrap();
+                return;
+            }
             let length = body.len();
             let answer = match script {
-                Script::Length | Script::LengthThenSilentClose => format!(
+                Script::Length | Script::LengthThenSilentClose | Script::ResetTheSecond => format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: \
                      {length}\r\n\r\n{body}"
                 ),
@@ -130,7 +139,7 @@ impl KeepAliveServer {
             }
             let keeps_open = matches!(
                 script,
-                Script::Length | Script::Chunked | Script::ContinueFirst
+                Script::Length | Script::Chunked | Script::ContinueFirst | Script::ResetTheSecond
             );
             if !keeps_open {
                 return;
@@ -297,6 +306,26 @@ async fn a_cut_body_or_an_answer_that_is_not_http_is_a_retryable_connection_erro
 }
 
 #[tokio::test]
+async fn a_reset_of_a_reused_connection_after_the_request_is_an_error_not_a_second_send() {
+    // The server read the request before it reset the connection: sending it again here would
+    // make a replica that drops connections look healthy and pay the request twice.
+    let server = KeepAliveServer::start(Script::ResetTheSecond, chat_body()).await;
+    let backend = server.backend();
+    ask_in_turn(&backend, 1).await;
+    let error = backend.chat(&request(1)).await.unwrap_err();
+    assert!(
+        matches!(&error, ModelError::Connection { message, .. } if message.contains("reset")),
+        "{error:?}"
+    );
+    assert!(error.is_retryable());
+    assert_eq!(server.heads.lock().unwrap().len(), 2);
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+    // The pool's retry then opens a new connection.
+    ask_in_turn(&backend, 1).await;
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
 async fn the_debug_output_of_a_plain_endpoint_holds_no_key() {
     let server = KeepAliveServer::start(Script::Length, chat_body()).await;
     let backend = server.backend();
@@ -304,4 +333,27 @@ async fn the_debug_output_of_a_plain_endpoint_holds_no_key() {
     let shown = format!("{backend:?}");
     assert!(!shown.contains(KEY), "{shown}");
     assert!(shown.contains(&server.address.to_string()), "{shown}");
+}
+
+#[tokio::test]
+async fn a_request_larger_than_the_socket_buffers_arrives_whole() {
+    // Several MiB of prompt: the vectored write is cut by the kernel many times over.
+    let server = KeepAliveServer::start(Script::Length, chat_body()).await;
+    let backend = server.backend();
+    let mut request = request(0);
+    request.messages = vec![ChatMessage::user("Heat (1995) ".repeat(300_000))];
+    let response = backend.chat(&request).await.unwrap();
+    assert_eq!(response.choices[0].text, " Yes, \"Heat\"");
+    // The server read exactly the announced body: the next request on the connection parses.
+    ask_in_turn(&backend, 2).await;
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+    let heads = server.heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 3);
+    let length: usize = heads[0]
+        .lines()
+        .find_map(|line| line.strip_prefix("Content-Length: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(length > 3_600_000, "{length}");
 }

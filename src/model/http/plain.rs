@@ -13,9 +13,12 @@
 //! transfer coding, or by the connection's end; informational (1xx) answers skipped. A connection
 //! is reused only when its answer was read to the end, exactly, and the server did not ask to
 //! close it. An idle connection the server closed meanwhile (uvicorn closes idle connections after
-//! 5 s) is noticed when it is taken, or fails before any byte of an answer arrives: then the
-//! request is sent once more on a new connection, which is what every keep-alive client does (the
-//! server had not answered, so nothing is paid twice that a retry of the pool would not pay too).
+//! 5 s) is noticed when it is taken, or shows as closed when the request is written or its answer
+//! read (the write fails, the read finds the server's orderly end or `EPIPE` before any byte of an
+//! answer): then the request is sent once more on a new connection, which is what every keep-alive
+//! client does, since the server had closed the connection before the request reached it. A reset
+//! of an open connection is not retried here: the server may have read the request (a replica
+//! dropping a connection mid-request), and it is the pool's to retry, count and route around.
 //!
 //! What it does not do, and where reqwest stays: TLS (`https://`), proxies (any of
 //! `http_proxy`, `HTTP_PROXY`, `all_proxy`, `ALL_PROXY` set: reqwest honours them and
@@ -369,7 +372,13 @@ async fn read_head(
                 });
             }
             Ok(_) => {}
-            Err(error) if fresh => return Err(Failure::BeforeAnswer(PlainError::Io(error))),
+            // EPIPE on the read: the server had closed the connection (we had its FIN) and
+            // refused what we wrote after it.
+            Err(error) if fresh && error.kind() == std::io::ErrorKind::BrokenPipe => {
+                return Err(Failure::BeforeAnswer(PlainError::Io(error)))
+            }
+            // A reset of an open connection is the server's answer to the request (it may
+            // have read it): an error for the pool, not something to send again here.
             Err(error) => return Err(Failure::During(PlainError::Io(error))),
         }
     }

@@ -553,7 +553,7 @@ pub async fn run(bench: &Bench, options: &ThroughputOptions) -> anyhow::Result<S
             ]);
         }
     }
-    memory.note("Table 1's KiB per in-flight sample divides everything above the 8-sample run by the samples in flight, the HTTP connections included: with 256 requests per endpoint and role allowed at once, grsu holds up to 4,096 connections here (hyper's buffers and channels, ~18 KiB each), however many samples are in flight. Runs with fewer samples in flight keep the same connections busy (each sample has tens of requests to send), so the difference of their RSS intercepts over the difference of their samples in flight is the memory of a sample itself.");
+    memory.note("Table 1's KiB per in-flight sample divides everything above the 8-sample run by the samples in flight, the HTTP connections included: with 256 requests per endpoint and role allowed at once, grsu holds up to 4,096 connections here (a socket each, and a read buffer while a request is on it), however many samples are in flight. Runs with fewer samples in flight keep the same connections busy (each sample has tens of requests to send), so the difference of their RSS intercepts over the difference of their samples in flight is the memory of a sample itself.");
     let mut tables = vec![table];
     if !marginal.is_empty() {
         tables.push(memory);
