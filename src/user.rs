@@ -30,7 +30,8 @@ use crate::model::token_ids::YesNoTokenIdsSource;
 use crate::model::usage::Usage;
 use crate::model::{ChatMessage, ChatRequest, ModelError};
 use crate::prompts::{
-    critique_request, score_messages, validate_critique, ItemView, CRITIQUE_MAX_ATTEMPTS,
+    critique_request, score_messages_in, validate_critique, ItemView, ScoreConversation,
+    CRITIQUE_MAX_ATTEMPTS,
 };
 use crate::search::RequestKey;
 use crate::seeds::request_seed;
@@ -216,16 +217,18 @@ impl SimulatedUser {
     async fn score_with(&self, model: &dyn Ask, job: ScoreJob, seed_first: bool) -> ScoreOutcome {
         let items = self.items_of(&job.items);
         let path = job.key.path();
+        // Every item's prompt shows the same conversation: rendered once for the list.
+        let conversation = ScoreConversation::of(&job.sample.history);
         let asks = items.iter().map(|item| {
             let list = (self.score_context == ScoreContext::List).then_some(items.as_slice());
-            let (job, path) = (&job, &path);
+            let (job, path, conversation) = (&job, &path, &conversation);
             async move {
                 // The prompt is built once a place is near (see `Ask::admit`): until then an
                 // item waiting to be scored holds this small future, not its prompt. The part
                 // after admission is boxed so that the waiting future stays small.
                 let _admission = model.admit().await;
                 Box::pin(async move {
-                    let messages = score_messages(&job.sample.history, item, list, self.view);
+                    let messages = score_messages_in(conversation, item, list, self.view);
                     match &self.reward {
                         Some(reward) => reward
                             .score(

@@ -37,6 +37,6 @@ pub use item_text::{item_text, numbered_items, ItemView};
 pub use retry::retry_temperature;
 pub use user::{
     critique_request, critique_teacher_request, critique_training_example, preference_text,
-    score_messages, score_training_example, validate_critique, InvalidCritique,
-    CRITIQUE_MAX_ATTEMPTS, CRITIQUE_TASK, SCORE_TASK,
+    score_messages, score_messages_in, score_training_example, validate_critique, InvalidCritique,
+    ScoreConversation, CRITIQUE_MAX_ATTEMPTS, CRITIQUE_TASK, SCORE_TASK,
 };

@@ -121,13 +121,34 @@ pub fn score_messages(
     list_context: Option<&[&Item]>,
     view: impl Into<ItemView>,
 ) -> Vec<ChatMessage> {
+    score_messages_in(&ScoreConversation::of(history), item, list_context, view)
+}
+
+/// The conversation section of a sample's scoring prompts, rendered once for every item of a
+/// list ([`score_messages_in`]).
+#[derive(Debug, Clone)]
+pub struct ScoreConversation(String);
+
+impl ScoreConversation {
+    pub fn of(history: &[Turn]) -> Self {
+        ScoreConversation(conversation_section(history))
+    }
+}
+
+/// [`score_messages`] with the conversation already rendered.
+pub fn score_messages_in(
+    conversation: &ScoreConversation,
+    item: &Item,
+    list_context: Option<&[&Item]>,
+    view: impl Into<ItemView>,
+) -> Vec<ChatMessage> {
     let view = view.into();
+    let conversation = &conversation.0;
     let prompt = match list_context {
         None => {
             // Pushed into one string: a sweep builds one of these per item scored.
-            let conversation = conversation_section(history);
             let mut prompt = String::with_capacity(conversation.len() + SCORE_TASK.len() + 512);
-            prompt.push_str(&conversation);
+            prompt.push_str(conversation);
             prompt.push_str("\n\n## Instruction\n\n");
             prompt.push_str(SCORE_TASK);
             prompt.push_str("\n\n## Recommendation By System\n\n1. ");
@@ -140,8 +161,7 @@ pub fn score_messages(
                 None => item_text(item, view),
             };
             format!(
-                "{}\n\n{}\n\n## Instruction\n\n{SCORE_TASK}\n\n## Recommendation To Answer\n\n{asked}",
-                conversation_section(history),
+                "{conversation}\n\n{}\n\n## Instruction\n\n{SCORE_TASK}\n\n## Recommendation To Answer\n\n{asked}",
                 list_section(list, view)
             )
         }

@@ -15,6 +15,12 @@
 //! `all` runs the four. Tables are printed as Markdown and written to `--out` (Markdown and
 //! JSON, with the raw numbers); see README.md beside this crate.
 
+/// mimalloc rather than glibc's allocator: the fleet simulation allocates many small buffers per
+/// request on every core, and glibc's malloc and free (their arena locks contended) were two
+/// fifths of its CPU in a profile of Table 1's `fast` row, where it shares two cores with grsu.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod affinity;
 mod bench;
 mod child;

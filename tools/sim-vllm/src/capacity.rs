@@ -44,9 +44,9 @@ pub struct CapacityConfig {
     pub decode_tokens_per_s_per_sequence: f64,
     /// β: how much each further running sequence slows every sequence's decode (0: not at all).
     pub decode_slowdown: f64,
-    /// Real seconds per simulated second (0.01 runs 100 times faster than real time). Keep
-    /// simulated durations × time_scale above a few milliseconds: tokio's timer has millisecond
-    /// resolution.
+    /// Real seconds per simulated second (0.01 runs 100 times faster than real time). The
+    /// replica keeps this clock itself (durations laid end to end, [`crate::scheduler`]), so a
+    /// timer firing late delays answers but does not lower capacity.
     pub time_scale: f64,
     /// The order of the queue for slots (vLLM's `--scheduling-policy`).
     pub scheduling_policy: SchedulingPolicy,

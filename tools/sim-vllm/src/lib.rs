@@ -38,7 +38,7 @@
 //! run with tokio sleeps, [`capacity`]), vLLM's prefix cache (hashed blocks of 16 approximate
 //! tokens, LRU, [`prefix_cache`]). No streaming, no tool calls, no multi-modal input.
 //!
-//! ## The capacity model, in five lines
+//! ## The capacity model, in five points
 //!
 //! 1. At most S sequences hold a slot (each choice of `n` is a sequence); the rest wait in one
 //!    unbounded FIFO queue, as vLLM's `max_num_seqs` and waiting queue.
@@ -48,7 +48,9 @@
 //!    sequences running when it starts; with β = 0 aggregate decode throughput is m × r.
 //! 4. A saturated replica serves min(S / (p/P + n·c·(1 + β(S−1))/r), P/p) requests/s for p uncached
 //!    prompt tokens and n sequences of c tokens per request ([`CapacityConfig::capacity`]).
-//! 5. All durations are simulated seconds, run as `time_scale` real seconds each.
+//! 5. All durations are simulated seconds, run as `time_scale` real seconds each, laid end to end
+//!    on the replica's own clock (a slot passes from one sequence to the next at the modelled
+//!    instant, not when the simulation's tasks wake), so its CPU load does not lower capacity.
 //!
 //! ## Layout
 //!

@@ -2,13 +2,17 @@
 //! one replica, as tokio primitives (see [`crate::capacity`] for the model itself).
 //!
 //! Slots are S permits behind a queue in arrival order, or by request priority under
-//! `--scheduling-policy priority` ([`crate::slots`]); the prefill unit is a fair mutex; durations are
-//! tokio sleeps of simulated time × `time_scale`. A request's sequences run as tasks in a
-//! `JoinSet` owned by the request, so a request whose client went away (its handler dropped) gives
-//! its slots back at once, as vLLM aborts requests of closed connections.
+//! `--scheduling-policy priority` ([`crate::slots`]). Durations are simulated time × `time_scale`,
+//! laid end to end on the replica's own clock: a sequence's prefill starts when both its slot
+//! and the prefill unit are free (the unit is an instant, "busy until", not a lock), its decode
+//! when the prefill ends, and its slot is given back as of the end of its decode, however late
+//! the task's timer fires. Tasks sleep until those instants only to answer no earlier than a
+//! GPU would. A request's sequences run as tasks in a `JoinSet` owned by the request, so a
+//! request whose client went away (its handler dropped) gives its slots back at once, as vLLM
+//! aborts requests of closed connections.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::task::JoinSet;
 
@@ -22,7 +26,9 @@ use crate::stats::StatsRecorder;
 pub struct Scheduler {
     config: CapacityConfig,
     slots: Arc<Slots>,
-    prefill_unit: tokio::sync::Mutex<()>,
+    /// When the prefill unit is free again (prefills run one at a time, in the order they
+    /// reach it).
+    prefill_free_at: Mutex<Instant>,
     cache: Mutex<PrefixCache>,
     stats: Arc<StatsRecorder>,
 }
@@ -48,22 +54,38 @@ impl Drop for Queued<'_> {
     }
 }
 
-/// A slot held by a sequence; gives it back (and counts the time held) on drop.
+/// A slot held by a sequence since `since`; [`Slot::end_at`] gives it back (and counts the time
+/// held) as of its sequence's end; dropped unfinished (its request went away), it is given back
+/// now.
 struct Slot {
-    _permit: SlotPermit,
+    permit: Option<SlotPermit>,
     since: Instant,
     stats: Arc<StatsRecorder>,
 }
 
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.stats.released(self.since.elapsed());
+impl Slot {
+    fn end_at(mut self, at: Instant) {
+        if let Some(permit) = self.permit.take() {
+            self.stats
+                .released(at.saturating_duration_since(self.since));
+            permit.release_at(at);
+        }
     }
 }
 
-async fn sleep(duration: Duration) {
-    if !duration.is_zero() {
-        tokio::time::sleep(duration).await;
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(permit) = self.permit.take() {
+            self.stats.released(self.since.elapsed());
+            drop(permit);
+        }
+    }
+}
+
+/// Sleeps until `deadline` (not at all when it has passed).
+async fn sleep_until(deadline: Instant) {
+    if deadline > Instant::now() {
+        tokio::time::sleep_until(deadline.into()).await;
     }
 }
 
@@ -72,7 +94,7 @@ impl Scheduler {
         Scheduler {
             slots: Slots::new(config.max_running_sequences, config.scheduling_policy),
             config,
-            prefill_unit: tokio::sync::Mutex::new(()),
+            prefill_free_at: Mutex::new(Instant::now()),
             cache: Mutex::new(cache),
             stats,
         }
@@ -86,14 +108,15 @@ impl Scheduler {
             .clear();
     }
 
-    async fn take_slot(&self, queued: &mut Queued<'_>, priority: i64) -> Slot {
-        let waiting = Instant::now();
-        let permit = self.slots.acquire(priority).await;
+    /// A slot for a sequence that asked at `asked`.
+    async fn take_slot(&self, queued: &mut Queued<'_>, priority: i64, asked: Instant) -> Slot {
+        let permit = self.slots.acquire(priority, asked).await;
         queued.left -= 1;
-        self.stats.admitted(waiting.elapsed());
+        let since = permit.granted();
+        self.stats.admitted(since.saturating_duration_since(asked));
         Slot {
-            _permit: permit,
-            since: Instant::now(),
+            permit: Some(permit),
+            since,
             stats: self.stats.clone(),
         }
     }
@@ -102,10 +125,25 @@ impl Scheduler {
         self.slots.running()
     }
 
-    async fn decode(self: Arc<Self>, slot: Slot, tokens: usize) {
+    /// The prefill of `tokens` uncached tokens by a sequence ready for it at `ready`: when it
+    /// starts and ends on the unit's clock.
+    fn book_prefill(&self, ready: Instant, tokens: usize) -> (Instant, Instant) {
+        let mut free_at = self
+            .prefill_free_at
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let start = ready.max(*free_at);
+        let end = start + self.config.real(self.config.prefill_seconds(tokens));
+        *free_at = end;
+        (start, end)
+    }
+
+    /// Decodes `tokens` from `start` on, then gives the slot back as of the decode's end.
+    async fn decode(self: Arc<Self>, slot: Slot, tokens: usize, start: Instant) {
         let seconds = self.config.decode_seconds(tokens, self.running());
-        sleep(self.config.real(seconds)).await;
-        drop(slot);
+        let end = start + self.config.real(seconds);
+        sleep_until(end).await;
+        slot.end_at(end);
     }
 
     /// Runs a request whose prompt has the token ids `prompt` and whose choices generate
@@ -123,30 +161,28 @@ impl Scheduler {
             stats: &self.stats,
             left: 1,
         };
-        let first = self.take_slot(&mut queued, priority).await;
+        let first = self.take_slot(&mut queued, priority, Instant::now()).await;
         let cached = self
             .cache
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
             .lookup_and_insert(prompt);
-        {
-            let _unit = self.prefill_unit.lock().await;
-            let started = Instant::now();
-            let seconds = self.config.prefill_seconds(prompt.len() - cached);
-            sleep(self.config.real(seconds)).await;
-            self.stats.prefilled(started.elapsed());
-        }
+        let (prefill_start, prefilled) = self.book_prefill(first.since, prompt.len() - cached);
+        self.stats.prefilled(prefilled - prefill_start);
+        sleep_until(prefilled).await;
         let mut decoding = JoinSet::new();
-        decoding.spawn(
-            self.clone()
-                .decode(first, completions.first().copied().unwrap_or(0)),
-        );
+        decoding.spawn(self.clone().decode(
+            first,
+            completions.first().copied().unwrap_or(0),
+            prefilled,
+        ));
         let children = completions.len().saturating_sub(1);
         self.stats.enqueued(children);
         queued.left += children;
         for &tokens in completions.iter().skip(1) {
-            let slot = self.take_slot(&mut queued, priority).await;
-            decoding.spawn(self.clone().decode(slot, tokens));
+            let slot = self.take_slot(&mut queued, priority, prefilled).await;
+            let start = slot.since;
+            decoding.spawn(self.clone().decode(slot, tokens, start));
         }
         while decoding.join_next().await.is_some() {}
         Served {
@@ -158,6 +194,7 @@ impl Scheduler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn scheduler(slots: usize, time_scale: f64) -> Arc<Scheduler> {
         let config = CapacityConfig {
@@ -196,6 +233,34 @@ mod tests {
         // 6 sequences of 1 s on 2 slots: 3 s (plus prefill of 32 + 2 × 16 uncached tokens).
         assert!((0.145..0.29).contains(&elapsed), "{elapsed}");
         assert!((stats.slot_s - 6.0).abs() < 1.5, "{}", stats.slot_s);
+    }
+
+    #[tokio::test]
+    async fn slot_time_is_the_modelled_time_however_late_the_timers_fire() {
+        // One slot, 12 requests of one sequence: 3 uncached prompt tokens at 1,000 tokens/s and
+        // 1 token decoded at 10 tokens/s, 0.103 s simulated each, 5.15 ms real. Wake-ups come
+        // late (later still on a busy machine), yet the slot counts exactly 12 × 0.103 s and
+        // never runs two sequences at once.
+        let scheduler = scheduler(1, 0.05);
+        let started = Instant::now();
+        let runs: Vec<_> = (0..12)
+            .map(|_| {
+                let scheduler = scheduler.clone();
+                tokio::spawn(async move { scheduler.serve(&[7, 8, 9], &[1], 0).await })
+            })
+            .collect();
+        for run in runs {
+            run.await.unwrap();
+        }
+        let stats = scheduler.stats.snapshot(false);
+        assert_eq!(stats.max_running, 1);
+        assert!(
+            (stats.slot_s - 12.0 * 0.103).abs() < 1e-6,
+            "{}",
+            stats.slot_s
+        );
+        // One after another: the last answer comes no sooner than 12 × 5.15 ms.
+        assert!(started.elapsed() >= Duration::from_micros(61_800));
     }
 
     #[tokio::test]

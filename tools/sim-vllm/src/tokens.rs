@@ -31,50 +31,62 @@ const END_OF_TURN: u64 = 4;
 
 /// The tokens of `text`, as slices that concatenate back to it.
 pub fn pieces(text: &str) -> Vec<&str> {
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let end_of = |index: usize| chars.get(index).map_or(text.len(), |(at, _)| *at);
-    let mut out = Vec::new();
-    let mut index = 0;
-    while index < chars.len() {
-        let start = index;
-        let (_, c) = chars[index];
-        if c == '\n' {
-            while index < chars.len() && chars[index].1 == '\n' {
-                index += 1;
-            }
-        } else if c.is_whitespace() {
-            let next_visible = chars
-                .get(index + 1)
-                .is_some_and(|(_, next)| !next.is_whitespace());
-            if c == ' ' && next_visible {
-                index = word_end(&chars, index + 1);
-            } else {
-                while index < chars.len()
-                    && chars[index].1.is_whitespace()
-                    && chars[index].1 != '\n'
-                {
-                    index += 1;
-                }
-            }
-        } else {
-            index = word_end(&chars, index);
-        }
-        out.push(&text[end_of(start)..end_of(index)]);
-    }
-    out
+    Pieces::of(text).collect()
 }
 
-/// The end of the token starting at `index` (a visible character): a word of up to
+/// The tokens of a text one after another (what [`pieces`] collects; the prompt's ids are read
+/// from it without a vector per message).
+pub struct Pieces<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Pieces<'a> {
+    pub fn of(text: &'a str) -> Self {
+        Pieces { rest: text }
+    }
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest;
+        let first = rest.chars().next()?;
+        let len = if first == '\n' {
+            rest.find(|c| c != '\n').unwrap_or(rest.len())
+        } else if first.is_whitespace() {
+            let after = &rest[first.len_utf8()..];
+            if first == ' ' && after.chars().next().is_some_and(|c| !c.is_whitespace()) {
+                1 + word_len(after)
+            } else {
+                rest.find(|c: char| !c.is_whitespace() || c == '\n')
+                    .unwrap_or(rest.len())
+            }
+        } else {
+            word_len(rest)
+        };
+        let (piece, after) = rest.split_at(len);
+        self.rest = after;
+        Some(piece)
+    }
+}
+
+/// The length in bytes of the token at the start of `text` (a visible character): a word of up to
 /// [`WORD_CHARS`] letters or digits, or one other character.
-fn word_end(chars: &[(usize, char)], index: usize) -> usize {
-    if !chars[index].1.is_alphanumeric() {
-        return index + 1;
+fn word_len(text: &str) -> usize {
+    let mut chars = text.char_indices();
+    let Some((_, first)) = chars.next() else {
+        return 0;
+    };
+    if !first.is_alphanumeric() {
+        return first.len_utf8();
     }
-    let mut end = index;
-    while end < chars.len() && end - index < WORD_CHARS && chars[end].1.is_alphanumeric() {
-        end += 1;
+    for (taken, (at, c)) in (1..).zip(chars) {
+        if taken == WORD_CHARS || !c.is_alphanumeric() {
+            return at;
+        }
     }
-    end
+    text.len()
 }
 
 /// How many tokens `text` is.
@@ -103,7 +115,7 @@ pub fn text_token_ids(text: &str, add_special_tokens: bool) -> Vec<u32> {
     if add_special_tokens {
         ids.push(BEGIN_OF_TEXT as u32);
     }
-    ids.extend(pieces(text).into_iter().map(vocab_id));
+    ids.extend(Pieces::of(text).map(vocab_id));
     ids
 }
 
@@ -113,13 +125,16 @@ pub fn prompt_token_ids(
     add_generation_prompt: bool,
     continue_final_message: bool,
 ) -> Vec<u64> {
-    let mut ids = vec![BEGIN_OF_TEXT];
+    // About four characters a token.
+    let characters: usize = messages.iter().map(|message| message.content.len()).sum();
+    let mut ids = Vec::with_capacity(characters / 3 + 8 * messages.len() + 8);
+    ids.push(BEGIN_OF_TEXT);
     for (index, message) in messages.iter().enumerate() {
         ids.push(START_HEADER);
-        ids.extend(pieces(&message.role).into_iter().map(piece_id));
+        ids.extend(Pieces::of(&message.role).map(piece_id));
         ids.push(END_HEADER);
         ids.push(piece_id("\n\n"));
-        ids.extend(pieces(&message.content).into_iter().map(piece_id));
+        ids.extend(Pieces::of(&message.content).map(piece_id));
         let open = continue_final_message && index + 1 == messages.len();
         if !open {
             ids.push(END_OF_TURN);
@@ -150,6 +165,27 @@ mod tests {
         assert!(split.contains(&" Yes") && split.contains(&"\n\n") && split.contains(&"  "));
         assert_eq!(pieces(" Yes"), vec![" Yes"]);
         assert_eq!(count(""), 0);
+        // Runs of whitespace, a space before whitespace, words longer than WORD_CHARS, letters
+        // beyond ASCII, a space at the end.
+        assert_eq!(
+            pieces("a \t\n\n\nb  c\u{a0}d abcdefghij éééééééx 9 "),
+            [
+                "a",
+                " \t",
+                "\n\n\n",
+                "b",
+                "  ",
+                "c",
+                "\u{a0}",
+                "d",
+                " abcdef",
+                "ghij",
+                " éééééé",
+                "éx",
+                " 9",
+                " "
+            ]
+        );
     }
 
     #[test]
