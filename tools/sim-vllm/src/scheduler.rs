@@ -54,17 +54,31 @@ impl Drop for Queued<'_> {
     }
 }
 
-/// A slot held by a sequence since `since`; [`Slot::end_at`] gives it back (and counts the time
-/// held) as of its sequence's end; dropped unfinished (its request went away), it is given back
-/// now.
+/// A slot held by a sequence since its permit's grant; [`Slot::end_at`] gives it back (and
+/// counts the time held) as of its sequence's end; dropped unfinished (its request went away), it
+/// is given back now. The permit is `None` only once given back.
 struct Slot {
     permit: Option<SlotPermit>,
+    /// When the slot became the sequence's (its permit's grant, kept for after the permit goes).
     since: Instant,
     stats: Arc<StatsRecorder>,
 }
 
 impl Slot {
+    fn new(permit: SlotPermit, stats: Arc<StatsRecorder>) -> Self {
+        Slot {
+            since: permit.granted(),
+            permit: Some(permit),
+            stats,
+        }
+    }
+
+    /// Gives the slot back as of `at`.
     fn end_at(mut self, at: Instant) {
+        self.give_back(at);
+    }
+
+    fn give_back(&mut self, at: Instant) {
         if let Some(permit) = self.permit.take() {
             self.stats
                 .released(at.saturating_duration_since(self.since));
@@ -75,10 +89,7 @@ impl Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        if let Some(permit) = self.permit.take() {
-            self.stats.released(self.since.elapsed());
-            drop(permit);
-        }
+        self.give_back(Instant::now());
     }
 }
 
@@ -112,13 +123,9 @@ impl Scheduler {
     async fn take_slot(&self, queued: &mut Queued<'_>, priority: i64, asked: Instant) -> Slot {
         let permit = self.slots.acquire(priority, asked).await;
         queued.left -= 1;
-        let since = permit.granted();
-        self.stats.admitted(since.saturating_duration_since(asked));
-        Slot {
-            permit: Some(permit),
-            since,
-            stats: self.stats.clone(),
-        }
+        self.stats
+            .admitted(permit.granted().saturating_duration_since(asked));
+        Slot::new(permit, self.stats.clone())
     }
 
     fn running(&self) -> usize {
