@@ -135,6 +135,7 @@ impl RunConfig {
                     max_in_flight: _,
                     give_up_after_s: _,
                     drain_timeout_s: _,
+                    worker_threads: _,
                 },
             data:
                 DataSection {

@@ -121,6 +121,8 @@ pub struct Sweep {
     pub give_up_after: std::time::Duration,
     /// `[run] drain_timeout_s`: how long samples in flight may finish after SIGTERM or Ctrl-C.
     pub drain_timeout: std::time::Duration,
+    /// `[run] worker_threads`: threads of the async runtime that runs the sweep.
+    pub worker_threads: usize,
     pub cells: Vec<Cell>,
     pub searches: Vec<SharedSearch>,
 }
@@ -337,6 +339,7 @@ impl Sweep {
             max_in_flight: first.max_in_flight,
             give_up_after,
             drain_timeout,
+            worker_threads: first.worker_threads,
             cells,
             searches,
         })

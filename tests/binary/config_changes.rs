@@ -263,6 +263,7 @@ fn change_of(key: &str, fixtures: &Fixtures) -> Result<Vec<String>, &'static str
         "run.max_in_flight" => set(&["run.max_in_flight=1"]),
         "run.give_up_after_s" => set(&["run.give_up_after_s=60.0"]),
         "run.drain_timeout_s" => set(&["run.drain_timeout_s=5.0"]),
+        "run.worker_threads" => set(&["run.worker_threads=2"]),
         "data.format" => match &fixtures.ievalm {
             Some((data, catalog)) => Ok(vec![
                 "data.format=\"ievalm\"".into(),

@@ -8,7 +8,7 @@ use clap::Args;
 use grsu::report::tables::markdown;
 use grsu::sweep::{Overrides, ShardRequest, Sweep};
 
-use super::runtime::runtime;
+use super::runtime::runtime_with_workers;
 use super::CliFailure;
 use grsu_actors::engine;
 
@@ -61,7 +61,7 @@ pub fn run(arguments: RunArguments) -> Result<(), CliFailure> {
     sweep
         .check_api_keys()
         .map_err(|error| CliFailure::Config(error.to_string()))?;
-    let runtime = runtime()?;
+    let runtime = runtime_with_workers(sweep.worker_threads)?;
     let stops = listen_for_stops(&runtime)?;
     let control = engine::RunControl {
         stops,
