@@ -132,7 +132,6 @@ pub const KEYS: &[ConfigKey] = &[
          below the engine's grace period (Slurm's `--signal=B:TERM@60` lead time or KillWait, \
          Kubernetes' `terminationGracePeriodSeconds`).",
     ),
-    // [data]
     key(
         "run.worker_threads",
         "integer",
@@ -140,10 +139,11 @@ pub const KEYS: &[ConfigKey] = &[
         Reused,
         "Threads of the async runtime that drives the samples, their prompts, title matching and \
          model calls (the store's flushes and sled have their own). One avoids handing requests \
-         between threads (about a tenth of grsu's CPU per request) and serves ~15,000 requests \
-         per second; raise it when `grsu` shows a whole core busy and the fleet's slots are idle. \
-         At least 1.",
+         between threads (a tenth to a sixth of grsu's CPU per request) and serves ~15,000 \
+         requests per second per core; raise it when `grsu` shows a whole core busy and the \
+         fleet's slots are idle. At least 1.",
     ),
+    // [data]
     key(
         "data.format",
         r#""grsu" | "ievalm" | "inspired-tsv""#,

@@ -67,15 +67,52 @@ struct Samples {
     lengths: Vec<usize>,
 }
 
+/// zstd's fastCover trainer with these parameters, not its parameter search
+/// (`ZDICT_trainFromBuffer`, which trains five dictionaries and compresses a quarter of the
+/// samples with each to choose one). On the 4,096 responses of a throughput run (1.3 MB) the
+/// search took 0.17 s on the writer's thread, and on a runtime of one worker every sample in
+/// flight waited for it; these parameters train in 0.016 s. Trained on 3,000 of them, the
+/// dictionary compresses the other 1,096 to 16.6 % of their size, the search's to 17.6 %.
+/// Segments of 1,024 bytes, 8-byte d-mers, 2^20 frequency buckets, acceleration 4.
+const TRAINER_SEGMENT_BYTES: u32 = 1_024;
+const TRAINER_DMER_BYTES: u32 = 8;
+const TRAINER_FREQUENCY_LOG: u32 = 20;
+const TRAINER_ACCELERATION: u32 = 4;
+
 /// A dictionary trained on `samples`; zstd's trainer refuses too few or too alike samples, and the
 /// samples themselves (their last [`DICTIONARY_BYTES`]) are then the dictionary (raw content).
 fn train(samples: &Samples) -> Vec<u8> {
-    zstd::dict::from_continuous(&samples.bytes, &samples.lengths, DICTIONARY_BYTES).unwrap_or_else(
-        |_| {
-            let start = samples.bytes.len().saturating_sub(DICTIONARY_BYTES);
-            samples.bytes[start..].to_vec()
-        },
-    )
+    use zstd::zstd_safe::zstd_sys;
+    let mut dictionary = vec![0u8; DICTIONARY_BYTES];
+    // SAFETY: every parameter the trainer reads is set (the rest zero: its defaults); the
+    // buffers are live for the call, `lengths` has one entry per sample and they sum to
+    // `bytes.len()`; the trainer writes at most `dictionary.len()` bytes and returns how many,
+    // or an error code.
+    let trained = unsafe {
+        let mut parameters: zstd_sys::ZDICT_fastCover_params_t = std::mem::zeroed();
+        parameters.k = TRAINER_SEGMENT_BYTES;
+        parameters.d = TRAINER_DMER_BYTES;
+        parameters.f = TRAINER_FREQUENCY_LOG;
+        parameters.accel = TRAINER_ACCELERATION;
+        parameters.splitPoint = 1.0;
+        parameters.zParams.compressionLevel = LEVEL;
+        zstd_sys::ZDICT_trainFromBuffer_fastCover(
+            dictionary.as_mut_ptr().cast(),
+            dictionary.len(),
+            samples.bytes.as_ptr().cast(),
+            samples.lengths.as_ptr(),
+            samples.lengths.len() as u32,
+            parameters,
+        )
+    };
+    // SAFETY: a plain function of the returned code.
+    if unsafe { zstd_sys::ZDICT_isError(trained) } == 0 {
+        dictionary.truncate(trained);
+        dictionary
+    } else {
+        let start = samples.bytes.len().saturating_sub(DICTIONARY_BYTES);
+        samples.bytes[start..].to_vec()
+    }
 }
 
 thread_local! {
@@ -159,7 +196,7 @@ impl ResponseDictionary {
     /// Adds `compact` to the samples the dictionary is trained on. The response that completes
     /// them trains it, writes it into the `meta` tree and flushes the store before anything is
     /// compressed with it (once per store, on the writer's thread, ~0.2 s: 4,096 responses of a
-    /// paper-setting run, 1.2 MB, train in 0.18 s; nothing can come between the flush and the
+    /// paper-setting run, 1.2 MB, train in ~0.02 s; nothing can come between the flush and the
     /// dictionary's use, not even the writer's task being dropped). Other writers go on storing
     /// compact responses meanwhile.
     pub(super) fn gather(&self, compact: &[u8]) -> Result<(), StoreError> {
@@ -219,5 +256,81 @@ impl ResponseDictionary {
             ));
         }
         Ok(expanded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Score-like responses: a token, then alternatives with log-probabilities.
+    fn response(index: usize) -> Vec<u8> {
+        let tokens = ["Yes", "No", " yes", " no", "YES", "Maybe", "The", "I"];
+        let mut text = format!("user-sim\u{1}{}\u{2}", tokens[index % 2]);
+        for alternative in 0..20 {
+            let token = tokens[(index + alternative * 3) % tokens.len()];
+            let logprob = -(((index * 31 + alternative * 7) % 997) as f64) / 97.0;
+            text.push_str(&format!("{token}\u{3}{logprob:.6}\u{4}"));
+        }
+        text.into_bytes()
+    }
+
+    fn samples_of(range: std::ops::Range<usize>) -> Samples {
+        let mut samples = Samples::default();
+        for index in range {
+            let bytes = response(index);
+            samples.lengths.push(bytes.len());
+            samples.bytes.extend_from_slice(&bytes);
+        }
+        samples
+    }
+
+    fn compressed_length(dictionary: &[u8], bytes: &[u8]) -> usize {
+        let prepared = prepare(dictionary);
+        let mut frame = Vec::with_capacity(zstd::zstd_safe::compress_bound(bytes.len()));
+        zstd::zstd_safe::create_cctx()
+            .compress_using_cdict(&mut frame, bytes, &prepared.compress)
+            .unwrap();
+        frame.len()
+    }
+
+    #[test]
+    fn the_trainer_makes_a_dictionary_that_compresses_responses_it_did_not_see() {
+        let samples = samples_of(0..SAMPLE_RESPONSES);
+        let dictionary = train(&samples);
+        let raw_tail = &samples.bytes[samples.bytes.len() - DICTIONARY_BYTES..];
+        assert_ne!(dictionary, raw_tail, "the trainer fell back to raw content");
+        assert!(dictionary.len() <= DICTIONARY_BYTES);
+        // A trained dictionary starts with zstd's magic number (raw content has none).
+        assert_eq!(dictionary[..4], 0xEC30A437u32.to_le_bytes());
+        let unseen: Vec<_> = (50_000..50_200).map(response).collect();
+        let plain: usize = unseen.iter().map(Vec::len).sum();
+        let compressed: usize = unseen
+            .iter()
+            .map(|bytes| compressed_length(&dictionary, bytes))
+            .sum();
+        assert!(
+            compressed * 2 < plain,
+            "{compressed} bytes compressed of {plain}"
+        );
+        // Every frame decodes to its response with the same dictionary.
+        let prepared = prepare(&dictionary);
+        for bytes in &unseen[..20] {
+            let mut frame = Vec::with_capacity(zstd::zstd_safe::compress_bound(bytes.len()));
+            zstd::zstd_safe::create_cctx()
+                .compress_using_cdict(&mut frame, bytes, &prepared.compress)
+                .unwrap();
+            let mut back = Vec::with_capacity(bytes.len());
+            zstd::zstd_safe::create_dctx()
+                .decompress_using_ddict(&mut back, &frame, &prepared.expand)
+                .unwrap();
+            assert_eq!(&back, bytes);
+        }
+    }
+
+    #[test]
+    fn too_few_samples_are_the_dictionary_themselves() {
+        let samples = samples_of(0..3);
+        assert_eq!(train(&samples), samples.bytes);
     }
 }
