@@ -112,9 +112,13 @@ fn train(samples: &Samples) -> Vec<u8> {
         dictionary.truncate(trained);
         dictionary
     } else {
-        let start = samples.bytes.len().saturating_sub(DICTIONARY_BYTES);
-        samples.bytes[start..].to_vec()
+        raw_content(samples).to_vec()
     }
+}
+
+/// The dictionary when the trainer refuses the samples: their last [`DICTIONARY_BYTES`].
+fn raw_content(samples: &Samples) -> &[u8] {
+    &samples.bytes[samples.bytes.len().saturating_sub(DICTIONARY_BYTES)..]
 }
 
 thread_local! {
@@ -295,13 +299,21 @@ mod tests {
         samples
     }
 
-    fn compressed_length(dictionary: &[u8], bytes: &[u8]) -> usize {
-        let prepared = prepare(dictionary);
+    fn frame_of(prepared: &Prepared, bytes: &[u8]) -> Vec<u8> {
         let mut frame = Vec::with_capacity(zstd::zstd_safe::compress_bound(bytes.len()));
         zstd::zstd_safe::create_cctx()
             .compress_using_cdict(&mut frame, bytes, &prepared.compress)
             .unwrap();
-        frame.len()
+        frame
+    }
+
+    /// Bytes of `responses` compressed one by one with `dictionary`.
+    fn compressed_length(dictionary: &[u8], responses: &[Vec<u8>]) -> usize {
+        let prepared = prepare(dictionary);
+        responses
+            .iter()
+            .map(|bytes| frame_of(&prepared, bytes).len())
+            .sum()
     }
 
     #[test]
@@ -310,7 +322,7 @@ mod tests {
         let dictionary = train(&samples);
         assert_ne!(
             dictionary,
-            &samples.bytes[samples.bytes.len() - DICTIONARY_BYTES..],
+            raw_content(&samples),
             "the trainer fell back to raw content"
         );
         assert!(dictionary.len() <= DICTIONARY_BYTES);
@@ -318,15 +330,8 @@ mod tests {
         assert_eq!(dictionary[..4], 0xEC30A437u32.to_le_bytes());
         let unseen: Vec<_> = (50_000..50_200).map(response).collect();
         let plain: usize = unseen.iter().map(Vec::len).sum();
-        let compressed: usize = unseen
-            .iter()
-            .map(|bytes| compressed_length(&dictionary, bytes))
-            .sum();
-        let raw_content = &samples.bytes[samples.bytes.len() - DICTIONARY_BYTES..];
-        let with_raw_content: usize = unseen
-            .iter()
-            .map(|bytes| compressed_length(raw_content, bytes))
-            .sum();
+        let compressed = compressed_length(&dictionary, &unseen);
+        let with_raw_content = compressed_length(raw_content(&samples), &unseen);
         assert!(
             compressed < plain * 3 / 4 && compressed < with_raw_content,
             "{compressed} bytes compressed of {plain} ({with_raw_content} with raw content)"
@@ -334,10 +339,7 @@ mod tests {
         // Every frame decodes to its response with the same dictionary.
         let prepared = prepare(&dictionary);
         for bytes in &unseen[..20] {
-            let mut frame = Vec::with_capacity(zstd::zstd_safe::compress_bound(bytes.len()));
-            zstd::zstd_safe::create_cctx()
-                .compress_using_cdict(&mut frame, bytes, &prepared.compress)
-                .unwrap();
+            let frame = frame_of(&prepared, bytes);
             let mut back = Vec::with_capacity(bytes.len());
             zstd::zstd_safe::create_dctx()
                 .decompress_using_ddict(&mut back, &frame, &prepared.expand)
