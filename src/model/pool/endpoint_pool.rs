@@ -11,10 +11,9 @@
 //!   it, a cancelled search) still gives its slot back.
 //! - **Health checks.** They are lazy: the first request that finds an ejection ended claims the
 //!   endpoint and spawns one task that calls [`Backend::health`]; a pass re-admits it, a failure
-//!   ejects it again for longer. When every endpoint is ejected, waiting requests sleep until the
-//!   soonest ejection ends and so drive the checks themselves; each health check that fails while
-//!   a request waits so counts as one of its attempts, so that a dead role fails its requests
-//!   after `max_attempts` checks instead of hanging them.
+//!   ejects it again for longer. Routing never ejects the last admitted endpoint, so requests
+//!   keep flowing (and claiming due checks) while others are out; a role whose every endpoint is
+//!   dead fails each request after `max_attempts` calls on the endpoint kept, instead of hanging.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -25,7 +24,7 @@ use tracing::{info, warn};
 use super::affinity::affinity_hash;
 use super::error::PoolError;
 use super::retry_policy::RetryPolicy;
-use super::routing::{EjectionPolicy, RoutingTable};
+use super::routing::{EjectionPolicy, FailureVerdict, RoutingTable};
 use super::stats::{EndpointCounters, EndpointStats, PoolStats};
 use futures_util::future::BoxFuture;
 
@@ -65,9 +64,6 @@ struct Shared {
 struct PoolState {
     routing: RoutingTable,
     counters: Vec<EndpointCounters>,
-    /// Health checks failed so far, so that waiting requests can count those they sat through.
-    failed_health_checks: u64,
-    last_health_check_error: Option<ModelError>,
     /// Since when no endpoint has answered while calls or health checks failed (`None` after a
     /// success), with the last failure: a role whose every endpoint is dead shows here.
     failing: Option<(std::time::Instant, String)>,
@@ -100,8 +96,6 @@ impl EndpointPool {
         let state = PoolState {
             routing,
             counters: vec![EndpointCounters::default(); endpoints.len()],
-            failed_health_checks: 0,
-            last_health_check_error: None,
             failing: None,
         };
         let endpoints = endpoints
@@ -226,7 +220,7 @@ impl EndpointPool {
         let policy = &self.shared.policy;
         let mut attempts_made = 0u32;
         loop {
-            let slot = self.acquire(affinity_hash, &mut attempts_made).await?;
+            let slot = self.acquire(affinity_hash, attempts_made > 0).await;
             attempts_made += 1;
             let endpoint = &self.shared.endpoints[slot.index];
             let error = match call(endpoint.backend.as_ref()).await {
@@ -255,23 +249,17 @@ impl EndpointPool {
         }
     }
 
-    /// Waits until an endpoint has a free slot and takes it. Health checks that fail while no
-    /// endpoint is admitted count as attempts; when they use up the policy's attempts, the last
-    /// one's error is returned.
-    async fn acquire(
-        &self,
-        affinity_hash: Option<u64>,
-        attempts_made: &mut u32,
-    ) -> Result<Slot<'_>, ModelError> {
+    /// Waits until an admitted endpoint has a free slot and takes it (one endpoint is always
+    /// admitted, so this waits only for slots), spawning the health checks that are due.
+    async fn acquire(&self, affinity_hash: Option<u64>, retrying: bool) -> Slot<'_> {
         let shared = &*self.shared;
-        let mut failed_checks_seen: Option<u64> = None;
         loop {
             // Registered before looking at the state, so that no signal is missed in between.
             let changed = shared.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
 
-            let wake_at = {
+            {
                 let mut state = shared.state();
                 for i in state.routing.claim_due_probes(now()) {
                     self.spawn_health_check(i);
@@ -281,45 +269,18 @@ impl EndpointPool {
                     let outstanding = state.routing.outstanding(index);
                     let counters = &mut state.counters[index];
                     counters.requests += 1;
-                    if *attempts_made > 0 {
+                    if retrying {
                         counters.retries += 1;
                     }
                     counters.max_outstanding = counters.max_outstanding.max(outstanding);
-                    return Ok(Slot {
+                    return Slot {
                         shared,
                         index,
                         settled: false,
-                    });
+                    };
                 }
-                if state.routing.any_admitted() {
-                    failed_checks_seen = None;
-                    None
-                } else {
-                    let failed_checks = state.failed_health_checks;
-                    let sat_through = failed_checks - failed_checks_seen.unwrap_or(failed_checks);
-                    if sat_through > 0 {
-                        let sat_through = u32::try_from(sat_through).unwrap_or(u32::MAX);
-                        *attempts_made = attempts_made.saturating_add(sat_through);
-                        if *attempts_made >= shared.policy.max_attempts {
-                            if let Some(error) = state.last_health_check_error.clone() {
-                                return Err(error);
-                            }
-                        }
-                    }
-                    failed_checks_seen = Some(failed_checks);
-                    state.routing.soonest_ejection_end()
-                }
-            };
-            match wake_at {
-                Some(wake_at) => {
-                    let wake_at = tokio::time::Instant::from_std(wake_at);
-                    tokio::select! {
-                        () = &mut changed => {}
-                        () = tokio::time::sleep_until(wake_at) => {}
-                    }
-                }
-                None => changed.await,
             }
+            changed.await;
         }
     }
 
@@ -365,9 +326,7 @@ impl Shared {
                         error = %error,
                         "health check failed, ejecting endpoint again"
                     );
-                    state.failed_health_checks += 1;
                     note_failure(&mut state, &endpoint.address, &error);
-                    state.last_health_check_error = Some(error);
                 }
             }
         }
@@ -430,16 +389,32 @@ impl Slot<'_> {
             }
             if !error.is_retryable() {
                 state.routing.release(self.index);
-            } else if let Some(ejected_for) = state.routing.on_failure(self.index, now()) {
-                state.counters[self.index].ejections += 1;
-                warn!(
-                    role = %self.shared.role,
-                    endpoint = %self.shared.endpoints[self.index].address,
-                    ejected_for_ms = ejected_for.as_millis() as u64,
-                    error_kind = error.label(),
-                    error = %error,
-                    "ejecting endpoint after consecutive failures"
-                );
+            } else {
+                let address = &self.shared.endpoints[self.index].address;
+                match state.routing.on_failure(self.index, now()) {
+                    FailureVerdict::Counted => {}
+                    FailureVerdict::Ejected(ejected_for) => {
+                        state.counters[self.index].ejections += 1;
+                        warn!(
+                            role = %self.shared.role,
+                            endpoint = %address,
+                            ejected_for_ms = ejected_for.as_millis() as u64,
+                            error_kind = error.label(),
+                            error = %error,
+                            "ejecting endpoint after consecutive failures"
+                        );
+                    }
+                    FailureVerdict::KeptAsLast {
+                        consecutive_failures,
+                    } => warn!(
+                        role = %self.shared.role,
+                        endpoint = %address,
+                        consecutive_failures,
+                        error_kind = error.label(),
+                        error = %error,
+                        "endpoint keeps failing but is the role's last admitted one: kept"
+                    ),
+                }
             }
         }
         self.shared.changed.notify_one();

@@ -19,8 +19,15 @@
 //!   for a health check ([`RoutingTable::claim_due_probes`]), then re-admits it
 //!   ([`RoutingTable::readmit`]) or ejects it again for longer ([`RoutingTable::on_probe_failure`]).
 //!   Admission therefore changes only through these calls, and `choose` needs no clock.
-//! - **No deadlock.** Ejection never refuses the last endpoint: when all are ejected, the caller
-//!   sleeps until [`RoutingTable::soonest_ejection_end`] and probes that endpoint first.
+//! - **One endpoint always admitted.** A failure streak that would eject the last admitted
+//!   endpoint leaves it admitted ([`FailureVerdict::KeptAsLast`]), its streak still counted, so
+//!   that it is ejected at its next failure once another endpoint is back. Ejection is for routing
+//!   around a bad replica; with none left to route to, it would only stall every request behind a
+//!   health check, and a fleet whose replicas all hiccup at once (bursts of 503s under load) would
+//!   stop for 5 s, then 10 s. Envoy caps ejections the same way (`max_ejection_percent`, with its
+//!   panic threshold routing to every host when too few are healthy). A role whose every endpoint
+//!   is dead still fails each request after the retry policy's attempts, all of them made on the
+//!   endpoint kept, with the policy's backoff in between.
 
 use std::time::{Duration, Instant};
 
@@ -57,6 +64,21 @@ impl EjectionPolicy {
             .and_then(|multiplier| self.base_ejection.checked_mul(multiplier))
             .map_or(self.max_ejection, |length| length.min(self.max_ejection))
     }
+}
+
+/// What a retryable failure did to its endpoint's admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureVerdict {
+    /// Counted in the endpoint's failure streak; the endpoint keeps its admission (or stays
+    /// ejected, if it already was).
+    Counted,
+    /// The streak reached `eject_after`: the endpoint is ejected for this long.
+    Ejected(Duration),
+    /// The streak reached `eject_after`, but the endpoint is the last one admitted, so it stays.
+    KeptAsLast {
+        /// Its failures in a row so far.
+        consecutive_failures: u32,
+    },
 }
 
 /// What the routing table knows of one endpoint.
@@ -135,11 +157,6 @@ impl RoutingTable {
         self.endpoints[i].is_admitted()
     }
 
-    /// Whether any endpoint takes requests.
-    pub fn any_admitted(&self) -> bool {
-        self.endpoints.iter().any(EndpointRouting::is_admitted)
-    }
-
     /// The endpoint for the next request, or `None` when every admitted endpoint is full or none
     /// is admitted. See the module documentation for the rules.
     pub fn choose(&self, affinity_hash: Option<u64>) -> Option<usize> {
@@ -193,18 +210,27 @@ impl RoutingTable {
         endpoint.ejections_without_success = 0;
     }
 
-    /// Records a request on endpoint `i` that failed with a retryable error. Returns the length of
-    /// the ejection when this failure ejects the endpoint. Failures of requests that were already
-    /// in flight when the endpoint was ejected are counted, but do not prolong the ejection.
-    pub fn on_failure(&mut self, i: usize, now: Instant) -> Option<Duration> {
+    /// Records a request on endpoint `i` that failed with a retryable error, and says whether it
+    /// ejects the endpoint. Failures of requests that were already in flight when the endpoint
+    /// was ejected are counted, but do not prolong the ejection.
+    pub fn on_failure(&mut self, i: usize, now: Instant) -> FailureVerdict {
         self.release(i);
+        let others_admitted = self
+            .endpoints
+            .iter()
+            .enumerate()
+            .any(|(j, other)| j != i && other.is_admitted());
         let endpoint = &mut self.endpoints[i];
         endpoint.consecutive_failures = endpoint.consecutive_failures.saturating_add(1);
         let threshold = self.ejection.eject_after.max(1);
-        if endpoint.is_admitted() && endpoint.consecutive_failures >= threshold {
-            Some(self.eject(i, now))
+        if !endpoint.is_admitted() || endpoint.consecutive_failures < threshold {
+            FailureVerdict::Counted
+        } else if others_admitted {
+            FailureVerdict::Ejected(self.eject(i, now))
         } else {
-            None
+            FailureVerdict::KeptAsLast {
+                consecutive_failures: endpoint.consecutive_failures,
+            }
         }
     }
 
@@ -232,15 +258,6 @@ impl RoutingTable {
             }
         }
         due
-    }
-
-    /// When the next health check falls due: the soonest end among ejections not being checked.
-    pub fn soonest_ejection_end(&self) -> Option<Instant> {
-        self.endpoints
-            .iter()
-            .filter(|endpoint| !endpoint.probing)
-            .filter_map(|endpoint| endpoint.ejected_until)
-            .min()
     }
 
     /// Re-admits endpoint `i` after a successful health check. Its next ejection, should it fail
@@ -281,7 +298,10 @@ mod tests {
         table.start(i);
         table.on_failure(i, now);
         table.start(i);
-        table.on_failure(i, now).expect("the third failure ejects")
+        match table.on_failure(i, now) {
+            FailureVerdict::Ejected(length) => length,
+            other => panic!("the third failure ejects, not {other:?}"),
+        }
     }
 
     #[test]
@@ -403,11 +423,14 @@ mod tests {
         let now = Instant::now();
         let mut table = table(&[2, 2]);
         table.start(0);
-        assert_eq!(table.on_failure(0, now), None);
+        assert_eq!(table.on_failure(0, now), FailureVerdict::Counted);
         table.start(0);
-        assert_eq!(table.on_failure(0, now), None);
+        assert_eq!(table.on_failure(0, now), FailureVerdict::Counted);
         table.start(0);
-        assert_eq!(table.on_failure(0, now), Some(Duration::from_secs(5)));
+        assert_eq!(
+            table.on_failure(0, now),
+            FailureVerdict::Ejected(Duration::from_secs(5))
+        );
         assert!(!table.is_admitted(0));
         assert_eq!(table.choose(None), Some(1));
         assert!(table
@@ -428,9 +451,9 @@ mod tests {
         let mut table = table(&[2]);
         for _ in 0..10 {
             table.start(0);
-            assert_eq!(table.on_failure(0, now), None);
+            assert_eq!(table.on_failure(0, now), FailureVerdict::Counted);
             table.start(0);
-            assert_eq!(table.on_failure(0, now), None);
+            assert_eq!(table.on_failure(0, now), FailureVerdict::Counted);
             table.start(0);
             table.on_success(0);
         }
@@ -440,7 +463,7 @@ mod tests {
     #[test]
     fn repeated_ejections_grow_exponentially_up_to_the_cap() {
         let now = Instant::now();
-        let mut table = table(&[2]);
+        let mut table = table(&[2, 2]);
         assert_eq!(eject(&mut table, 0, now), Duration::from_secs(5));
         assert_eq!(table.on_probe_failure(0, now), Duration::from_secs(10));
         table.readmit(0);
@@ -457,39 +480,88 @@ mod tests {
     #[test]
     fn failures_in_flight_do_not_prolong_an_ejection() {
         let now = Instant::now();
-        let mut table = table(&[4]);
+        let mut table = table(&[4, 4]);
         for _ in 0..4 {
             table.start(0);
         }
         for _ in 0..3 {
             table.on_failure(0, now);
         }
-        assert_eq!(table.on_failure(0, now + Duration::from_secs(1)), None);
         assert_eq!(
-            table.soonest_ejection_end(),
-            Some(now + Duration::from_secs(5))
+            table.on_failure(0, now + Duration::from_secs(1)),
+            FailureVerdict::Counted
+        );
+        assert!(table
+            .claim_due_probes(now + Duration::from_millis(4_999))
+            .is_empty());
+        assert_eq!(
+            table.claim_due_probes(now + Duration::from_secs(5)),
+            vec![0]
         );
         assert_eq!(table.outstanding(0), 0);
     }
 
     #[test]
-    fn when_all_are_ejected_the_soonest_to_end_is_probed_first() {
+    fn the_last_admitted_endpoint_is_kept_and_ejected_once_another_is_back() {
         let now = Instant::now();
         let mut table = table(&[2, 2, 2]);
         eject(&mut table, 1, now);
-        eject(&mut table, 0, now + Duration::from_secs(2));
-        eject(&mut table, 2, now + Duration::from_secs(1));
-        assert!(!table.any_admitted());
-        assert_eq!(table.choose(None), None);
-        let soonest = table.soonest_ejection_end().unwrap();
-        assert_eq!(soonest, now + Duration::from_secs(5));
-        assert_eq!(table.claim_due_probes(soonest), vec![1]);
-        assert_eq!(
-            table.soonest_ejection_end(),
-            Some(now + Duration::from_secs(6)),
-            "the next one, while 1 is being checked"
-        );
+        eject(&mut table, 0, now);
+        for failure in 1..=2 {
+            table.start(2);
+            assert_eq!(
+                table.on_failure(2, now),
+                FailureVerdict::Counted,
+                "{failure}"
+            );
+        }
+        for consecutive_failures in 3..=5 {
+            table.start(2);
+            assert_eq!(
+                table.on_failure(2, now),
+                FailureVerdict::KeptAsLast {
+                    consecutive_failures
+                }
+            );
+            assert!(table.is_admitted(2));
+            assert_eq!(table.choose(Some(affinity_hash("any"))), Some(2));
+        }
+        let back = now + Duration::from_secs(5);
+        assert_eq!(table.claim_due_probes(back), vec![0, 1]);
         table.readmit(1);
-        assert_eq!(table.choose(Some(affinity_hash("any"))), Some(1));
+        table.start(2);
+        assert_eq!(
+            table.on_failure(2, back),
+            FailureVerdict::Ejected(Duration::from_secs(5)),
+            "its streak was kept, so its next failure ejects it"
+        );
+        assert_eq!(table.choose(None), Some(1));
+        table.start(1);
+        assert!(
+            matches!(table.on_failure(1, back), FailureVerdict::Counted),
+            "one failure of three"
+        );
+    }
+
+    #[test]
+    fn a_single_endpoint_is_never_ejected_and_a_success_ends_its_streak() {
+        let now = Instant::now();
+        let mut table = table(&[1]);
+        for _ in 0..2 {
+            table.start(0);
+            table.on_failure(0, now);
+        }
+        table.start(0);
+        assert_eq!(
+            table.on_failure(0, now),
+            FailureVerdict::KeptAsLast {
+                consecutive_failures: 3
+            }
+        );
+        table.start(0);
+        table.on_success(0);
+        table.start(0);
+        assert_eq!(table.on_failure(0, now), FailureVerdict::Counted);
+        assert!(table.is_admitted(0));
     }
 }

@@ -332,9 +332,10 @@ async fn an_always_failing_endpoint_gives_the_last_error_after_max_attempts() {
     );
     assert_eq!(counters.retries, 3);
     assert_eq!(
-        counters.ejections, 1,
-        "ejected after 3, re-admitted by its health check"
+        counters.ejections, 0,
+        "the role's only endpoint is kept: ejecting it would only stall the retries"
     );
+    assert_eq!(backend.health_checks.load(Ordering::SeqCst), 0);
 }
 
 #[tokio::test(start_paused = true)]
@@ -362,7 +363,7 @@ async fn requests_with_one_affinity_key_land_on_one_endpoint_under_light_load() 
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_role_whose_every_endpoint_fails_its_health_checks_fails_instead_of_hanging() {
+async fn a_role_whose_every_endpoint_is_dead_fails_after_its_attempts_instead_of_hanging() {
     let backends = [
         Arc::new(FakeBackend::new("a", Outcome::ServerError).unhealthy()),
         Arc::new(FakeBackend::new("b", Outcome::ServerError).unhealthy()),
@@ -372,19 +373,52 @@ async fn a_role_whose_every_endpoint_fails_its_health_checks_fails_instead_of_ha
         .await
         .expect("no hang");
     match result.unwrap_err() {
-        ModelError::Connection { message, .. } => assert_eq!(message, "health check refused"),
-        other => panic!("expected the last health check's error, got {other}"),
+        ModelError::Server { message, .. } => assert_eq!(message, "call 4"),
+        other => panic!("expected the last call's server error, got {other}"),
     }
-    assert_eq!(backends.iter().map(|b| b.calls()).sum::<usize>(), 2);
-    let stats = pool.stats();
-    let failed_checks: u64 = stats
-        .endpoints
-        .iter()
-        .map(|e| e.counters.failed_health_checks)
-        .sum();
     assert_eq!(
-        failed_checks, 3,
-        "two calls and three health checks make five attempts"
+        (backends[0].calls(), backends[1].calls()),
+        (1, 4),
+        "a is ejected at its first failure; b, the last admitted, takes the other four"
+    );
+    let stats = pool.stats();
+    assert!(stats.endpoints[0].ejected);
+    assert!(!stats.endpoints[1].ejected, "the last admitted one is kept");
+}
+
+#[tokio::test(start_paused = true)]
+async fn bursts_on_every_endpoint_at_once_keep_one_admitted_and_stall_no_request() {
+    use Outcome::ServerError;
+    let backends: Vec<Arc<FakeBackend>> = ["a", "b", "c"]
+        .into_iter()
+        .map(|name| {
+            Arc::new(FakeBackend::new(name, Outcome::Ok).with_script(&[
+                ServerError,
+                ServerError,
+                ServerError,
+            ]))
+        })
+        .collect();
+    let pool = pool_of(&backends, 2, fast_policy(6), ejection(3));
+    let started = tokio::time::Instant::now();
+    let mut requests = JoinSet::new();
+    for _ in 0..12 {
+        let pool = pool.clone();
+        requests.spawn(async move { pool.chat(&request()).await });
+    }
+    while let Some(result) = requests.join_next().await {
+        result.unwrap().expect("every request succeeds");
+    }
+    let stats = pool.stats();
+    let ejected = stats.endpoints.iter().filter(|e| e.ejected).count();
+    assert_eq!(
+        ejected, 2,
+        "every endpoint failed three times in a row, one is kept"
+    );
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "no request waited for an ejection to end: {elapsed:?}"
     );
 }
 
