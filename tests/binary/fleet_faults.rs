@@ -119,30 +119,46 @@ async fn run_to_end(config: &Path) -> std::process::Output {
         .unwrap()
 }
 
-/// Runs `config` on a faulty fleet and asserts that it finished every sample at the first try:
-/// six attempts a call, the pool routing around a dead replica and never ejecting the last
-/// admitted one, ride out every fault the fleet injects. The message leads with the run's error
-/// lines and the samples that failed (each with its error), which a long log of retry warnings
-/// would otherwise bury, then gives the whole log.
+/// Runs `config` on a faulty fleet to its end. Six attempts a call, retries sent to another
+/// replica, the dead replica routed around and the last admitted one never ejected ride out
+/// almost every fault; but the fleet fails about one response in seven (bursts of 503s, resets,
+/// hangs, malformed bodies), so a call may still, rarely, fail six times in a row (about 1 % of
+/// runs), and its sample fails with "run again to retry them": the documented recovery. So the
+/// first run may leave **at most one** failed sample, and it must say so; a second run must then
+/// finish cleanly. Anything else fails the test, with the run's error lines and each failed
+/// sample's error first (a long log of retry warnings would otherwise bury them), then the log.
 async fn run_faulty_to_end(config: &Path) {
-    let finished = run_to_end(config).await;
-    if finished.status.success() {
-        return;
+    for attempt in 1..=2 {
+        let finished = run_to_end(config).await;
+        if finished.status.success() {
+            return;
+        }
+        let stderr = String::from_utf8_lossy(&finished.stderr);
+        let failed_samples = stderr
+            .lines()
+            .filter(|line| line.contains("sample failed; a later run retries it"))
+            .count();
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|line| {
+                line.contains("ERROR")
+                    || line.contains("sample failed")
+                    || line.contains("samples failed")
+            })
+            .collect();
+        let retryable = stderr.contains("again to retry them");
+        assert!(
+            attempt == 1 && retryable && failed_samples <= 1,
+            "the faulty fleet's run {attempt} failed ({}; {failed_samples} failed samples):\n{}\n\
+             --- whole log ---\n{stderr}",
+            finished.status,
+            errors.join("\n")
+        );
+        eprintln!(
+            "run 1 left one failed sample, run again: {}",
+            errors.join(" | ")
+        );
     }
-    let stderr = String::from_utf8_lossy(&finished.stderr);
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|line| {
-            line.contains("ERROR")
-                || line.contains("sample failed")
-                || line.contains("samples failed")
-        })
-        .collect();
-    panic!(
-        "the faulty fleet's run failed ({}):\n{}\n--- whole log ---\n{stderr}",
-        finished.status,
-        errors.join("\n")
-    );
 }
 
 /// Every record once; its predictions by sample.

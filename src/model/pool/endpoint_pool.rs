@@ -219,10 +219,12 @@ impl EndpointPool {
         let affinity_hash = affinity.map(affinity_hash);
         let policy = &self.shared.policy;
         let mut attempts_made = 0u32;
+        let mut failed_on = None;
         loop {
-            let slot = self.acquire(affinity_hash, attempts_made > 0).await;
+            let slot = self.acquire(affinity_hash, failed_on).await;
             attempts_made += 1;
-            let endpoint = &self.shared.endpoints[slot.index];
+            let index = slot.index;
+            let endpoint = &self.shared.endpoints[index];
             let error = match call(endpoint.backend.as_ref()).await {
                 Ok(answer) => {
                     slot.succeeded();
@@ -231,6 +233,7 @@ impl EndpointPool {
                 Err(error) => error,
             };
             slot.failed(&error);
+            failed_on = Some(index);
             if !policy.should_retry(&error, attempts_made) {
                 return Err(error);
             }
@@ -250,8 +253,9 @@ impl EndpointPool {
     }
 
     /// Waits until an admitted endpoint has a free slot and takes it (one endpoint is always
-    /// admitted, so this waits only for slots), spawning the health checks that are due.
-    async fn acquire(&self, affinity_hash: Option<u64>, retrying: bool) -> Slot<'_> {
+    /// admitted, so this waits only for slots), spawning the health checks that are due. A retry
+    /// (`failed_on`, where its last attempt failed) goes elsewhere when it can.
+    async fn acquire(&self, affinity_hash: Option<u64>, failed_on: Option<usize>) -> Slot<'_> {
         let shared = &*self.shared;
         loop {
             // Registered before looking at the state, so that no signal is missed in between.
@@ -264,12 +268,16 @@ impl EndpointPool {
                 for i in state.routing.claim_due_probes(now()) {
                     self.spawn_health_check(i);
                 }
-                if let Some(index) = state.routing.choose(affinity_hash) {
+                let chosen = match failed_on {
+                    Some(failed_on) => state.routing.choose_for_retry(affinity_hash, failed_on),
+                    None => state.routing.choose(affinity_hash),
+                };
+                if let Some(index) = chosen {
                     state.routing.start(index);
                     let outstanding = state.routing.outstanding(index);
                     let counters = &mut state.counters[index];
                     counters.requests += 1;
-                    if retrying {
+                    if failed_on.is_some() {
                         counters.retries += 1;
                     }
                     counters.max_outstanding = counters.max_outstanding.max(outstanding);

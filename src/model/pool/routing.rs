@@ -11,6 +11,11 @@
 //!   by rendezvous hashing (see [`super::affinity`]), as long as that endpoint has a free slot and
 //!   is not much busier than the least busy one: at most `capacity / 2` more requests outstanding.
 //!   Beyond that, cache warmth is worth less than queueing, and the request is balanced instead.
+//! - **Retries go elsewhere.** A retry skips the endpoint its last attempt failed on, affinity
+//!   included, whenever another admitted endpoint has a free slot
+//!   ([`RoutingTable::choose_for_retry`]): the failing replica may be in a burst of errors (a
+//!   restart, an overload), and affinity would otherwise send every attempt of a request back to
+//!   it. Envoy's `previous_hosts` retry predicate does the same.
 //! - **Balance.** Otherwise the least-outstanding endpoint with a free slot wins, the lowest index
 //!   on ties (so a lightly loaded pool keeps using its first replicas, and tests are predictable).
 //! - **Ejection.** After `eject_after` consecutive retryable failures an endpoint is ejected for
@@ -186,6 +191,21 @@ impl RoutingTable {
             }
         }
         Some(least_busy)
+    }
+
+    /// The endpoint for a retry after an attempt failed on `failed_on`: the least busy other
+    /// admitted endpoint with a free slot, or, when there is none, what [`choose`](Self::choose)
+    /// says (possibly `failed_on` itself: a retry never waits for another endpoint).
+    pub fn choose_for_retry(&self, affinity_hash: Option<u64>, failed_on: usize) -> Option<usize> {
+        self.endpoints
+            .iter()
+            .enumerate()
+            .filter(|&(i, endpoint)| {
+                i != failed_on && endpoint.is_admitted() && endpoint.has_free_slot()
+            })
+            .min_by_key(|&(i, endpoint)| (endpoint.outstanding, i))
+            .map(|(i, _)| i)
+            .or_else(|| self.choose(affinity_hash))
     }
 
     /// Records a request sent to endpoint `i`, which [`choose`](Self::choose) returned.
@@ -375,6 +395,40 @@ mod tests {
             Some(other),
             "the preferred one is full"
         );
+    }
+
+    #[test]
+    fn a_retry_goes_to_another_endpoint_whenever_one_has_a_free_slot() {
+        let mut table = table(&[2, 2, 2]);
+        let hash = affinity_hash("conversation-5");
+        let preferred = table.choose(Some(hash)).unwrap();
+        let others: Vec<usize> = (0..3).filter(|&i| i != preferred).collect();
+        assert_eq!(
+            table.choose_for_retry(Some(hash), preferred),
+            Some(others[0]),
+            "affinity is set aside, the least busy other wins"
+        );
+        table.start(others[0]);
+        assert_eq!(
+            table.choose_for_retry(Some(hash), preferred),
+            Some(others[1])
+        );
+        table.start(others[0]);
+        table.start(others[1]);
+        table.start(others[1]);
+        assert_eq!(
+            table.choose_for_retry(Some(hash), others[0]),
+            Some(preferred),
+            "the others are full: whatever choose says"
+        );
+        table.start(preferred);
+        assert_eq!(
+            table.choose_for_retry(Some(hash), preferred),
+            Some(preferred),
+            "only the one that failed has a free slot: the retry does not wait"
+        );
+        table.start(preferred);
+        assert_eq!(table.choose_for_retry(None, preferred), None, "all full");
     }
 
     #[test]

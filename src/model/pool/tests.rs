@@ -363,6 +363,41 @@ async fn requests_with_one_affinity_key_land_on_one_endpoint_under_light_load() 
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_retry_leaves_the_endpoint_that_failed_even_when_affinity_prefers_it() {
+    let probe = [
+        Arc::new(FakeBackend::new("a", Outcome::Ok)),
+        Arc::new(FakeBackend::new("b", Outcome::Ok)),
+    ];
+    let key = Some("sample-42");
+    let probe_pool = pool_of(&probe, 4, fast_policy(6), ejection(100));
+    let preferred = answered_by(
+        &probe_pool
+            .chat_with_affinity(&request(), key)
+            .await
+            .unwrap(),
+    )
+    .to_string();
+    let other = if preferred == "a" { "b" } else { "a" };
+    let failing = Arc::new(FakeBackend::new(&preferred, Outcome::ServerError));
+    let steady = Arc::new(FakeBackend::new(other, Outcome::Ok));
+    let backends = if preferred == "a" {
+        [Arc::clone(&failing), Arc::clone(&steady)]
+    } else {
+        [Arc::clone(&steady), Arc::clone(&failing)]
+    };
+    let pool = pool_of(&backends, 4, fast_policy(6), ejection(100));
+    for _ in 0..5 {
+        let response = pool.chat_with_affinity(&request(), key).await.unwrap();
+        assert_eq!(answered_by(&response), other);
+    }
+    assert_eq!(
+        (failing.calls(), steady.calls()),
+        (5, 5),
+        "each request tries its preferred endpoint once, then goes elsewhere"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_role_whose_every_endpoint_is_dead_fails_after_its_attempts_instead_of_hanging() {
     let backends = [
         Arc::new(FakeBackend::new("a", Outcome::ServerError).unhealthy()),
