@@ -122,10 +122,10 @@ async fn run_to_end(config: &Path) -> std::process::Output {
 /// Runs `config` on a faulty fleet to its end. Six attempts a call, retries sent to another
 /// replica, the dead replica routed around and the last admitted one never ejected ride out
 /// almost every fault; but the fleet fails about one response in seven (bursts of 503s, resets,
-/// hangs, malformed bodies), so a call may still, rarely, fail six times in a row (about 1 % of
-/// runs), and its sample fails with "run again to retry them": the documented recovery. So the
-/// first run may leave **at most one** failed sample, and it must say so; a second run must then
-/// finish cleanly. Anything else fails the test, with the run's error lines and each failed
+/// hangs, malformed bodies), so a call may still, rarely, fail six times in a row (1 of 80 runs
+/// before retries went to another replica, none of 80 since), and its sample fails with "run
+/// again to retry them": the documented recovery. So the first run may leave **at most one**
+/// failed sample, and it must say so; a second run must then finish cleanly. Anything else fails the test, with the run's error lines and each failed
 /// sample's error first (a long log of retry warnings would otherwise bury them), then the log.
 async fn run_faulty_to_end(config: &Path) {
     for attempt in 1..=2 {

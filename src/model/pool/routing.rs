@@ -162,18 +162,23 @@ impl RoutingTable {
         self.endpoints[i].is_admitted()
     }
 
-    /// The endpoint for the next request, or `None` when every admitted endpoint is full or none
-    /// is admitted. See the module documentation for the rules.
-    pub fn choose(&self, affinity_hash: Option<u64>) -> Option<usize> {
-        let available = || {
-            self.endpoints
-                .iter()
-                .enumerate()
-                .filter(|(_, endpoint)| endpoint.is_admitted() && endpoint.has_free_slot())
-        };
-        let (least_busy, least_outstanding) = available()
+    /// The admitted endpoint with a free slot and the fewest requests outstanding (the lowest
+    /// index on ties), other than `except`, with its outstanding count.
+    fn least_busy(&self, except: Option<usize>) -> Option<(usize, usize)> {
+        self.endpoints
+            .iter()
+            .enumerate()
+            .filter(|&(i, endpoint)| {
+                Some(i) != except && endpoint.is_admitted() && endpoint.has_free_slot()
+            })
             .map(|(i, endpoint)| (i, endpoint.outstanding))
-            .min_by_key(|&(i, outstanding)| (outstanding, i))?;
+            .min_by_key(|&(i, outstanding)| (outstanding, i))
+    }
+
+    /// The endpoint for the next request, or `None` when every admitted endpoint is full. See the
+    /// module documentation for the rules.
+    pub fn choose(&self, affinity_hash: Option<u64>) -> Option<usize> {
+        let (least_busy, least_outstanding) = self.least_busy(None)?;
         if let Some(hash) = affinity_hash {
             let preferred = self
                 .endpoints
@@ -197,13 +202,7 @@ impl RoutingTable {
     /// admitted endpoint with a free slot, or, when there is none, what [`choose`](Self::choose)
     /// says (possibly `failed_on` itself: a retry never waits for another endpoint).
     pub fn choose_for_retry(&self, affinity_hash: Option<u64>, failed_on: usize) -> Option<usize> {
-        self.endpoints
-            .iter()
-            .enumerate()
-            .filter(|&(i, endpoint)| {
-                i != failed_on && endpoint.is_admitted() && endpoint.has_free_slot()
-            })
-            .min_by_key(|&(i, endpoint)| (endpoint.outstanding, i))
+        self.least_busy(Some(failed_on))
             .map(|(i, _)| i)
             .or_else(|| self.choose(affinity_hash))
     }
