@@ -365,3 +365,31 @@ async fn yes_no_token_ids_give_exact_probabilities_when_yes_is_not_in_the_top_k(
     );
     assert_eq!(sent["logprobs"], true);
 }
+
+#[test]
+fn every_real_server_body_reads_as_the_wire_types_read_it() {
+    let Some(fixtures) = shared_fixtures() else {
+        return;
+    };
+    let mut read = 0;
+    for entry in std::fs::read_dir(fixtures.join("openai")).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .extension()
+            .is_some_and(|extension| extension == "json")
+        {
+            let body = std::fs::read_to_string(&path).unwrap();
+            let wire = serde_json::from_str::<grsu::model::http::WireResponse>(&body)
+                .map(grsu::model::http::WireResponse::into_response);
+            match (wire, grsu::model::http::read_response(&body)) {
+                (Ok(wire), Ok(response)) => {
+                    assert_eq!(response, wire, "{}", path.display());
+                    read += 1;
+                }
+                (Err(_), Err(_)) => {}
+                (wire, response) => panic!("{}: {wire:?} against {response:?}", path.display()),
+            }
+        }
+    }
+    assert!(read >= 3, "{read} chat bodies among the fixtures");
+}

@@ -50,5 +50,6 @@ pub mod usage;
 pub use backend::Backend;
 pub use error::ModelError;
 pub use types::{
-    ChatMessage, ChatRequest, ChatResponse, Choice, FinishReason, TokenLogprob, TopLogprob, Usage,
+    ChatMessage, ChatRequest, ChatResponse, Choice, FinishReason, TokenLogprob, TokenText,
+    TopLogprob, Usage,
 };

@@ -396,7 +396,7 @@ mod tests {
             top_logprobs: top
                 .iter()
                 .map(|(token, logprob)| TopLogprob {
-                    token: token.to_string(),
+                    token: (*token).into(),
                     logprob: *logprob,
                 })
                 .collect(),

@@ -102,18 +102,23 @@ pub enum FinishReason {
     Other(String),
 }
 
+/// A token's decoded text. Held inline up to 24 bytes (every token of a real vocabulary but the
+/// longest): a scoring answer names 20 alternatives, and a sweep reads thousands of answers a
+/// second, so each `String` would be an allocation on the hot path.
+pub type TokenText = compact_str::CompactString;
+
 /// One alternative token at a position, with its log-probability.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TopLogprob {
     /// The decoded token text, with its leading space if any (`" Yes"`), as vLLM returns it.
-    pub token: String,
+    pub token: TokenText,
     pub logprob: f64,
 }
 
 /// A generated token, its log-probability, and the most likely alternatives at its position.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenLogprob {
-    pub token: String,
+    pub token: TokenText,
     pub logprob: f64,
     pub top_logprobs: Vec<TopLogprob>,
 }

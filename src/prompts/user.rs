@@ -361,12 +361,12 @@ mod tests {
                     ]
                 } else {
                     vec![TopLogprob {
-                        token: piece.to_string(),
+                        token: (*piece).into(),
                         logprob: -0.01,
                     }]
                 };
                 TokenLogprob {
-                    token: piece.to_string(),
+                    token: (*piece).into(),
                     logprob: top[0].logprob,
                     top_logprobs: top,
                 }

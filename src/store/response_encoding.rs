@@ -19,7 +19,9 @@
 //! scoring request reads), else the string's length plus that length, then its bytes. The table is
 //! part of the format: changing it is a new store format version.
 
-use crate::model::{ChatResponse, Choice, FinishReason, TokenLogprob, TopLogprob, Usage};
+use crate::model::{
+    ChatResponse, Choice, FinishReason, TokenLogprob, TokenText, TopLogprob, Usage,
+};
 
 /// Every log-probability is stored as 4 bytes (float32) rather than 8.
 const LOGPROBS_AS_F32: u8 = 0x01;
@@ -100,13 +102,13 @@ pub(super) fn decode(bytes: &[u8]) -> Result<ChatResponse, String> {
             positions_plus_one => {
                 let mut positions = Vec::with_capacity((positions_plus_one - 1).min(64));
                 for _ in 1..positions_plus_one {
-                    let token = reader.string("token")?;
+                    let token = reader.token("token")?;
                     let logprob = reader.logprob(as_f32)?;
                     let top_count = reader.count("alternatives")?;
                     let mut top_logprobs = Vec::with_capacity(top_count.min(64));
                     for _ in 0..top_count {
                         top_logprobs.push(TopLogprob {
-                            token: reader.string("alternative token")?,
+                            token: reader.token("alternative token")?,
                             logprob: reader.logprob(as_f32)?,
                         });
                     }
@@ -181,8 +183,8 @@ struct Reader<'a> {
     at: usize,
 }
 
-impl Reader<'_> {
-    fn take(&mut self, length: usize, what: &str) -> Result<&[u8], String> {
+impl<'a> Reader<'a> {
+    fn take(&mut self, length: usize, what: &str) -> Result<&'a [u8], String> {
         let end = self
             .at
             .checked_add(length)
@@ -218,15 +220,24 @@ impl Reader<'_> {
     }
 
     fn string(&mut self, what: &str) -> Result<String, String> {
+        self.str(what).map(str::to_string)
+    }
+
+    /// A token's text, inline when short (no allocation for most tokens).
+    fn token(&mut self, what: &str) -> Result<TokenText, String> {
+        self.str(what).map(TokenText::from)
+    }
+
+    fn str(&mut self, what: &str) -> Result<&'a str, String> {
         let code = self.varint(what)?;
         if let Some(common) = COMMON_TOKENS.get(code as usize) {
-            return Ok((*common).to_string());
+            return Ok(common);
         }
         let length = usize::try_from(code - COMMON_TOKENS.len() as u64)
             .map_err(|_| format!("an absurd length in {what}"))?;
         let at = self.at;
         let bytes = self.take(length, what)?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| format!("{what} at byte {at} is not UTF-8"))
+        std::str::from_utf8(bytes).map_err(|_| format!("{what} at byte {at} is not UTF-8"))
     }
 
     fn logprob(&mut self, as_f32: bool) -> Result<f64, String> {

@@ -73,8 +73,42 @@ pub struct SweepArguments {
 pub struct SweepState {
     arguments: SweepArguments,
     done: Option<oneshot::Sender<SweepSummary>>,
-    in_flight: HashMap<ActorId, UnitId>,
+    in_flight: InFlight,
     summary: SweepSummary,
+}
+
+/// The samples running, by their actor (to name a crashed one) and by their unit (to forget a
+/// finished one in constant time: a sweep holds `max_in_flight` of them, a thousand or more,
+/// and finishes hundreds a second).
+#[derive(Default)]
+struct InFlight {
+    by_actor: HashMap<ActorId, UnitId>,
+    by_unit: HashMap<UnitId, ActorId>,
+}
+
+impl InFlight {
+    fn start(&mut self, actor: ActorId, unit: UnitId) {
+        self.by_unit.insert(unit.clone(), actor);
+        self.by_actor.insert(actor, unit);
+    }
+
+    fn finish(&mut self, unit: &UnitId) {
+        if let Some(actor) = self.by_unit.remove(unit) {
+            self.by_actor.remove(&actor);
+        }
+    }
+
+    fn unit_of(&self, actor: &ActorId) -> Option<&UnitId> {
+        self.by_actor.get(actor)
+    }
+
+    fn len(&self) -> usize {
+        self.by_actor.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.by_actor.is_empty()
+    }
 }
 
 /// The run's supervisor.
@@ -96,7 +130,7 @@ impl Actor for SweepActor {
         Ok(SweepState {
             arguments,
             done: Some(done),
-            in_flight: HashMap::new(),
+            in_flight: InFlight::default(),
             summary: SweepSummary::default(),
         })
     }
@@ -111,7 +145,7 @@ impl Actor for SweepActor {
             SweepMessage::Admit => {}
             SweepMessage::Drain => state.arguments.queue.clear(),
             SweepMessage::SampleFinished { unit } => {
-                state.in_flight.retain(|_, running| running != &unit);
+                state.in_flight.finish(&unit);
                 state.summary.finished += 1;
                 state
                     .arguments
@@ -120,7 +154,7 @@ impl Actor for SweepActor {
                     .fetch_add(1, Ordering::Relaxed);
             }
             SweepMessage::SampleFailed { unit, error } => {
-                state.in_flight.retain(|_, running| running != &unit);
+                state.in_flight.finish(&unit);
                 let search = &state.arguments.searches[unit.search];
                 tracing::warn!(search = %search.key, seed = unit.seed, sample = %unit.sample, error = %error, "sample failed; a later run retries it");
                 let failure = FailureRecord {
@@ -165,7 +199,7 @@ impl Actor for SweepActor {
         state: &mut SweepState,
     ) -> Result<(), ActorProcessingErr> {
         if let SupervisionEvent::ActorFailed(child, error) = event {
-            if let Some(unit) = state.in_flight.get(&child.get_id()).cloned() {
+            if let Some(unit) = state.in_flight.unit_of(&child.get_id()).cloned() {
                 myself.cast(SweepMessage::SampleFailed {
                     unit,
                     error: format!("sample crashed: {error}"),
@@ -207,8 +241,40 @@ impl SweepActor {
             };
             let (sample, _) =
                 Actor::spawn_linked(None, SampleActor, arguments, myself.get_cell()).await?;
-            state.in_flight.insert(sample.get_id(), unit);
+            state.in_flight.start(sample.get_id(), unit);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(sample: &str) -> UnitId {
+        UnitId {
+            search: 0,
+            seed: 7,
+            sample: sample.into(),
+        }
+    }
+
+    #[test]
+    fn a_finished_unit_is_forgotten_under_both_keys_and_the_others_stay() {
+        let mut in_flight = InFlight::default();
+        for (number, sample) in ["a", "b", "c"].into_iter().enumerate() {
+            in_flight.start(ActorId::Local(number as u64), unit(sample));
+        }
+        in_flight.finish(&unit("b"));
+        assert_eq!(in_flight.len(), 2);
+        assert_eq!(in_flight.unit_of(&ActorId::Local(1)), None);
+        assert_eq!(in_flight.unit_of(&ActorId::Local(2)), Some(&unit("c")));
+        // A unit reported twice (finished, then failed by its supervisor) is forgotten once.
+        in_flight.finish(&unit("b"));
+        in_flight.finish(&unit("a"));
+        assert_eq!(in_flight.len(), 1);
+        in_flight.finish(&unit("c"));
+        assert!(in_flight.is_empty());
+        assert!(in_flight.by_unit.is_empty());
     }
 }

@@ -143,13 +143,13 @@ fn token_logprob(
         .into_iter()
         .map(|(id, logprob)| {
             Ok(TopLogprob {
-                token: tokenizer.token_text(id)?,
+                token: tokenizer.token_text(id)?.into(),
                 logprob,
             })
         })
         .collect::<Result<Vec<_>, ModelError>>()?;
     Ok(TokenLogprob {
-        token: tokenizer.token_text(token)?,
+        token: tokenizer.token_text(token)?.into(),
         logprob: logprobs[token as usize],
         top_logprobs,
     })

@@ -49,22 +49,22 @@ fn choice(pieces: &[String]) -> Choice {
                     let other = if piece.trim() == "Yes" { " No" } else { " Yes" };
                     vec![
                         TopLogprob {
-                            token: piece.clone(),
+                            token: piece.as_str().into(),
                             logprob: 0.9f64.ln(),
                         },
                         TopLogprob {
-                            token: other.to_string(),
+                            token: (*other).into(),
                             logprob: 0.05f64.ln(),
                         },
                     ]
                 }
                 _ => vec![TopLogprob {
-                    token: piece.clone(),
+                    token: piece.as_str().into(),
                     logprob: -0.01,
                 }],
             };
             TokenLogprob {
-                token: piece.clone(),
+                token: piece.as_str().into(),
                 logprob: top[0].logprob,
                 top_logprobs: top,
             }

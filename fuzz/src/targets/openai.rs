@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use grsu::catalog::{Catalog, CatalogFormat};
 use grsu::matching::TitleMatcher;
-use grsu::model::http::{error_message_of, WireRequest, WireResponse};
+use grsu::model::http::{error_message_of, read_response, WireRequest, WireResponse};
 use grsu::model::scoring::{
     read_score_via, ScoreFormula, ScoringMode, YesNoTokenIds, ANSWER_PREFIX_PIECES,
 };
@@ -46,9 +46,7 @@ fn generated_answer() -> Vec<u8> {
 /// Parses a response body as the HTTP backend does (`chat_once`).
 fn parse_response(input: &[u8]) -> Option<grsu::model::ChatResponse> {
     let text = String::from_utf8_lossy(input);
-    serde_json::from_str::<WireResponse>(&text)
-        .ok()
-        .map(WireResponse::into_response)
+    read_response(&text).ok()
 }
 
 /// `/chat/completions` bodies: the response the client reads, and the request `grsu serve` reads.

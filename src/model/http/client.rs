@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use reqwest::header::{CONTENT_TYPE, LOCATION};
 
 use super::plain::{PlainClient, PlainError, PlainResponse};
-use super::wire::{error_message_of, WireRequest, WireResponse};
+use super::wire::{error_message_of, read_response, WireRequest};
 use crate::model::classify::{ClassifyRequest, ClassifyResponse};
 use crate::model::scoring::{Answer, YesNoTokenIds, YES_NO_TEXTS};
 use crate::model::{Backend, ChatRequest, ChatResponse, ModelError};
@@ -488,15 +488,13 @@ impl HttpBackend {
                 self.endpoint.timeout,
             )
             .await?;
-        let wire: WireResponse =
-            serde_json::from_str(&text).map_err(|error| ModelError::Malformed {
-                endpoint: self.base.clone(),
-                message: format!(
-                    "{error}; body starts {:?}",
-                    text.chars().take(120).collect::<String>()
-                ),
-            })?;
-        let response = wire.into_response();
+        let response = read_response(&text).map_err(|error| ModelError::Malformed {
+            endpoint: self.base.clone(),
+            message: format!(
+                "{error}; body starts {:?}",
+                text.chars().take(120).collect::<String>()
+            ),
+        })?;
         self.check_model(&response.model)?;
         Ok(response)
     }

@@ -17,4 +17,4 @@ mod wire;
 pub use client::{
     normalise_base, root_certificates, HttpBackend, HttpEndpoint, MAX_RESPONSE_BYTES,
 };
-pub use wire::{error_message_of, WireRequest, WireResponse};
+pub use wire::{error_message_of, read_response, WireRequest, WireResponse};

@@ -1,10 +1,13 @@
 //! The JSON bodies of `/v1/chat/completions`, as vLLM, llama.cpp and OpenAI write them.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::{
-    ChatMessage, ChatRequest, ChatResponse, Choice, FinishReason, TokenLogprob, TopLogprob, Usage,
+    ChatMessage, ChatRequest, ChatResponse, Choice, FinishReason, TokenLogprob, TokenText,
+    TopLogprob, Usage,
 };
 
 /// A request body. Optional fields are left out when they hold the server's default, so that
@@ -221,7 +224,7 @@ pub struct WireLogprobs {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireToken {
-    pub token: String,
+    pub token: TokenText,
     pub logprob: f64,
     #[serde(default)]
     pub top_logprobs: Option<Vec<WireTopToken>>,
@@ -229,7 +232,7 @@ pub struct WireToken {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireTopToken {
-    pub token: String,
+    pub token: TokenText,
     pub logprob: f64,
 }
 
@@ -244,51 +247,45 @@ pub struct WireUsage {
 }
 
 impl WireResponse {
-    /// The protocol response, choices in `index` order.
-    pub fn into_response(mut self) -> ChatResponse {
-        self.choices.sort_by_key(|choice| choice.index);
+    /// The protocol response, choices in `index` order (what [`read_response`] gives for the
+    /// body this was read from).
+    pub fn into_response(self) -> ChatResponse {
         let choices = self
             .choices
             .into_iter()
-            .map(|choice| Choice {
-                text: choice.message.content.unwrap_or_default(),
-                finish_reason: match choice.finish_reason.as_deref() {
-                    Some("stop") | Some("eos") | None => FinishReason::Stop,
-                    Some("length") => FinishReason::Length,
-                    Some(other) => FinishReason::Other(other.to_string()),
+            .map(|choice| AnswerChoice {
+                index: choice.index,
+                message: AnswerMessage {
+                    content: choice.message.content,
                 },
-                logprobs: choice
-                    .logprobs
-                    .and_then(|logprobs| logprobs.content)
-                    .map(|tokens| {
+                logprobs: choice.logprobs.map(|logprobs| AnswerLogprobs {
+                    content: logprobs.content.map(|tokens| {
                         tokens
                             .into_iter()
-                            .map(|token| TokenLogprob {
+                            .map(|token| AnswerToken {
                                 token: token.token,
                                 logprob: token.logprob,
-                                top_logprobs: token
-                                    .top_logprobs
-                                    .unwrap_or_default()
-                                    .into_iter()
-                                    .map(|top| TopLogprob {
-                                        token: top.token,
-                                        logprob: top.logprob,
-                                    })
-                                    .collect(),
+                                top_logprobs: token.top_logprobs.map(|tops| {
+                                    tops.into_iter()
+                                        .map(|top| TopLogprob {
+                                            token: top.token,
+                                            logprob: top.logprob,
+                                        })
+                                        .collect()
+                                }),
                             })
                             .collect()
                     }),
+                }),
+                finish_reason: choice.finish_reason.map(Cow::Owned),
             })
             .collect();
-        let usage = self.usage.unwrap_or_default();
-        ChatResponse {
+        AnswerBody {
             model: self.model,
             choices,
-            usage: Usage {
-                prompt_tokens: usage.prompt_tokens,
-                completion_tokens: usage.completion_tokens,
-            },
+            usage: self.usage,
         }
+        .into_response()
     }
 
     /// The body a server writes for a protocol response (used by `grsu serve`).
@@ -347,6 +344,103 @@ impl WireResponse {
                     .prompt_tokens
                     .saturating_add(response.usage.completion_tokens),
             }),
+        }
+    }
+}
+
+/// A response body read as the client reads it ([`read_response`]): straight into the protocol's
+/// types, skipping what it does not keep (`id`, `object`, `created`, each message's `role`, every
+/// token's `bytes`) and borrowing `finish_reason`. A scoring answer carries 20 alternatives; read
+/// through [`WireResponse`], each one's strings were allocated, then moved again.
+#[derive(Deserialize)]
+struct AnswerBody<'a> {
+    #[serde(default)]
+    model: String,
+    #[serde(borrow)]
+    choices: Vec<AnswerChoice<'a>>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+struct AnswerChoice<'a> {
+    #[serde(default)]
+    index: u32,
+    message: AnswerMessage,
+    #[serde(default)]
+    logprobs: Option<AnswerLogprobs>,
+    #[serde(default, borrow)]
+    finish_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct AnswerMessage {
+    #[serde(default)]
+    content: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AnswerLogprobs {
+    #[serde(default)]
+    content: Option<Vec<AnswerToken>>,
+}
+
+#[derive(Deserialize)]
+struct AnswerToken {
+    token: TokenText,
+    logprob: f64,
+    #[serde(default)]
+    top_logprobs: Option<Vec<TopLogprob>>,
+}
+
+/// What a server's finish reason means; no reason at all is a normal stop.
+fn finish_reason_of(reason: Option<&str>) -> FinishReason {
+    match reason {
+        Some("stop") | Some("eos") | None => FinishReason::Stop,
+        Some("length") => FinishReason::Length,
+        Some(other) => FinishReason::Other(other.to_string()),
+    }
+}
+
+/// The protocol response of a `/chat/completions` body, choices in `index` order: what
+/// [`WireResponse`] reads and [`WireResponse::into_response`] gives, without its intermediate
+/// strings (the client's hot path: one call per model request).
+pub fn read_response(body: &str) -> Result<ChatResponse, serde_json::Error> {
+    serde_json::from_str::<AnswerBody<'_>>(body).map(AnswerBody::into_response)
+}
+
+impl AnswerBody<'_> {
+    fn into_response(mut self) -> ChatResponse {
+        self.choices.sort_by_key(|choice| choice.index);
+        let choices = self
+            .choices
+            .into_iter()
+            .map(|choice| Choice {
+                text: choice.message.content.unwrap_or_default(),
+                finish_reason: finish_reason_of(choice.finish_reason.as_deref()),
+                logprobs: choice
+                    .logprobs
+                    .and_then(|logprobs| logprobs.content)
+                    .map(|tokens| {
+                        tokens
+                            .into_iter()
+                            .map(|token| TokenLogprob {
+                                token: token.token,
+                                logprob: token.logprob,
+                                top_logprobs: token.top_logprobs.unwrap_or_default(),
+                            })
+                            .collect()
+                    }),
+            })
+            .collect();
+        let usage = self.usage.unwrap_or_default();
+        ChatResponse {
+            model: self.model,
+            choices,
+            usage: Usage {
+                prompt_tokens: usage.prompt_tokens,
+                completion_tokens: usage.completion_tokens,
+            },
         }
     }
 }
@@ -461,5 +555,77 @@ mod tests {
         // What a server reads back (`grsu serve`, the simulated fleet) keeps it.
         let read: WireRequest = serde_json::from_value(body).unwrap();
         assert_eq!(read.to_request(16).priority, Some(-1));
+    }
+
+    /// The client's reader against the wire types on the same body: both fail, or both give
+    /// the same response.
+    fn assert_read_as_the_wire_types_read(body: &str) {
+        let wire = serde_json::from_str::<WireResponse>(body).map(WireResponse::into_response);
+        match (wire, read_response(body)) {
+            (Ok(wire), Ok(read)) => assert_eq!(read, wire, "{body}"),
+            (Err(_), Err(_)) => {}
+            (wire, read) => panic!("{body}\nwire types: {wire:?}\nreader: {read:?}"),
+        }
+    }
+
+    #[test]
+    fn the_client_reads_a_body_as_the_wire_types_do_whatever_it_holds() {
+        let scoring = r#"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"user",
+            "choices":[{"index":0,"message":{"role":"assistant","content":" No","refusal":null,
+            "tool_calls":[]},"logprobs":{"content":[{"token":" No","logprob":-0.11,"bytes":[32,78,111],
+            "top_logprobs":[{"token":" No","logprob":-0.11,"bytes":[32,78,111]},
+            {"token":" Yes","logprob":-2.35,"bytes":[32,89,101,115]},
+            {"token":"\n","logprob":-9.4,"bytes":[10]},{"token":"\u00e9\"","logprob":-9.5}]}]},
+            "finish_reason":"stop","stop_reason":null}],
+            "usage":{"prompt_tokens":298,"total_tokens":299,"completion_tokens":1,
+            "prompt_tokens_details":{"cached_tokens":224}},"kv_transfer_params":null}"#;
+        let parsed = read_response(scoring).unwrap();
+        assert_eq!(
+            parsed.choices[0].logprobs.as_ref().unwrap()[0]
+                .top_logprobs
+                .len(),
+            4
+        );
+        let bodies = [
+            scoring.to_string(),
+            // Choices out of order, each finish reason, an escaped one, none, and a null.
+            r#"{"model":"m","choices":[
+                {"index":2,"message":{"content":"c"},"finish_reason":"le\u006egth"},
+                {"index":0,"message":{"content":"a"},"finish_reason":"length"},
+                {"index":1,"message":{"content":null},"finish_reason":"tool_calls"},
+                {"index":3,"message":{"content":"d"}},
+                {"index":4,"message":{"content":"e"},"finish_reason":null,"logprobs":null}]}"#
+                .into(),
+            r#"{"choices":[{"message":{"content":"x"},"logprobs":{"content":null}}]}"#.into(),
+            r#"{"choices":[{"message":{"content":"x"},"logprobs":{"content":[
+                {"token":"x","logprob":-1.0,"top_logprobs":null},{"token":"y","logprob":-2.0}]}}]}"#
+                .into(),
+            r#"{"choices":[],"usage":null}"#.into(),
+            // Not answers: both refuse them.
+            r#"{"choices":[{"index":0}]}"#.into(),
+            r#"{"model":"m"}"#.into(),
+            r#"{"choices":[{"message":{"content":"x"},"logprobs":{"content":[{"logprob":-1.0}]}}]}"#
+                .into(),
+            r#"{"choices":[{"message":{"content":"x"},"finish_reason":7}]}"#.into(),
+            r#"{"choices":[{"message":{"content":"x"}}],"usage":{"prompt_tokens":-1}}"#.into(),
+            r#"{"choices":[{"message":{"content":"x"}}]"#.into(),
+            "[]".into(),
+        ];
+        for body in &bodies {
+            assert_read_as_the_wire_types_read(body);
+        }
+        assert!(read_response(&bodies[5]).is_err());
+        let ordered = read_response(&bodies[1]).unwrap();
+        let texts: Vec<_> = ordered
+            .choices
+            .iter()
+            .map(|choice| &choice.text[..])
+            .collect();
+        assert_eq!(texts, ["a", "", "c", "d", "e"]);
+        assert_eq!(ordered.choices[2].finish_reason, FinishReason::Length);
+        assert_eq!(
+            ordered.choices[1].finish_reason,
+            FinishReason::Other("tool_calls".into())
+        );
     }
 }

@@ -287,12 +287,15 @@ impl Answerer {
                             .tokens
                             .into_iter()
                             .map(|token| TokenLogprob {
-                                token: token.token,
+                                token: token.token.into(),
                                 logprob: token.logprob,
                                 top_logprobs: token
                                     .top
                                     .into_iter()
-                                    .map(|(token, logprob)| TopLogprob { token, logprob })
+                                    .map(|(token, logprob)| TopLogprob {
+                                        token: token.into(),
+                                        logprob,
+                                    })
                                     .collect(),
                             })
                             .collect()
@@ -876,13 +879,13 @@ mod tests {
             text: " Yes".into(),
             finish_reason: FinishReason::Length,
             logprobs: Some(vec![TokenLogprob {
-                token: token.token.clone(),
+                token: token.token.as_str().into(),
                 logprob: token.logprob,
                 top_logprobs: token
                     .top
                     .iter()
                     .map(|(token, logprob)| TopLogprob {
-                        token: token.clone(),
+                        token: token.as_str().into(),
                         logprob: *logprob,
                     })
                     .collect(),
