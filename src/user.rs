@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use futures_util::future::join_all;
 
-use crate::catalog::{Catalog, Item};
+use crate::catalog::{Catalog, Item, ItemIndex};
 use crate::config::ScoreContext;
 use crate::data::Sample;
 use crate::model::ask::Ask;
@@ -30,8 +30,8 @@ use crate::model::token_ids::YesNoTokenIdsSource;
 use crate::model::usage::Usage;
 use crate::model::{ChatMessage, ChatRequest, ModelError};
 use crate::prompts::{
-    critique_request, score_messages_in, validate_critique, ItemView, ScoreConversation,
-    CRITIQUE_MAX_ATTEMPTS,
+    critique_request, score_messages_in, score_messages_of_shown, validate_critique, ItemTexts,
+    ItemView, ScoreConversation, CRITIQUE_MAX_ATTEMPTS,
 };
 use crate::search::RequestKey;
 use crate::seeds::request_seed;
@@ -112,6 +112,9 @@ pub struct SimulatedUser {
     pub reward: Option<RewardScorer>,
     /// The Yes/No token ids scoring requests name (`[models.user] yes_no_token_ids`).
     pub yes_no_ids: YesNoTokenIdsSource,
+    /// The items of `catalog` as scoring prompts show them, each rendered once (made of the
+    /// same catalog).
+    pub item_texts: ItemTexts,
 }
 
 impl SimulatedUser {
@@ -123,6 +126,7 @@ impl SimulatedUser {
         reward: Option<RewardScorer>,
     ) -> SimulatedUser {
         SimulatedUser {
+            item_texts: ItemTexts::new(catalog.clone()),
             catalog,
             view: crate::prompts::ItemView::from_settings(config.user.attributes, config.user.plot),
             scoring: ScoringSettings {
@@ -147,14 +151,16 @@ impl SimulatedUser {
     }
 
     fn items_of<'a>(&'a self, titles: &[String]) -> Vec<&'a Item> {
+        self.indices_of(titles)
+            .map(|index| self.catalog.item(index))
+            .collect()
+    }
+
+    /// The catalog indices of the titles it knows, in order.
+    fn indices_of<'a>(&'a self, titles: &'a [String]) -> impl Iterator<Item = ItemIndex> + 'a {
         titles
             .iter()
-            .filter_map(|title| {
-                self.catalog
-                    .index_of(title)
-                    .map(|index| self.catalog.item(index))
-            })
-            .collect()
+            .filter_map(|title| self.catalog.index_of(title))
     }
 
     /// `job.count` critiques of a node's list, asked of `model` (`[models.critique]`).
@@ -215,11 +221,15 @@ impl SimulatedUser {
     }
 
     async fn score_with(&self, model: &dyn Ask, job: ScoreJob, seed_first: bool) -> ScoreOutcome {
-        let items = self.items_of(&job.items);
+        let indices: Vec<ItemIndex> = self.indices_of(&job.items).collect();
+        let items: Vec<&Item> = indices
+            .iter()
+            .map(|&index| self.catalog.item(index))
+            .collect();
         let path = job.key.path();
         // Every item's prompt shows the same conversation: rendered once for the list.
         let conversation = ScoreConversation::of(&job.sample.history);
-        let asks = items.iter().map(|item| {
+        let asks = items.iter().zip(&indices).map(|(item, &index)| {
             let list = (self.score_context == ScoreContext::List).then_some(items.as_slice());
             let (job, path, conversation) = (&job, &path, &conversation);
             async move {
@@ -228,11 +238,17 @@ impl SimulatedUser {
                 // after admission is boxed so that the waiting future stays small.
                 let _admission = model.admit().await;
                 Box::pin(async move {
-                    let messages = score_messages_in(conversation, item, list, self.view);
+                    let messages = || match list {
+                        Some(_) => score_messages_in(conversation, item, list, self.view),
+                        None => score_messages_of_shown(
+                            conversation,
+                            self.item_texts.text(index, self.view),
+                        ),
+                    };
                     match &self.reward {
                         Some(reward) => reward
                             .score(
-                                prompt_text(&messages),
+                                prompt_text(&messages()),
                                 &RequestContext::of_unit(Role::Reward, &job.sample.id, job.origin),
                             )
                             .await
@@ -284,15 +300,16 @@ impl SimulatedUser {
         job: &ScoreJob,
         path: &str,
         title: &str,
-        messages: Vec<ChatMessage>,
+        messages: impl Fn() -> Vec<ChatMessage>,
         seed_first: bool,
     ) -> ItemScore {
         let context = RequestContext::of_unit(Role::User, &job.sample.id, job.origin);
         let mut usage = Usage::default();
         let ids = self.yes_no_ids.ids().await;
         for attempt in 0..SCORE_MAX_ATTEMPTS {
-            let mut request =
-                scoring_request_with_ids(messages.clone(), &self.scoring, ids.as_ref());
+            // Built again for each attempt rather than cloned for the first: an attempt after the
+            // first is rare, and the prompt is a kilobyte or more.
+            let mut request = scoring_request_with_ids(messages(), &self.scoring, ids.as_ref());
             if attempt > 0 {
                 // The greedy answer had no readable Yes/No; a sampled one may.
                 request.temperature = 1.0;
@@ -393,6 +410,7 @@ mod tests {
             attributes: ItemAttributes::default(),
         })));
         let user = SimulatedUser {
+            item_texts: ItemTexts::new(catalog.clone()),
             catalog,
             view: ItemView::Attributes,
             scoring: ScoringSettings::default(),

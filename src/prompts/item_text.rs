@@ -48,13 +48,8 @@ impl From<bool> for ItemView {
 
 /// Appends `text` with every run of whitespace made one space and none at either end (what
 /// `split_whitespace().join(" ")` gives), without building the words first: a scoring prompt shows
-/// an item's attributes, and a sweep builds millions of them. Most values are already one line
-/// ([`is_one_line`]) and are copied as they are.
+/// an item's attributes, and a sweep builds millions of them.
 fn push_one_line(out: &mut String, text: &str) {
-    if is_one_line(text) {
-        out.push_str(text);
-        return;
-    }
     for (index, word) in text.split_whitespace().enumerate() {
         if index > 0 {
             out.push(' ');
@@ -63,31 +58,7 @@ fn push_one_line(out: &mut String, text: &str) {
     }
 }
 
-/// Whether `text` is its own one-line form: no whitespace at either end, none but single spaces
-/// inside. Exact by bytes: a byte that could begin a whitespace character other than the ASCII
-/// ones (U+0085, U+00A0: lead byte 0xC2; U+1680: 0xE1; U+2000 to U+205F: 0xE2; U+3000: 0xE3)
-/// sends the text to the general path, and lead bytes never occur inside another character.
-fn is_one_line(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    if bytes.first() == Some(&b' ') || bytes.last() == Some(&b' ') {
-        return false;
-    }
-    let mut after_space = false;
-    for &byte in bytes {
-        match byte {
-            b' ' if after_space => return false,
-            b' ' => after_space = true,
-            b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0xc2 | 0xe1 | 0xe2 | 0xe3 => return false,
-            _ => after_space = false,
-        }
-    }
-    true
-}
-
 fn has_words(text: &str) -> bool {
-    if is_one_line(text) {
-        return !text.is_empty();
-    }
     text.split_whitespace().next().is_some()
 }
 
@@ -199,72 +170,5 @@ pub(crate) mod tests {
         let full = numbered_items(&[&a, &b], ItemView::Attributes);
         assert!(full.contains("\n2. Ronin (1998)\n  - genre: Action, Thriller"));
         assert!(full.contains("  - writer: J.D. Zeik"));
-    }
-
-    /// The general form, as the fast path must give it.
-    fn one_line_by_words(text: &str) -> String {
-        text.split_whitespace().collect::<Vec<_>>().join(" ")
-    }
-
-    #[test]
-    fn a_value_is_made_one_line_exactly_as_by_its_words_whatever_its_whitespace() {
-        let mut cases: Vec<String> = [
-            "",
-            " ",
-            "Al Pacino",
-            " Al Pacino",
-            "Al Pacino ",
-            "Al  Pacino",
-            "Al\tPacino",
-            "Al\nPacino",
-            "Al\u{a0}Pacino",
-            "Al\u{85}Pacino",
-            "Al\u{1680}Pacino",
-            "Al\u{2003}Pacino",
-            "Al\u{2028}Pacino",
-            "Al\u{205f}Pacino",
-            "Al\u{3000}Pacino",
-            "Zoë Kravitz",
-            "宮崎 駿",
-            "Penélope Cruz",
-            "\u{feff}Title",
-            "a\u{200b}b",
-        ]
-        .map(String::from)
-        .to_vec();
-        // Random strings over letters, accented and wide letters, and every kind of whitespace.
-        let alphabet = [
-            "a", "Z", ".", "é", "ß", "駿", "ア", "\u{200b}", " ", "  ", "\t", "\n", "\r", "\u{b}",
-            "\u{c}", "\u{85}", "\u{a0}", "\u{1680}", "\u{2000}", "\u{200a}", "\u{2028}",
-            "\u{2029}", "\u{202f}", "\u{205f}", "\u{3000}",
-        ];
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        for _ in 0..5_000 {
-            let mut text = String::new();
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            for _ in 0..state % 9 {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                text.push_str(alphabet[(state % alphabet.len() as u64) as usize]);
-            }
-            cases.push(text);
-        }
-        let mut fast = 0;
-        for case in &cases {
-            let mut out = String::new();
-            push_one_line(&mut out, case);
-            assert_eq!(out, one_line_by_words(case), "{case:?}");
-            assert_eq!(has_words(case), !out.is_empty(), "{case:?}");
-            fast += usize::from(is_one_line(case));
-        }
-        // Both paths were taken.
-        assert!(
-            fast > 100 && fast < cases.len() - 100,
-            "{fast} of {}",
-            cases.len()
-        );
     }
 }

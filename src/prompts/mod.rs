@@ -25,6 +25,7 @@ pub mod conversation;
 pub mod crs;
 pub mod crs_parse;
 pub mod item_text;
+pub mod item_texts;
 pub mod retry;
 pub mod user;
 
@@ -34,9 +35,11 @@ pub use crs_parse::{
     match_list, parse_list, validate_list, InvalidList, ListParseMode, CRS_MAX_ATTEMPTS,
 };
 pub use item_text::{item_text, numbered_items, ItemView};
+pub use item_texts::ItemTexts;
 pub use retry::retry_temperature;
 pub use user::{
     critique_request, critique_teacher_request, critique_training_example, preference_text,
-    score_messages, score_messages_in, score_training_example, validate_critique, InvalidCritique,
-    ScoreConversation, CRITIQUE_MAX_ATTEMPTS, CRITIQUE_TASK, SCORE_TASK,
+    score_messages, score_messages_in, score_messages_of_shown, score_training_example,
+    validate_critique, InvalidCritique, ScoreConversation, CRITIQUE_MAX_ATTEMPTS, CRITIQUE_TASK,
+    SCORE_TASK,
 };

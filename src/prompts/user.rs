@@ -145,16 +145,9 @@ pub fn score_messages_in(
     let view = view.into();
     let conversation = &conversation.0;
     let prompt = match list_context {
-        None => {
-            // Pushed into one string: a sweep builds one of these per item scored.
-            let mut prompt = String::with_capacity(conversation.len() + SCORE_TASK.len() + 512);
-            prompt.push_str(conversation);
-            prompt.push_str("\n\n## Instruction\n\n");
-            prompt.push_str(SCORE_TASK);
-            prompt.push_str("\n\n## Recommendation By System\n\n1. ");
-            push_item_text(&mut prompt, item, view);
-            prompt
-        }
+        None => item_prompt(conversation, 512, |prompt| {
+            push_item_text(prompt, item, view)
+        }),
         Some(list) => {
             let asked = match list.iter().position(|other| other.title == item.title) {
                 Some(index) => format!("{}. {}", index + 1, item.title),
@@ -167,6 +160,32 @@ pub fn score_messages_in(
         }
     };
     vec![ChatMessage::user(prompt)]
+}
+
+/// [`score_messages_in`] without list context, the item already rendered (`item_text`, as
+/// [`super::ItemTexts`] keeps it).
+pub fn score_messages_of_shown(conversation: &ScoreConversation, shown: &str) -> Vec<ChatMessage> {
+    vec![ChatMessage::user(item_prompt(
+        &conversation.0,
+        shown.len(),
+        |prompt| prompt.push_str(shown),
+    ))]
+}
+
+/// The scoring prompt of one item without list context, pushed into one string: a sweep builds
+/// one of these per item scored.
+fn item_prompt(
+    conversation: &str,
+    item_bytes: usize,
+    push_item: impl FnOnce(&mut String),
+) -> String {
+    let mut prompt = String::with_capacity(conversation.len() + SCORE_TASK.len() + 64 + item_bytes);
+    prompt.push_str(conversation);
+    prompt.push_str("\n\n## Instruction\n\n");
+    prompt.push_str(SCORE_TASK);
+    prompt.push_str("\n\n## Recommendation By System\n\n1. ");
+    push_item(&mut prompt);
+    prompt
 }
 
 /// The ground-truth preference block of the teacher prompt: the label items with attributes.
@@ -270,6 +289,24 @@ mod tests {
         assert!(without.contains("1. Heat (1995)\n2. Ronin (1998)\n"));
         assert!(!without.contains("genre") && !without.contains("Michael Mann"));
         assert!(without.contains(CRITIQUE_TASK));
+    }
+
+    #[test]
+    fn a_prompt_of_a_kept_item_text_is_the_prompt_of_the_item() {
+        let conversation = ScoreConversation::of(&history());
+        let item = heat();
+        for view in [
+            ItemView::TitleOnly,
+            ItemView::Attributes,
+            ItemView::AttributesWithPlot,
+        ] {
+            let shown = score_messages_of_shown(&conversation, &item_text(&item, view));
+            assert_eq!(shown, score_messages_in(&conversation, &item, None, view));
+            assert!(shown[0].content.ends_with(&format!(
+                "## Recommendation By System\n\n1. {}",
+                item_text(&item, view)
+            )));
+        }
     }
 
     #[test]

@@ -389,8 +389,54 @@ struct AnswerLogprobs {
 struct AnswerToken {
     token: TokenText,
     logprob: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "alternatives")]
     top_logprobs: Option<Vec<TopLogprob>>,
+}
+
+/// The most alternatives a server gives at a position (OpenAI's limit on `top_logprobs`, and
+/// vLLM's default `--max-logprobs`): a list is made that large at once, not grown four times.
+const MOST_ALTERNATIVES: usize = 20;
+
+/// A position's `top_logprobs`: a list or `null`.
+fn alternatives<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<TopLogprob>>, D::Error> {
+    struct Alternatives;
+    impl<'de> serde::de::Visitor<'de> for Alternatives {
+        type Value = Option<Vec<TopLogprob>>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("a list of alternative tokens or null")
+        }
+
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: serde::Deserializer<'de>>(
+            self,
+            deserializer: D,
+        ) -> Result<Self::Value, D::Error> {
+            deserializer.deserialize_seq(self)
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut sequence: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut alternatives =
+                Vec::with_capacity(sequence.size_hint().unwrap_or(MOST_ALTERNATIVES));
+            while let Some(alternative) = sequence.next_element()? {
+                alternatives.push(alternative);
+            }
+            Ok(Some(alternatives))
+        }
+    }
+    deserializer.deserialize_option(Alternatives)
 }
 
 /// What a server's finish reason means; no reason at all is a normal stop.
@@ -601,12 +647,21 @@ mod tests {
                 {"token":"x","logprob":-1.0,"top_logprobs":null},{"token":"y","logprob":-2.0}]}}]}"#
                 .into(),
             r#"{"choices":[],"usage":null}"#.into(),
+            r#"{"choices":[{"message":{"content":"x"},"logprobs":{"content":[
+                {"token":"x","logprob":-1.0,"top_logprobs":[]}]}}]}"#
+                .into(),
             // Not answers: both refuse them.
             r#"{"choices":[{"index":0}]}"#.into(),
             r#"{"model":"m"}"#.into(),
             r#"{"choices":[{"message":{"content":"x"},"logprobs":{"content":[{"logprob":-1.0}]}}]}"#
                 .into(),
             r#"{"choices":[{"message":{"content":"x"},"finish_reason":7}]}"#.into(),
+            r#"{"choices":[{"message":{"content":"x"},"logprobs":{"content":[
+                {"token":"x","logprob":-1.0,"top_logprobs":{"token":"y"}}]}}]}"#
+                .into(),
+            r#"{"choices":[{"message":{"content":"x"},"logprobs":{"content":[
+                {"token":"x","logprob":-1.0,"top_logprobs":[{"token":"y"}]}]}}]}"#
+                .into(),
             r#"{"choices":[{"message":{"content":"x"}}],"usage":{"prompt_tokens":-1}}"#.into(),
             r#"{"choices":[{"message":{"content":"x"}}]"#.into(),
             "[]".into(),
@@ -614,7 +669,7 @@ mod tests {
         for body in &bodies {
             assert_read_as_the_wire_types_read(body);
         }
-        assert!(read_response(&bodies[5]).is_err());
+        assert!(read_response(&bodies[6]).is_err());
         let ordered = read_response(&bodies[1]).unwrap();
         let texts: Vec<_> = ordered
             .choices
