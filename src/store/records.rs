@@ -357,7 +357,14 @@ pub fn key_prefix(key: &[u8; 32]) -> String {
 
 /// A [`key_prefix`] from the first 8 bytes of a key.
 pub fn hex_prefix(prefix: &[u8; 8]) -> String {
-    prefix.iter().map(|byte| format!("{byte:02x}")).collect()
+    // By table, into one string: a record names every request of its sample.
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(16);
+    for byte in prefix {
+        hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        hex.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    hex
 }
 
 /// The store key of a record: search, then seed, so the records of a search (and of a seed) are
@@ -369,6 +376,20 @@ pub fn record_key(search: &str, seed: u64, sample: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_prefix_is_its_first_eight_bytes_in_lower_case_hex() {
+        let mut key = [0u8; 32];
+        for (index, byte) in key.iter_mut().enumerate() {
+            *byte = (index as u8).wrapping_mul(37).wrapping_add(0xf0);
+        }
+        let expected: String = key[..8].iter().map(|byte| format!("{byte:02x}")).collect();
+        assert_eq!(key_prefix(&key), expected);
+        assert_eq!(
+            hex_prefix(&[0, 0x0f, 0xf0, 0xff, 1, 0x10, 0xab, 0x9c]),
+            "000ff0ff0110ab9c"
+        );
+    }
 
     #[test]
     fn counts_from_stored_records_and_servers_saturate() {
