@@ -226,14 +226,9 @@ pub struct WireLogprobs {
 pub struct WireToken {
     pub token: TokenText,
     pub logprob: f64,
+    /// The alternatives as the protocol holds them (`{"token", "logprob"}`, the wire's shape).
     #[serde(default)]
-    pub top_logprobs: Option<Vec<WireTopToken>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WireTopToken {
-    pub token: TokenText,
-    pub logprob: f64,
+    pub top_logprobs: Option<Vec<TopLogprob>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -265,14 +260,7 @@ impl WireResponse {
                             .map(|token| AnswerToken {
                                 token: token.token,
                                 logprob: token.logprob,
-                                top_logprobs: token.top_logprobs.map(|tops| {
-                                    tops.into_iter()
-                                        .map(|top| TopLogprob {
-                                            token: top.token,
-                                            logprob: top.logprob,
-                                        })
-                                        .collect()
-                                }),
+                                top_logprobs: token.top_logprobs,
                             })
                             .collect()
                     }),
@@ -312,16 +300,7 @@ impl WireResponse {
                                 .map(|token| WireToken {
                                     token: token.token.clone(),
                                     logprob: token.logprob,
-                                    top_logprobs: Some(
-                                        token
-                                            .top_logprobs
-                                            .iter()
-                                            .map(|top| WireTopToken {
-                                                token: top.token.clone(),
-                                                logprob: top.logprob,
-                                            })
-                                            .collect(),
-                                    ),
+                                    top_logprobs: Some(token.top_logprobs.clone()),
                                 })
                                 .collect(),
                         ),
